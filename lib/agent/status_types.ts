@@ -1,0 +1,61 @@
+/**
+ * The shape of `haagent status --json` (what the control socket's `status` returns).
+ *
+ * @module
+ */
+
+/** One VRRP instance. */
+export interface InstanceStatus {
+  name: string;
+  interface: string;
+  vrid: number;
+  version: 2 | 3;
+  family: "ipv4" | "ipv6";
+  state: string;
+  /** Why the last transition happened. */
+  reason: string;
+  /** ISO time of the last transition. */
+  since: string;
+  priority: number;
+  effectivePriority: number;
+  advertIntervalMs: number;
+  masterAdverIntervalMs: number;
+  masterAddress: string | null;
+  vips: string[];
+  faults: string[];
+  stats: Record<string, number>;
+  drops: Record<string, number>;
+}
+
+/** One real server. */
+export interface RealServerStatus {
+  address: string;
+  up: boolean;
+  weight: number;
+  reason: string;
+  checks: { type: string; up: boolean; last: string }[];
+}
+
+/** One virtual server. */
+export interface VirtualServerStatus {
+  name: string;
+  quorumUp: boolean;
+  realServers: RealServerStatus[];
+}
+
+/** The whole agent. */
+export interface AgentStatus {
+  version: string;
+  pid: number;
+  routerId: string;
+  configFile: string;
+  startedAt: string;
+  uptimeS: number;
+  reloads: number;
+  lastReload: { at: string; ok: boolean; message: string } | null;
+  instances: InstanceStatus[];
+  syncGroups: { name: string; members: string[]; state: string }[];
+  ipvs: { available: boolean; reason: string; services: number; lastOps: number; errors: number };
+  virtualServers: VirtualServerStatus[];
+  drops: Record<string, number>;
+}

@@ -1,0 +1,129 @@
+/**
+ * `haagent status` (table or `--json`) and `haagent reload`, both through the control socket.
+ *
+ * @module
+ */
+import { controlRequest, ControlUnreachable } from "../runtime/control.ts";
+import type { AgentStatus } from "../agent/status_types.ts";
+import { parseFlags, str } from "./args.ts";
+import { EXIT_FAILURE, EXIT_OK, EXIT_UNREACHABLE } from "./exit.ts";
+import type { Command } from "./main.ts";
+import { DEFAULT_CONTROL } from "./run.ts";
+
+/** `haagent status`. */
+export const statusCommand: Command = {
+  name: "status",
+  summary: "show the running agent's state",
+  usage: "haagent status [--control PATH] [--json]",
+  async run(args) {
+    const p = parseFlags(args, { control: { type: "string" }, json: { type: "boolean" } });
+    if (p.values.help) {
+      console.log(`usage: ${this.usage}\n\nDefault control socket: ${DEFAULT_CONTROL}. ` +
+        `Exit 3 when no agent answers.`);
+      return EXIT_OK;
+    }
+    const path = str(p, "control") ?? DEFAULT_CONTROL;
+    let st: AgentStatus;
+    try {
+      st = await controlRequest(path, { cmd: "status" }) as AgentStatus;
+    } catch (e) {
+      console.error(`haagent status: ${(e as Error).message}`);
+      return e instanceof ControlUnreachable ? EXIT_UNREACHABLE : EXIT_FAILURE;
+    }
+    if (p.values.json) console.log(JSON.stringify(st, null, 2));
+    else console.log(renderStatus(st));
+    return EXIT_OK;
+  },
+};
+
+/** `haagent reload`. */
+export const reloadCommand: Command = {
+  name: "reload",
+  summary: "make the agent re-read its configuration",
+  usage: "haagent reload [--control PATH]",
+  async run(args) {
+    const p = parseFlags(args, { control: { type: "string" } });
+    if (p.values.help) {
+      console.log(`usage: ${this.usage}\n\nSame as SIGHUP; prints the outcome. Exit 1 when ` +
+        `the new file was refused (the old configuration goes on).`);
+      return EXIT_OK;
+    }
+    const path = str(p, "control") ?? DEFAULT_CONTROL;
+    try {
+      const r = await controlRequest(path, { cmd: "reload" }, 30_000) as {
+        ok: boolean;
+        message: string;
+      };
+      (r.ok ? console.log : console.error)(r.message);
+      return r.ok ? EXIT_OK : EXIT_FAILURE;
+    } catch (e) {
+      console.error(`haagent reload: ${(e as Error).message}`);
+      return e instanceof ControlUnreachable ? EXIT_UNREACHABLE : EXIT_FAILURE;
+    }
+  },
+};
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+/** Renders a status as text tables. */
+export function renderStatus(st: AgentStatus): string {
+  const out: string[] = [];
+  out.push(
+    `haagent ${st.version} pid ${st.pid} router_id ${st.routerId} up ${st.uptimeS}s ` +
+      `config ${st.configFile} reloads ${st.reloads}`,
+  );
+  if (st.lastReload) {
+    out.push(`last reload ${st.lastReload.at}: ${st.lastReload.ok ? "ok" : "REFUSED"} ` +
+      st.lastReload.message);
+  }
+  if (st.instances.length > 0) {
+    out.push("");
+    out.push(table([
+      ["INSTANCE", "IFACE", "VRID", "VER", "STATE", "PRIO", "MASTER", "VIPS", "SINCE", "REASON"],
+      ...st.instances.map((i) => [
+        i.name,
+        i.interface,
+        String(i.vrid),
+        `v${i.version}`,
+        i.state,
+        i.effectivePriority === i.priority ? String(i.priority) : `${i.effectivePriority}/${i.priority}`,
+        i.masterAddress ?? "-",
+        i.vips.join(","),
+        i.since,
+        i.faults.length > 0 ? i.faults.join("; ") : i.reason,
+      ]),
+    ]));
+  }
+  for (const g of st.syncGroups) {
+    out.push(`sync group ${g.name}: ${g.state} (${g.members.join(", ")})`);
+  }
+  out.push("");
+  out.push(
+    st.ipvs.available
+      ? `IPVS: available, ${st.ipvs.services} service(s), last pass ${st.ipvs.lastOps} op(s), ` +
+        `${st.ipvs.errors} error(s)`
+      : `IPVS: unavailable (${st.ipvs.reason})`,
+  );
+  for (const vs of st.virtualServers) {
+    out.push(`virtual server ${vs.name}${vs.quorumUp ? "" : " (QUORUM DOWN)"}`);
+    if (vs.realServers.length === 0) continue;
+    out.push(table([
+      ["  REAL SERVER", "STATE", "WEIGHT", "REASON"],
+      ...vs.realServers.map((r) => [
+        `  ${r.address}`,
+        r.up ? "UP" : "DOWN",
+        String(r.weight),
+        r.reason,
+      ]),
+    ]));
+  }
+  const drops = Object.entries(st.drops).filter(([, n]) => n > 0);
+  if (drops.length > 0) {
+    out.push("");
+    out.push(`dropped adverts: ${drops.map(([k, n]) => `${k}=${n}`).join(" ")}`);
+  }
+  return out.join("\n");
+}
