@@ -1,0 +1,495 @@
+/**
+ * The VRRP state machine of one virtual router (RFC 5798 section 6 with keepalived's
+ * additions: FAULT, preempt_delay, sync-group forcing). Pure: it takes events and an injected
+ * clock and emits actions; the executor (the agent) sends packets and moves addresses.
+ *
+ * Choices, where the RFC leaves room or keepalived differs:
+ * - Only the address owner (priority 255) starts as MASTER; a non-owner with initial state
+ *   MASTER starts as BACKUP, as keepalived does. `nopreempt` is ignored with initial state
+ *   MASTER (keepalived: "nopreempt only works with initial state BACKUP").
+ * - preempt_delay (keepalived semantic): a lower-priority master is tolerated for
+ *   `preemptDelayMs` counted from the first lower-priority advert seen since we entered BACKUP
+ *   or last heard a master of priority >= ours; within that window its adverts reset our
+ *   Master_Down_Timer, after it they are discarded so the timer takes us to MASTER.
+ * - A MASTER that hears a lower-priority master answers with an advert at once (RFC 9568).
+ * - Actions on becoming MASTER: send-advert, add-vips, announce, state. On leaving MASTER:
+ *   remove-vips, then state (MASTER -> FAULT and shutdown send a priority-0 advert first).
+ *
+ * @module
+ */
+import type { Clock, Timer } from "../runtime/clock.ts";
+import { formatIp, ipCompare } from "../net/ip.ts";
+import { DEFAULT_DOWN_TIMER_ADVERTS, masterDownIntervalMs, skewTimeMs } from "./timers.ts";
+
+/** States of a virtual router (RFC 5798 6.4 plus keepalived's FAULT). */
+export type VrrpState = "INIT" | "BACKUP" | "MASTER" | "FAULT";
+
+/** Configuration of one virtual router, already validated by the config layer. */
+export interface InstanceOptions {
+  /** Instance name, for logs and status. */
+  name: string;
+  /** Virtual router id, 1..255. */
+  vrid: number;
+  /** VRRP version. */
+  version: 2 | 3;
+  /** Address family of the instance. */
+  family: "ipv4" | "ipv6";
+  /** Configured priority, 1..255 (255 = address owner). */
+  priority: number;
+  /** Configured advertisement interval in centiseconds (v2: a whole number of seconds). */
+  advertIntervalCs: number;
+  /** Initial state wanted; only an owner (255) actually starts as MASTER. */
+  initialState: "BACKUP" | "MASTER";
+  /** Whether a higher-priority backup takes over from a lower-priority master. */
+  preempt: boolean;
+  /** keepalived preempt_delay in ms (0 = none). */
+  preemptDelayMs: number;
+  /** Our source address, used for the equal-priority tie-break (RFC 5798 6.4.3). */
+  primaryAddress: Uint8Array;
+  /** Missed adverts before the master is declared down (keepalived down_timer_adverts). */
+  downTimerAdverts?: number;
+}
+
+/** A received advertisement, already validated by the codec and the receive checks. */
+export interface AdvertIn {
+  /** Advertised priority, 0..255. */
+  priority: number;
+  /** Advertised interval in centiseconds (v3: Max Adver Int; v2: seconds * 100). */
+  maxAdverIntCs: number;
+  /** Source address of the sender. */
+  src: Uint8Array;
+}
+
+/** What the executor must do, in the order emitted. */
+export type Action =
+  | { type: "send-advert"; priority: number; intervalCs: number }
+  | { type: "add-vips" }
+  | { type: "remove-vips" }
+  | { type: "announce" }
+  | { type: "state"; from: VrrpState; to: VrrpState; reason: string };
+
+/** A change observed by watchers (sync groups, status): a transition or a fault-input change. */
+export type InstanceEvent =
+  | { type: "state"; from: VrrpState; to: VrrpState; reason: string }
+  | { type: "fault"; faulty: boolean; reason: string };
+
+/** Counters exposed by `VrrpInstance.stats()`. */
+export interface InstanceStats {
+  /** Transitions into MASTER. */
+  becameMaster: number;
+  /** Transitions out of MASTER. */
+  releasedMaster: number;
+  /** Adverts emitted, priority 0 included. */
+  advertsSent: number;
+  /** Adverts handed to `receive`. */
+  advertsReceived: number;
+  /** Priority-0 adverts emitted. */
+  priorityZeroSent: number;
+  /** Priority-0 adverts received. */
+  priorityZeroReceived: number;
+}
+
+const OWNER_PRIORITY = 255;
+
+/** One virtual router's state machine. */
+export class VrrpInstance {
+  readonly #opts: InstanceOptions;
+  readonly #clock: Clock;
+  readonly #emit: (a: Action) => void;
+  readonly #preempt: boolean;
+  readonly #downTimerAdverts: number;
+  readonly #watchers = new Set<(e: InstanceEvent) => void>();
+  #state: VrrpState = "INIT";
+  #effectivePriority: number;
+  #masterAdverIntCs: number;
+  #masterAddress: Uint8Array | null = null;
+  #adverTimer: Timer | null = null;
+  #downTimer: Timer | null = null;
+  #ownFault: string | null = null;
+  #groupFault: string | null = null;
+  #wantsMaster = false;
+  #masterGate: (() => boolean) | null = null;
+  #preemptAtMs: number | null = null;
+  #stats: InstanceStats = {
+    becameMaster: 0,
+    releasedMaster: 0,
+    advertsSent: 0,
+    advertsReceived: 0,
+    priorityZeroSent: 0,
+    priorityZeroReceived: 0,
+  };
+
+  /** Validates `opts`; throws RangeError on values no config could mean. */
+  constructor(opts: InstanceOptions, clock: Clock, emit: (a: Action) => void) {
+    validate(opts);
+    this.#opts = opts;
+    this.#clock = clock;
+    this.#emit = emit;
+    this.#preempt = opts.preempt || opts.initialState === "MASTER";
+    this.#downTimerAdverts = opts.downTimerAdverts ?? DEFAULT_DOWN_TIMER_ADVERTS;
+    this.#effectivePriority = opts.priority;
+    this.#masterAdverIntCs = opts.advertIntervalCs;
+  }
+
+  /** Instance name. */
+  get name(): string {
+    return this.#opts.name;
+  }
+
+  /** Virtual router id. */
+  get vrid(): number {
+    return this.#opts.vrid;
+  }
+
+  /** Current state. */
+  get state(): VrrpState {
+    return this.#state;
+  }
+
+  /** Priority in use (configured, adjusted by tracking). */
+  get effectivePriority(): number {
+    return this.#effectivePriority;
+  }
+
+  /** Master_Adver_Interval in use (v3 backups adopt the master's). */
+  get masterAdverIntCs(): number {
+    return this.#masterAdverIntCs;
+  }
+
+  /** Last seen master (ourselves while MASTER), for status. */
+  get masterAddress(): Uint8Array | null {
+    return this.#masterAddress;
+  }
+
+  /** Whether this is the address owner (priority 255). */
+  get isOwner(): boolean {
+    return this.#opts.priority === OWNER_PRIORITY;
+  }
+
+  /** The instance's own fault reason (from `setFault`), or null. */
+  get ownFault(): string | null {
+    return this.#ownFault;
+  }
+
+  /** Whether the Master_Down_Timer expired and only a sync-group gate holds us in BACKUP. */
+  get wantsMaster(): boolean {
+    return this.#wantsMaster;
+  }
+
+  /** Copies of the counters. */
+  stats(): InstanceStats {
+    return { ...this.#stats };
+  }
+
+  /** Subscribes to transitions and fault-input changes; dispose to unsubscribe. */
+  watch(fn: (e: InstanceEvent) => void): Disposable {
+    this.#watchers.add(fn);
+    return { [Symbol.dispose]: () => this.#watchers.delete(fn) };
+  }
+
+  /** INIT -> MASTER (owner) or BACKUP, or FAULT when a fault is already set (RFC 5798 6.4.1). */
+  start(): void {
+    if (this.#state !== "INIT") return;
+    this.#masterAdverIntCs = this.#opts.advertIntervalCs;
+    const fault = this.#faultReason();
+    if (fault !== null) {
+      this.#setState("FAULT", fault);
+    } else if (this.isOwner) {
+      // RFC 5798 6.4.1: priority 255 sends an advert, announces, and becomes Master.
+      this.#becomeMaster("address owner (priority 255) starting");
+    } else {
+      // RFC 5798 6.4.1: otherwise Master_Down_Timer = Master_Down_Interval, Backup.
+      this.#becomeBackup("starting");
+    }
+  }
+
+  /** Handles one validated advertisement (RFC 5798 6.4.2 / 6.4.3). */
+  receive(advert: AdvertIn): void {
+    this.#stats.advertsReceived++;
+    if (advert.priority === 0) this.#stats.priorityZeroReceived++;
+    switch (this.#state) {
+      case "INIT":
+      case "FAULT":
+        return;
+      case "BACKUP":
+        this.#receiveBackup(advert);
+        return;
+      case "MASTER":
+        this.#receiveMaster(advert);
+        return;
+      default: {
+        const never: never = this.#state;
+        throw new Error(`unknown state ${never}`);
+      }
+    }
+  }
+
+  /** Sets the tracked priority (1..254); ignored for the address owner. */
+  setEffectivePriority(priority: number): void {
+    if (this.isOwner) return;
+    if (!Number.isInteger(priority) || priority < 1 || priority > 254) {
+      throw new RangeError(`${this.name}: effective priority must be 1..254, got ${priority}`);
+    }
+    this.#effectivePriority = priority;
+  }
+
+  /** Sets or clears the instance's own fault (interface down, weight-0 track failing). */
+  setFault(faulty: boolean, reason: string): void {
+    const next = faulty ? reason : null;
+    if (next === this.#ownFault) return;
+    const changed = (next === null) !== (this.#ownFault === null);
+    this.#ownFault = next;
+    this.#reconcileFault(reason);
+    if (changed) this.#notify({ type: "fault", faulty, reason });
+  }
+
+  /** Sets or clears a fault imposed by a sync group (another member is faulty). */
+  setGroupFault(reason: string | null): void {
+    if (reason === this.#groupFault) return;
+    this.#groupFault = reason;
+    this.#reconcileFault(reason ?? "sync group recovered");
+  }
+
+  /** Lets a sync group veto a timer-driven BACKUP -> MASTER transition (keepalived). */
+  setMasterGate(gate: (() => boolean) | null): void {
+    this.#masterGate = gate;
+  }
+
+  /** BACKUP -> MASTER on a sync group's order; no-op in other states. */
+  forceMaster(reason: string): void {
+    if (this.#state === "BACKUP") this.#becomeMaster(reason);
+  }
+
+  /** MASTER -> BACKUP on a sync group's order; no-op in other states. */
+  forceBackup(reason: string): void {
+    if (this.#state === "MASTER") this.#becomeBackup(reason);
+  }
+
+  /** Stops: a MASTER sends a priority-0 advert and removes its VIPs; every timer is cancelled. */
+  shutdown(reason = "shutdown"): void {
+    if (this.#state === "INIT") return;
+    if (this.#state === "MASTER") {
+      // RFC 5798 6.4.3 (Shutdown event): send an advert with priority 0, stop the timer.
+      this.#cancelTimers();
+      this.#sendAdvert(0);
+      this.#releaseMaster();
+    }
+    this.#setState("INIT", reason);
+  }
+
+  #receiveBackup(advert: AdvertIn): void {
+    const ours = this.#effectivePriority;
+    if (advert.priority === 0) {
+      // RFC 5798 6.4.2: priority 0 -> Master_Down_Timer = Skew_Time.
+      this.#startDownTimer(skewTimeMs(this.#opts.version, ours, this.#masterAdverIntCs));
+      return;
+    }
+    if (advert.priority >= ours) {
+      // RFC 5798 6.4.2: priority >= ours -> adopt the interval (v3), reset the down timer.
+      this.#preemptAtMs = null;
+      this.#acceptMaster(advert);
+      return;
+    }
+    if (!this.#preempt) {
+      // RFC 5798 6.4.2: Preempt_Mode false -> accept any master.
+      this.#acceptMaster(advert);
+      return;
+    }
+    if (this.#opts.preemptDelayMs > 0) {
+      // keepalived preempt_delay: tolerate a lower-priority master for a while.
+      const now = this.#clock.now();
+      this.#preemptAtMs ??= now + this.#opts.preemptDelayMs;
+      if (now < this.#preemptAtMs) {
+        this.#acceptMaster(advert);
+        return;
+      }
+    }
+    // RFC 5798 6.4.2: lower priority with preempt -> discard (our timer will take over).
+  }
+
+  #receiveMaster(advert: AdvertIn): void {
+    const ours = this.#effectivePriority;
+    if (advert.priority === 0) {
+      // RFC 5798 6.4.3: priority 0 -> send an advert at once, reset the Adver_Timer.
+      this.#sendAdvert(ours);
+      this.#startAdverTimer();
+      return;
+    }
+    const cmp = ipCompare(advert.src, this.#opts.primaryAddress);
+    if (advert.priority > ours || (advert.priority === ours && cmp > 0)) {
+      // RFC 5798 6.4.3: higher priority, or equal with a higher address -> Backup.
+      this.#acceptMaster(advert, false);
+      this.#becomeBackup(
+        `higher-priority master ${formatIp(advert.src)} (priority ${advert.priority})`,
+      );
+      return;
+    }
+    if (advert.priority === ours && cmp === 0) return;
+    // RFC 9568 6.4.3: lower priority -> discard and send an advert at once.
+    this.#sendAdvert(ours);
+    this.#startAdverTimer();
+  }
+
+  /** Records `advert`'s sender as master; v3 adopts its interval; resets the down timer. */
+  #acceptMaster(advert: AdvertIn, resetTimer = true): void {
+    if (this.#opts.version === 3 && advert.maxAdverIntCs > 0) {
+      this.#masterAdverIntCs = advert.maxAdverIntCs;
+    }
+    this.#masterAddress = advert.src;
+    this.#wantsMaster = false;
+    if (resetTimer) this.#startDownTimer(this.#masterDownMs());
+  }
+
+  #onDownTimer(): void {
+    this.#downTimer = null;
+    if (this.#state !== "BACKUP") return;
+    this.#wantsMaster = true;
+    if (this.#masterGate !== null && !this.#masterGate()) {
+      // keepalived sync group: go master only when every member wants to.
+      this.#startDownTimer(this.#masterDownMs());
+      return;
+    }
+    // RFC 5798 6.4.2: Master_Down_Timer fires -> advert, announce, Master.
+    this.#becomeMaster("master down timer expired");
+  }
+
+  #onAdverTimer(): void {
+    this.#adverTimer = null;
+    if (this.#state !== "MASTER") return;
+    // RFC 5798 6.4.3: Adver_Timer fires -> send an advert, reset the timer.
+    this.#sendAdvert(this.#effectivePriority);
+    this.#startAdverTimer();
+  }
+
+  #becomeMaster(reason: string): void {
+    this.#cancelTimers();
+    this.#wantsMaster = false;
+    this.#preemptAtMs = null;
+    this.#masterAdverIntCs = this.#opts.advertIntervalCs;
+    this.#masterAddress = this.#opts.primaryAddress;
+    this.#stats.becameMaster++;
+    const from = this.#state;
+    this.#state = "MASTER";
+    this.#sendAdvert(this.#effectivePriority);
+    this.#startAdverTimer();
+    this.#emit({ type: "add-vips" });
+    this.#emit({ type: "announce" });
+    this.#announceState(from, "MASTER", reason);
+  }
+
+  #becomeBackup(reason: string): void {
+    this.#cancelTimers();
+    if (this.#state === "MASTER") this.#releaseMaster();
+    else if (this.#state === "INIT") this.#masterAdverIntCs = this.#opts.advertIntervalCs;
+    this.#wantsMaster = false;
+    this.#preemptAtMs = null;
+    const from = this.#state;
+    this.#state = "BACKUP";
+    this.#startDownTimer(this.#masterDownMs());
+    this.#announceState(from, "BACKUP", reason);
+  }
+
+  #reconcileFault(reason: string): void {
+    if (this.#state === "INIT") return;
+    const fault = this.#faultReason();
+    if (fault !== null && this.#state !== "FAULT") {
+      if (this.#state === "MASTER") {
+        // keepalived: MASTER -> FAULT sends a priority-0 advert so a backup takes over in Skew_Time.
+        this.#cancelTimers();
+        this.#sendAdvert(0);
+        this.#releaseMaster();
+      }
+      this.#setState("FAULT", fault);
+    } else if (fault === null && this.#state === "FAULT") {
+      // keepalived: leaving FAULT goes to BACKUP (RFC 5798 6.4.1 rules, owner -> MASTER).
+      if (this.isOwner) this.#becomeMaster(`fault cleared: ${reason}`);
+      else this.#becomeBackup(`fault cleared: ${reason}`);
+    }
+  }
+
+  #faultReason(): string | null {
+    return this.#ownFault ?? this.#groupFault;
+  }
+
+  /** Enters a state with no entry actions of its own (FAULT, INIT). */
+  #setState(to: "FAULT" | "INIT", reason: string): void {
+    this.#cancelTimers();
+    this.#wantsMaster = false;
+    this.#preemptAtMs = null;
+    if (to === "INIT") this.#masterAddress = null;
+    const from = this.#state;
+    this.#state = to;
+    this.#announceState(from, to, reason);
+  }
+
+  #releaseMaster(): void {
+    this.#stats.releasedMaster++;
+    this.#emit({ type: "remove-vips" });
+  }
+
+  #announceState(from: VrrpState, to: VrrpState, reason: string): void {
+    this.#emit({ type: "state", from, to, reason });
+    this.#notify({ type: "state", from, to, reason });
+  }
+
+  #notify(e: InstanceEvent): void {
+    for (const fn of [...this.#watchers]) fn(e);
+  }
+
+  #sendAdvert(priority: number): void {
+    this.#stats.advertsSent++;
+    if (priority === 0) this.#stats.priorityZeroSent++;
+    this.#emit({ type: "send-advert", priority, intervalCs: this.#opts.advertIntervalCs });
+  }
+
+  #masterDownMs(): number {
+    return masterDownIntervalMs(
+      this.#opts.version,
+      this.#effectivePriority,
+      this.#masterAdverIntCs,
+      this.#downTimerAdverts,
+    );
+  }
+
+  #startDownTimer(delayMs: number): void {
+    this.#downTimer?.cancel();
+    this.#downTimer = this.#clock.setTimer(delayMs, () => this.#onDownTimer());
+  }
+
+  #startAdverTimer(): void {
+    this.#adverTimer?.cancel();
+    this.#adverTimer = this.#clock.setTimer(
+      this.#opts.advertIntervalCs * 10,
+      () => this.#onAdverTimer(),
+    );
+  }
+
+  #cancelTimers(): void {
+    this.#downTimer?.cancel();
+    this.#downTimer = null;
+    this.#adverTimer?.cancel();
+    this.#adverTimer = null;
+  }
+}
+
+function validate(o: InstanceOptions): void {
+  const bad = (what: string) => new RangeError(`VRRP instance "${o.name}": ${what}`);
+  if (!Number.isInteger(o.vrid) || o.vrid < 1 || o.vrid > 255) throw bad(`vrid ${o.vrid}`);
+  if (!Number.isInteger(o.priority) || o.priority < 1 || o.priority > 255) {
+    throw bad(`priority ${o.priority} is not 1..255`);
+  }
+  const maxCs = o.version === 2 ? 25500 : 4095;
+  if (
+    !Number.isInteger(o.advertIntervalCs) || o.advertIntervalCs < 1 || o.advertIntervalCs > maxCs
+  ) {
+    throw bad(`advert interval ${o.advertIntervalCs} cs is not 1..${maxCs}`);
+  }
+  if (o.version === 2 && o.advertIntervalCs % 100 !== 0) {
+    throw bad(`VRRPv2 advert interval must be whole seconds, got ${o.advertIntervalCs} cs`);
+  }
+  if (!(o.preemptDelayMs >= 0)) throw bad(`preempt delay ${o.preemptDelayMs} ms`);
+  const len = o.family === "ipv4" ? 4 : 16;
+  if (o.primaryAddress.length !== len) {
+    throw bad(`primary address has ${o.primaryAddress.length} bytes, ${o.family} needs ${len}`);
+  }
+}
