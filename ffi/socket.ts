@@ -1,0 +1,487 @@
+/**
+ * Raw IP sockets (IPv4 and IPv6) for VRRP: opened non-blocking, multicast membership and
+ * options, `sendTo` and `recv` with the receiving interface, destination and hop limit.
+ * `recv` and `sendTo` never block; EAGAIN is `null` / `false`, other failures throw
+ * `SyscallError` naming the object.
+ *
+ * @module
+ */
+import { errno, libc } from "./libc.ts";
+import { Errno, SyscallError } from "./errno.ts";
+import { linkName } from "./ioctl.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  decodeCmsgs,
+  decodeIn6Pktinfo,
+  decodeInPktinfo,
+  decodeInt,
+  decodeSockaddrIn6,
+  encodeCmsgs,
+  encodeIn6Pktinfo,
+  encodeInPktinfo,
+  encodeInt,
+  encodeIovec,
+  encodeIpMreqn,
+  encodeIpv6Mreq,
+  encodeMsghdr,
+  encodeSockaddrIn,
+  encodeSockaddrIn6,
+  IP_ADD_MEMBERSHIP,
+  IP_DROP_MEMBERSHIP,
+  IP_MULTICAST_ALL,
+  IP_MULTICAST_IF,
+  IP_MULTICAST_LOOP,
+  IP_MULTICAST_TTL,
+  IP_PKTINFO,
+  IP_RECVTTL,
+  IP_TOS,
+  IP_TTL,
+  IPV6_ADD_MEMBERSHIP,
+  IPV6_CHECKSUM,
+  IPV6_DROP_MEMBERSHIP,
+  IPV6_HOPLIMIT,
+  IPV6_MULTICAST_ALL,
+  IPV6_MULTICAST_HOPS,
+  IPV6_MULTICAST_IF,
+  IPV6_MULTICAST_LOOP,
+  IPV6_PKTINFO,
+  IPV6_RECVHOPLIMIT,
+  IPV6_RECVPKTINFO,
+  IPV6_TCLASS,
+  IPV6_UNICAST_HOPS,
+  MSG_DONTWAIT,
+  OFFSET,
+  SIZEOF,
+  SO_BINDTODEVICE,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_RAW,
+  SOL_IP,
+  SOL_IPV6,
+  SOL_SOCKET,
+} from "./structs.ts";
+import { formatIp, isLinkLocal6, isMulticast, mustParseIp } from "../lib/net/ip.ts";
+
+/** An address family. */
+export type Family = "ipv4" | "ipv6";
+
+/** One datagram read from a raw socket. */
+export interface Received {
+  /** The IP payload (IPv4: the header is stripped). */
+  payload: Uint8Array;
+  /** Source address text. */
+  src: string;
+  /** Destination address text (from the IP header / pktinfo). */
+  dst: string;
+  /** Index of the interface the datagram arrived on (0 if unknown). */
+  ifindex: number;
+  /** IPv4 TTL or IPv6 hop limit as received. */
+  hopLimit: number;
+}
+
+/** Sets an int socket option; throws SyscallError `what` on failure. */
+export function setIntOption(
+  fd: number,
+  level: number,
+  name: number,
+  value: number,
+  what: string,
+): void {
+  const v = encodeInt(value);
+  if (libc().setsockopt(fd, level, name, v, v.byteLength) < 0) {
+    throw new SyscallError("setsockopt", errno(), what);
+  }
+}
+
+/** The numeric value of a buffer's address, for struct fields that hold pointers. */
+export function pointerValue(buf: Uint8Array): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
+}
+
+const RECV_BUFFER_BYTES = 65536;
+const CONTROL_BYTES = 256;
+
+/** A non-blocking raw IP socket for one protocol and family. */
+export class RawSocket implements Disposable {
+  readonly family: Family;
+  readonly protocol: number;
+  #fd: number;
+  #device = "";
+  readonly #level: number;
+  // recvmsg buffers, allocated once; msghdr and iovec hold pointers into them.
+  readonly #buf = new Uint8Array(RECV_BUFFER_BYTES);
+  readonly #name = new Uint8Array(SIZEOF.sockaddr_in6);
+  readonly #control = new Uint8Array(CONTROL_BYTES);
+  readonly #iov: Uint8Array;
+  readonly #msg: Uint8Array;
+  readonly #msgView: DataView;
+
+  private constructor(fd: number, family: Family, protocol: number) {
+    this.#fd = fd;
+    this.family = family;
+    this.protocol = protocol;
+    this.#level = family === "ipv4" ? SOL_IP : SOL_IPV6;
+    this.#iov = encodeIovec(pointerValue(this.#buf), this.#buf.byteLength);
+    this.#msg = encodeMsghdr({
+      name: pointerValue(this.#name),
+      namelen: this.#name.byteLength,
+      iov: pointerValue(this.#iov),
+      iovlen: 1,
+      control: pointerValue(this.#control),
+      controllen: this.#control.byteLength,
+      flags: 0,
+    });
+    this.#msgView = new DataView(this.#msg.buffer);
+  }
+
+  /**
+   * Opens `socket(family, SOCK_RAW|SOCK_NONBLOCK|SOCK_CLOEXEC, protocol)` and turns on
+   * reception of pktinfo and TTL / hop limit. Multicast is only delivered for groups this
+   * socket joined (IP_MULTICAST_ALL / IPV6_MULTICAST_ALL off, as keepalived does).
+   */
+  static open(family: Family, protocol: number): RawSocket {
+    if (family !== "ipv4" && family !== "ipv6") {
+      throw new TypeError(`Invalid address family "${family}": expected "ipv4" or "ipv6"`);
+    }
+    if (!Number.isInteger(protocol) || protocol < 0 || protocol > 255) {
+      throw new RangeError(`Invalid IP protocol ${protocol}: expected 0 to 255`);
+    }
+    const af = family === "ipv4" ? AF_INET : AF_INET6;
+    const fd = libc().socket(af, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (fd < 0) {
+      throw new SyscallError("socket", errno(), `Cannot open ${family} raw socket ${protocol}`);
+    }
+    const s = new RawSocket(fd, family, protocol);
+    try {
+      const what = `Cannot configure ${family} raw socket ${protocol}`;
+      if (family === "ipv4") {
+        setIntOption(fd, SOL_IP, IP_PKTINFO, 1, what);
+        setIntOption(fd, SOL_IP, IP_RECVTTL, 1, what);
+        setIntOption(fd, SOL_IP, IP_MULTICAST_ALL, 0, what);
+      } else {
+        setIntOption(fd, SOL_IPV6, IPV6_RECVPKTINFO, 1, what);
+        setIntOption(fd, SOL_IPV6, IPV6_RECVHOPLIMIT, 1, what);
+        try {
+          setIntOption(fd, SOL_IPV6, IPV6_MULTICAST_ALL, 0, what);
+        } catch (e) {
+          // Linux < 4.20 has no IPV6_MULTICAST_ALL; membership filtering is then not possible.
+          if (!(e instanceof SyscallError && e.errno === Errno.ENOPROTOOPT)) throw e;
+        }
+      }
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+    return s;
+  }
+
+  /** The file descriptor, or -1 once closed. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /** SO_BINDTODEVICE: send and receive only through `ifname`. */
+  bindToDevice(ifname: string): void {
+    const name = new TextEncoder().encode(ifname);
+    if (name.byteLength === 0 || name.byteLength > 15 || name.includes(0)) {
+      throw new RangeError(`Invalid interface name "${ifname}": must be 1 to 15 bytes`);
+    }
+    const buf = new Uint8Array(name.byteLength + 1);
+    buf.set(name);
+    if (
+      libc().setsockopt(this.#fdOrThrow(), SOL_SOCKET, SO_BINDTODEVICE, buf, buf.byteLength) < 0
+    ) {
+      throw new SyscallError("setsockopt", errno(), `Cannot bind raw socket to "${ifname}"`);
+    }
+    this.#device = ifname;
+  }
+
+  /** bind() to a local address (the source of what this socket sends). */
+  bindAddress(address: string, ifindex = 0): void {
+    const a = this.#parse(address, "local address");
+    const sa = a.family === "ipv4"
+      ? encodeSockaddrIn({ addr: a.bytes, port: 0 })
+      : encodeSockaddrIn6({ addr: a.bytes, port: 0, flowinfo: 0, scopeId: ifindex });
+    if (libc().bind(this.#fdOrThrow(), sa, sa.byteLength) < 0) {
+      throw new SyscallError("bind", errno(), `Cannot bind raw socket to ${address}`);
+    }
+  }
+
+  /** Joins multicast `group` on interface `ifindex` (`ifname` names it in errors). */
+  joinGroup(group: string, ifindex: number, ifname: string): void {
+    this.#membership(group, ifindex, ifname, true);
+  }
+
+  /** Leaves multicast `group` on interface `ifindex`. */
+  leaveGroup(group: string, ifindex: number, ifname: string): void {
+    this.#membership(group, ifindex, ifname, false);
+  }
+
+  #membership(group: string, ifindex: number, ifname: string, join: boolean): void {
+    const g = this.#parse(group, "multicast group");
+    if (!isMulticast(g.bytes)) {
+      throw new TypeError(`Invalid multicast group "${group}": not a multicast address`);
+    }
+    const v4 = this.family === "ipv4";
+    const req = v4 ? encodeIpMreqn(g.bytes, ifindex) : encodeIpv6Mreq(g.bytes, ifindex);
+    const name = v4
+      ? (join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP)
+      : (join ? IPV6_ADD_MEMBERSHIP : IPV6_DROP_MEMBERSHIP);
+    if (libc().setsockopt(this.#fdOrThrow(), this.#level, name, req, req.byteLength) < 0) {
+      throw new SyscallError(
+        "setsockopt",
+        errno(),
+        `Cannot ${join ? "join" : "leave"} ${group} on "${ifname}"`,
+      );
+    }
+  }
+
+  /** IP_MULTICAST_IF (by ifindex) / IPV6_MULTICAST_IF: where multicast is sent. */
+  setMulticastInterface(ifindex: number, ifname: string): void {
+    const fd = this.#fdOrThrow();
+    const what = `Cannot send multicast through "${ifname}"`;
+    if (this.family === "ipv4") {
+      const req = encodeIpMreqn(new Uint8Array(4), ifindex);
+      if (libc().setsockopt(fd, SOL_IP, IP_MULTICAST_IF, req, req.byteLength) < 0) {
+        throw new SyscallError("setsockopt", errno(), what);
+      }
+    } else {
+      setIntOption(fd, SOL_IPV6, IPV6_MULTICAST_IF, ifindex, what);
+    }
+  }
+
+  /** IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS (VRRP sends 255). */
+  setMulticastHops(hops: number): void {
+    this.#hops(hops);
+    const v4 = this.family === "ipv4";
+    setIntOption(
+      this.#fdOrThrow(),
+      this.#level,
+      v4 ? IP_MULTICAST_TTL : IPV6_MULTICAST_HOPS,
+      hops,
+      `Cannot set multicast hop limit ${hops}`,
+    );
+  }
+
+  /** IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP. */
+  setMulticastLoop(on: boolean): void {
+    const v4 = this.family === "ipv4";
+    setIntOption(
+      this.#fdOrThrow(),
+      this.#level,
+      v4 ? IP_MULTICAST_LOOP : IPV6_MULTICAST_LOOP,
+      on ? 1 : 0,
+      `Cannot turn multicast loop ${on ? "on" : "off"}`,
+    );
+  }
+
+  /** IP_TTL / IPV6_UNICAST_HOPS. */
+  setUnicastHops(hops: number): void {
+    this.#hops(hops);
+    const v4 = this.family === "ipv4";
+    setIntOption(
+      this.#fdOrThrow(),
+      this.#level,
+      v4 ? IP_TTL : IPV6_UNICAST_HOPS,
+      hops,
+      `Cannot set unicast hop limit ${hops}`,
+    );
+  }
+
+  /** IP_TOS / IPV6_TCLASS. */
+  setTrafficClass(tos: number): void {
+    if (!Number.isInteger(tos) || tos < 0 || tos > 255) {
+      throw new RangeError(`Invalid traffic class ${tos}: expected 0 to 255`);
+    }
+    const v4 = this.family === "ipv4";
+    setIntOption(
+      this.#fdOrThrow(),
+      this.#level,
+      v4 ? IP_TOS : IPV6_TCLASS,
+      tos,
+      `Cannot set traffic class ${tos}`,
+    );
+  }
+
+  /** IPV6_CHECKSUM: the kernel fills and checks the checksum at `offset` (-1 turns it off). */
+  setChecksumOffset(offset: number): void {
+    if (this.family !== "ipv6") {
+      throw new TypeError("IPV6_CHECKSUM applies to IPv6 raw sockets only");
+    }
+    setIntOption(
+      this.#fdOrThrow(),
+      SOL_IPV6,
+      IPV6_CHECKSUM,
+      offset,
+      `Cannot set checksum offset ${offset}`,
+    );
+  }
+
+  /**
+   * Sends one datagram with MSG_DONTWAIT; returns false on EAGAIN. With `ifindex`, the datagram
+   * leaves through that interface (pktinfo); an IPv6 link-local or multicast `dst` also gets it
+   * as `sin6_scope_id`.
+   */
+  sendTo(payload: Uint8Array, dst: string, ifindex?: number): boolean {
+    const a = this.#parse(dst, "destination");
+    const fd = this.#fdOrThrow();
+    let sa: Uint8Array;
+    let control: Uint8Array | null = null;
+    if (a.family === "ipv4") {
+      sa = encodeSockaddrIn({ addr: a.bytes, port: 0 });
+      if (ifindex !== undefined && ifindex > 0) {
+        const zero = new Uint8Array(4);
+        control = encodeCmsgs([{
+          level: SOL_IP,
+          type: IP_PKTINFO,
+          data: encodeInPktinfo({ ifindex, specDst: zero, addr: zero }),
+        }]);
+      }
+    } else {
+      const scoped = ifindex !== undefined && (isLinkLocal6(a.bytes) || isMulticast(a.bytes));
+      sa = encodeSockaddrIn6({
+        addr: a.bytes,
+        port: 0,
+        flowinfo: 0,
+        scopeId: scoped ? ifindex : 0,
+      });
+      if (ifindex !== undefined && ifindex > 0 && !scoped) {
+        control = encodeCmsgs([{
+          level: SOL_IPV6,
+          type: IPV6_PKTINFO,
+          data: encodeIn6Pktinfo({ addr: new Uint8Array(16), ifindex }),
+        }]);
+      }
+    }
+    let n: number | bigint;
+    if (control === null) {
+      n = libc().sendto(fd, payload, BigInt(payload.byteLength), MSG_DONTWAIT, sa, sa.byteLength);
+    } else {
+      const iov = encodeIovec(pointerValue(payload), payload.byteLength);
+      const msg = encodeMsghdr({
+        name: pointerValue(sa),
+        namelen: sa.byteLength,
+        iov: pointerValue(iov),
+        iovlen: 1,
+        control: pointerValue(control),
+        controllen: control.byteLength,
+        flags: 0,
+      });
+      n = libc().sendmsg(fd, msg, MSG_DONTWAIT);
+    }
+    if (Number(n) >= 0) return true;
+    const e = errno();
+    if (e === Errno.EAGAIN) return false;
+    const on = (ifindex !== undefined && ifindex > 0 ? linkName(ifindex) : null) ??
+      (this.#device !== "" ? this.#device : null);
+    throw new SyscallError("sendto", e, `Cannot send to ${dst}${on ? ` on "${on}"` : ""}`);
+  }
+
+  /** Reads one datagram with MSG_DONTWAIT, or returns null when none is queued. */
+  recv(): Received | null {
+    if (this.#fd < 0) return null;
+    for (;;) {
+      const m = this.#msgView;
+      m.setUint32(OFFSET.msghdr.namelen, this.#name.byteLength, true);
+      m.setBigUint64(OFFSET.msghdr.controllen, BigInt(this.#control.byteLength), true);
+      m.setInt32(OFFSET.msghdr.flags, 0, true);
+      const n = Number(libc().recvmsg(this.#fd, this.#msg, MSG_DONTWAIT));
+      if (n < 0) {
+        const e = errno();
+        if (e === Errno.EAGAIN) return null;
+        if (e === Errno.EINTR) continue;
+        throw new SyscallError("recvmsg", e, `Cannot read ${this.family} raw socket`);
+      }
+      const controlLen = Number(m.getBigUint64(OFFSET.msghdr.controllen, true));
+      const r = this.family === "ipv4"
+        ? this.#decode4(n, controlLen)
+        : this.#decode6(n, controlLen);
+      if (r !== null) return r;
+    }
+  }
+
+  #decode4(n: number, controlLen: number): Received | null {
+    const b = this.#buf;
+    // The kernel hands raw IPv4 sockets the whole datagram, header included (RFC 791 3.1).
+    if (n < 20 || b[0]! >> 4 !== 4) return null;
+    const ihl = (b[0]! & 0x0f) * 4;
+    if (ihl < 20 || ihl > n) return null;
+    let dst: Uint8Array = b.subarray(16, 20);
+    let ifindex = 0;
+    let hopLimit = b[8]!;
+    for (const c of decodeCmsgs(this.#control, controlLen)) {
+      if (c.level !== SOL_IP) continue;
+      if (c.type === IP_PKTINFO && c.data.byteLength >= SIZEOF.in_pktinfo) {
+        const p = decodeInPktinfo(c.data);
+        ifindex = p.ifindex;
+        dst = p.addr;
+      } else if (c.type === IP_TTL && c.data.byteLength >= 4) {
+        hopLimit = decodeInt(c.data);
+      }
+    }
+    return {
+      payload: b.slice(ihl, n),
+      src: formatIp(b.subarray(12, 16)),
+      dst: formatIp(dst),
+      ifindex,
+      hopLimit,
+    };
+  }
+
+  #decode6(n: number, controlLen: number): Received | null {
+    const src = decodeSockaddrIn6(this.#name).addr;
+    let dst: Uint8Array | null = null;
+    let ifindex = 0;
+    let hopLimit = -1;
+    for (const c of decodeCmsgs(this.#control, controlLen)) {
+      if (c.level !== SOL_IPV6) continue;
+      if (c.type === IPV6_PKTINFO && c.data.byteLength >= SIZEOF.in6_pktinfo) {
+        const p = decodeIn6Pktinfo(c.data);
+        ifindex = p.ifindex;
+        dst = p.addr;
+      } else if (c.type === IPV6_HOPLIMIT && c.data.byteLength >= 4) {
+        hopLimit = decodeInt(c.data);
+      }
+    }
+    return {
+      payload: this.#buf.slice(0, n),
+      src: formatIp(src),
+      dst: dst === null ? "::" : formatIp(dst),
+      ifindex,
+      hopLimit,
+    };
+  }
+
+  /** Closes the socket; idempotent. */
+  close(): void {
+    if (this.#fd < 0) return;
+    libc().close(this.#fd);
+    this.#fd = -1;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #fdOrThrow(): number {
+    if (this.#fd < 0) throw new Error(`The ${this.family} raw socket is closed`);
+    return this.#fd;
+  }
+
+  #parse(text: string, what: string) {
+    const a = mustParseIp(text, what);
+    if (a.family !== this.family) {
+      throw new TypeError(
+        `Invalid ${what} "${text}": an ${a.family} address on an ${this.family} socket`,
+      );
+    }
+    return a;
+  }
+
+  #hops(hops: number): void {
+    if (!Number.isInteger(hops) || hops < 0 || hops > 255) {
+      throw new RangeError(`Invalid hop limit ${hops}: expected 0 to 255`);
+    }
+  }
+}
