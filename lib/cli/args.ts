@@ -34,7 +34,9 @@ export function parseFlags(args: string[], flags: FlagSpec, maxPositionals = 0):
     return { values: values as Parsed["values"], positionals };
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(e instanceof Error ? e.message.replace(/\. To specify.*$/s, "") : String(e));
+    throw new UsageError(
+      e instanceof Error ? e.message.replace(/\. To specify.*$/s, "") : String(e),
+    );
   }
 }
 

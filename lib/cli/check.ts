@@ -4,20 +4,10 @@
  * @module
  */
 import { formatIssue, jsonSchema, loadConfigFile } from "../config/mod.ts";
-import { linkIndex } from "../../ffi/ioctl.ts";
+import { interfaceExists } from "./host.ts";
 import { parseFlags, str } from "./args.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./exit.ts";
 import type { Command } from "./main.ts";
-
-/** Whether an interface exists on this host (used only for warnings). */
-export function interfaceExists(name: string): boolean {
-  try {
-    linkIndex(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** `haagent check`. */
 export const checkCommand: Command = {
@@ -27,8 +17,10 @@ export const checkCommand: Command = {
   async run(args) {
     const p = parseFlags(args, { config: { type: "string", short: "f" } }, 1);
     if (p.values.help) {
-      console.log(`usage: ${this.usage}\n\nReports every error as FILE:LINE:COL: field: problem.` +
-        `\nInterfaces missing on this host are warnings: the file is judged alone.`);
+      console.log(
+        `usage: ${this.usage}\n\nReports every error as FILE:LINE:COL: field: problem.` +
+          `\nInterfaces missing on this host are warnings: the file is judged alone.`,
+      );
       return EXIT_OK;
     }
     const file = str(p, "config") ?? p.positionals[0];
@@ -58,8 +50,10 @@ export const schemaCommand: Command = {
   run(args) {
     const p = parseFlags(args, {});
     if (p.values.help) {
-      console.log(`usage: ${this.usage}\n\nThen start ha.yaml with:\n` +
-        `# yaml-language-server: $schema=./haagent.schema.json`);
+      console.log(
+        `usage: ${this.usage}\n\nThen start ha.yaml with:\n` +
+          `# yaml-language-server: $schema=./haagent.schema.json`,
+      );
       return Promise.resolve(EXIT_OK);
     }
     console.log(JSON.stringify(jsonSchema(), null, 2));

@@ -18,8 +18,10 @@ export const statusCommand: Command = {
   async run(args) {
     const p = parseFlags(args, { control: { type: "string" }, json: { type: "boolean" } });
     if (p.values.help) {
-      console.log(`usage: ${this.usage}\n\nDefault control socket: ${DEFAULT_CONTROL}. ` +
-        `Exit 3 when no agent answers.`);
+      console.log(
+        `usage: ${this.usage}\n\nDefault control socket: ${DEFAULT_CONTROL}. ` +
+          `Exit 3 when no agent answers.`,
+      );
       return EXIT_OK;
     }
     const path = str(p, "control") ?? DEFAULT_CONTROL;
@@ -44,8 +46,10 @@ export const reloadCommand: Command = {
   async run(args) {
     const p = parseFlags(args, { control: { type: "string" } });
     if (p.values.help) {
-      console.log(`usage: ${this.usage}\n\nSame as SIGHUP; prints the outcome. Exit 1 when ` +
-        `the new file was refused (the old configuration goes on).`);
+      console.log(
+        `usage: ${this.usage}\n\nSame as SIGHUP; prints the outcome. Exit 1 when ` +
+          `the new file was refused (the old configuration goes on).`,
+      );
       return EXIT_OK;
     }
     const path = str(p, "control") ?? DEFAULT_CONTROL;
@@ -76,8 +80,10 @@ export function renderStatus(st: AgentStatus): string {
       `config ${st.configFile} reloads ${st.reloads}`,
   );
   if (st.lastReload) {
-    out.push(`last reload ${st.lastReload.at}: ${st.lastReload.ok ? "ok" : "REFUSED"} ` +
-      st.lastReload.message);
+    out.push(
+      `last reload ${st.lastReload.at}: ${st.lastReload.ok ? "ok" : "REFUSED"} ` +
+        st.lastReload.message,
+    );
   }
   if (st.instances.length > 0) {
     out.push("");
@@ -89,7 +95,9 @@ export function renderStatus(st: AgentStatus): string {
         String(i.vrid),
         `v${i.version}`,
         i.state,
-        i.effectivePriority === i.priority ? String(i.priority) : `${i.effectivePriority}/${i.priority}`,
+        i.effectivePriority === i.priority
+          ? String(i.priority)
+          : `${i.effectivePriority}/${i.priority}`,
         i.masterAddress ?? "-",
         i.vips.join(","),
         i.since,

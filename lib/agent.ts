@@ -1,0 +1,629 @@
+/**
+ * The composition root: builds the clock, the reactor, rtnetlink, the VRRP transport and one
+ * runner per instance (plus tracking, sync groups, notify scripts, the load balancer and the
+ * control socket) from a configuration, and handles reload and stop.
+ *
+ * @module
+ */
+import { Reactor } from "../ffi/reactor.ts";
+import { LinkCache } from "./agent/links.ts";
+import type {
+  InstancePlan,
+  NotifyPlan,
+  Plan,
+  SyncGroupPlan,
+  TrackScriptPlan,
+} from "./agent/plan.ts";
+import type { AgentStatus, InstanceStatus } from "./agent/status_types.ts";
+import type { LvsRuntime } from "./agent/lvs.ts";
+import { VERSION } from "./cli/version.ts";
+import { Rtnl, type RtnlEvent } from "./netlink/rtnl.ts";
+import { formatIp, parseIp } from "./net/ip.ts";
+import { type Clock, RealClock, type Timer } from "./runtime/clock.ts";
+import { ControlServer } from "./runtime/control.ts";
+import type { Logger } from "./runtime/log.ts";
+import { runScript, ScriptQueue } from "./runtime/script.ts";
+import { FramePort } from "./vrrp/announce.ts";
+import type { VrrpState } from "./vrrp/instance.ts";
+import { VrrpRunner } from "./vrrp/runner.ts";
+import { SyncGroup } from "./vrrp/sync_group.ts";
+import { computeTracking, ScriptTracker, type TrackedItem } from "./vrrp/tracking.ts";
+import { VrrpTransport } from "./vrrp/transport.ts";
+
+/** Loads and validates the configuration file; the agent calls it at start and on reload. */
+export type PlanLoader = () => Promise<
+  { ok: true; plan: Plan; lvs: unknown; warnings: string[] } | { ok: false; errors: string[] }
+>;
+
+/** Builds the load-balancer side from the loader's `lvs` part (null when there is none). */
+export type LvsFactory = (
+  deps: { clock: Clock; reactor: Reactor; log: Logger; scripts: ScriptQueue },
+) => LvsRuntime;
+
+/** A vrrp_script being run periodically. */
+interface ScriptRun {
+  plan: TrackScriptPlan;
+  tracker: ScriptTracker;
+  timer: Timer | null;
+  inFlight: AbortController | null;
+  lastResult: string;
+}
+
+/** The running agent. */
+export class Agent {
+  readonly #log: Logger;
+  readonly #configFile: string;
+  readonly #load: PlanLoader;
+  readonly #lvsFactory: LvsFactory | null;
+  readonly #clock: Clock = new RealClock();
+  readonly #startedAt = new Date();
+  #reactor: Reactor | null = null;
+  #rtnl: Rtnl | null = null;
+  #events: Disposable | null = null;
+  readonly #links = new LinkCache();
+  #transport: VrrpTransport | null = null;
+  #frames: FramePort | null = null;
+  #scriptsQueue: ScriptQueue;
+  #plan: Plan | null = null;
+  #runners = new Map<string, VrrpRunner>();
+  #instancePlans = new Map<string, InstancePlan>();
+  #scripts = new Map<string, ScriptRun>();
+  #fileTimers: Timer[] = [];
+  #fileValues = new Map<string, number>();
+  #groups: { plan: SyncGroupPlan; group: SyncGroup | null; state: VrrpState }[] = [];
+  #lvs: LvsRuntime | null = null;
+  #control: ControlServer | null = null;
+  #unknownVrid = 0;
+  #reloads = 0;
+  #lastReload: AgentStatus["lastReload"] = null;
+  #stopping: Promise<void> | null = null;
+  #done!: () => void;
+  /** Resolves when the agent has stopped. */
+  readonly done: Promise<void>;
+  #reloadChain: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: {
+    configFile: string;
+    load: PlanLoader;
+    log: Logger;
+    lvs?: LvsFactory;
+  }) {
+    this.#configFile = opts.configFile;
+    this.#load = opts.load;
+    this.#log = opts.log;
+    this.#lvsFactory = opts.lvs ?? null;
+    this.#scriptsQueue = new ScriptQueue(opts.log.child("scripts"));
+    this.done = new Promise((r) => (this.#done = r));
+  }
+
+  /** Starts everything; throws (with every configuration error) when the file is refused. */
+  async start(): Promise<void> {
+    const loaded = await this.#load();
+    if (!loaded.ok) throw new ConfigRefused(loaded.errors);
+    for (const w of loaded.warnings) this.#log.warn(w);
+    const plan = loaded.plan;
+    this.#log.setLevel(plan.logLevel);
+    this.#plan = plan;
+    await this.#writePidFile(plan.pidFile);
+    this.#reactor = new Reactor();
+    const reactor = this.#reactor;
+    reactor.run().catch((e) => this.#log.error(`event loop stopped: ${e}`));
+    this.#rtnl = Rtnl.open(reactor);
+    await this.#links.load(this.#rtnl);
+    this.#events = this.#rtnl.subscribe((e) => this.#onRtnl(e));
+    this.#transport = new VrrpTransport(reactor, this.#log.child("transport"), () => {
+      this.#unknownVrid++;
+    }, { ipv4: plan.mcastGroup4, ipv6: plan.mcastGroup6 });
+    this.#frames = new FramePort(this.#log.child("announce"));
+    this.#control = await ControlServer.listen(plan.control, {
+      status: () => this.status(),
+      reload: () => this.reload(),
+    }, (e) => this.#log.warn(`control socket: ${e}`));
+    await this.#removeLeftoverVips(plan.instances);
+    this.#applyScripts(plan.scripts);
+    for (const ip of plan.instances) this.#startInstance(ip);
+    this.#buildGroups(plan.syncGroups);
+    this.#startFileTracking();
+    if (this.#lvsFactory !== null) {
+      this.#lvs = this.#lvsFactory({
+        clock: this.#clock,
+        reactor,
+        log: this.#log.child("lvs"),
+        scripts: this.#scriptsQueue,
+      });
+      await this.#lvs.start(loaded.lvs);
+    }
+    this.#log.info(
+      `haagent ${VERSION} started: ${plan.instances.length} VRRP instance(s), ` +
+        `control ${plan.control}, pid ${Deno.pid}`,
+    );
+  }
+
+  async #writePidFile(path: string): Promise<void> {
+    try {
+      const old = Number((await Deno.readTextFile(path)).trim());
+      if (Number.isInteger(old) && old > 0 && old !== Deno.pid && isAlive(old)) {
+        throw new Error(
+          `pid file ${path} names a running process (${old}): is another agent running?`,
+        );
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        if (e instanceof Error && e.message.startsWith("pid file")) throw e;
+      }
+    }
+    const dir = path.replace(/\/[^/]*$/, "");
+    if (dir && dir !== path) await Deno.mkdir(dir, { recursive: true }).catch(() => {});
+    await Deno.writeTextFile(path, `${Deno.pid}\n`);
+  }
+
+  /** VIPs found on interfaces at start (left by a crash) are removed unless we own them. */
+  async #removeLeftoverVips(instances: InstancePlan[]): Promise<void> {
+    const rtnl = this.#rtnl!;
+    for (const ip of instances) {
+      if (ip.spec.priority === 255) continue;
+      for (const v of ip.spec.vips) {
+        const link = this.#links.link(v.device ?? ip.spec.interface);
+        if (link === null) continue;
+        const b = parseIp(v.address)!.bytes;
+        const present = this.#links.addresses(link.index).some((a) =>
+          a.family === v.family && formatIp(parseIp(a.address)!.bytes) === formatIp(b)
+        );
+        if (!present) continue;
+        this.#log.warn(
+          `removing leftover VIP ${v.address}/${v.prefix} from ${link.name} ` +
+            `(instance ${ip.spec.name} starts as backup)`,
+        );
+        await rtnl.deleteAddress({
+          ifindex: link.index,
+          ifname: link.name,
+          address: v.address,
+          prefix: v.prefix,
+        }).catch((e) => this.#log.warn(`cannot remove leftover VIP: ${(e as Error).message}`));
+      }
+    }
+  }
+
+  #startInstance(ip: InstancePlan): void {
+    const vips = new Set(ip.spec.vips.map((v) => v.address));
+    const runner = new VrrpRunner(ip.spec, {
+      clock: this.#clock,
+      log: this.#log,
+      transport: this.#transport!,
+      rtnl: this.#rtnl!,
+      announcePort: this.#frames!,
+      link: (name) => this.#links.link(name),
+      sourceAddress: (ifindex, family) => this.#links.sourceAddress(ifindex, family, vips),
+      onState: (r, from, to, reason) => this.#onState(r, from, to, reason),
+    });
+    this.#runners.set(ip.spec.name, runner);
+    this.#instancePlans.set(ip.spec.name, ip);
+    runner.start();
+    this.#updateTracking(ip.spec.name);
+  }
+
+  #onState(r: VrrpRunner, from: VrrpState, to: VrrpState, reason: string): void {
+    const ip = this.#instancePlans.get(r.spec.name);
+    if (ip !== undefined) this.#notify("INSTANCE", r.spec.name, ip.notify, to, r.effectivePriority);
+    // An instance created late (its interface appeared) joins its sync group now.
+    if (from === "FAULT" || from === "INIT") this.#maybeRebuildGroups();
+    void reason;
+  }
+
+  #notify(kind: "INSTANCE" | "GROUP", name: string, n: NotifyPlan, state: VrrpState, prio: number) {
+    const s = state === "INIT" ? "STOP" : state;
+    const user = this.#plan?.scriptUser ?? undefined;
+    const opts = { timeoutMs: 30_000, ...(user ? { user } : {}) };
+    const key = `${kind}:${name}`;
+    const specific = s === "MASTER"
+      ? n.master
+      : s === "BACKUP"
+      ? n.backup
+      : s === "FAULT"
+      ? n.fault
+      : n.stop;
+    if (specific !== null) this.#scriptsQueue.enqueue(key, specific, [], opts);
+    if (n.any !== null) {
+      this.#scriptsQueue.enqueue(key, n.any, [kind, name, s, String(prio)], opts);
+    }
+    if (n.fifo !== null) {
+      const line = `${kind} "${name}" ${s} ${prio}\n`;
+      writeFifo(n.fifo, line).catch((e) =>
+        this.#log.warn(`cannot write notify fifo ${n.fifo}: ${(e as Error).message}`)
+      );
+    }
+  }
+
+  // ---- tracking -----------------------------------------------------------------------
+
+  #applyScripts(scripts: Record<string, TrackScriptPlan>): void {
+    const used = new Set<string>();
+    for (const ip of this.#plan!.instances) for (const t of ip.trackScripts) used.add(t.name);
+    for (const [name, run] of this.#scripts) {
+      const next = scripts[name];
+      if (
+        next === undefined || !used.has(name) || JSON.stringify(next) !== JSON.stringify(run.plan)
+      ) {
+        run.timer?.cancel();
+        run.inFlight?.abort();
+        this.#scripts.delete(name);
+      }
+    }
+    for (const name of used) {
+      const plan = scripts[name];
+      if (plan === undefined || this.#scripts.has(name)) continue;
+      const run: ScriptRun = {
+        plan,
+        tracker: new ScriptTracker({ rise: plan.rise, fall: plan.fall, initFail: plan.initFail }),
+        timer: null,
+        inFlight: null,
+        lastResult: "not run yet",
+      };
+      this.#scripts.set(name, run);
+      this.#runScriptLoop(run, 0);
+    }
+  }
+
+  #runScriptLoop(run: ScriptRun, delayMs: number): void {
+    run.timer = this.#clock.setTimer(delayMs, async () => {
+      if (this.#scripts.get(run.plan.name) !== run) return;
+      const ac = new AbortController();
+      run.inFlight = ac;
+      const user = run.plan.user ?? this.#plan?.scriptUser ?? undefined;
+      const r = await runScript(run.plan.command, {
+        timeoutMs: run.plan.timeoutMs,
+        signal: ac.signal,
+        ...(user ? { user } : {}),
+      });
+      run.inFlight = null;
+      if (this.#scripts.get(run.plan.name) !== run) return;
+      const ok = r.code === 0 && !r.timedOut;
+      run.lastResult = r.error ??
+        (r.timedOut ? `timed out after ${run.plan.timeoutMs} ms` : `exit ${r.code ?? r.signal}`);
+      if (run.tracker.record(ok)) {
+        this.#log.info(
+          `script ${run.plan.name} is now ${run.tracker.up ? "up" : "down"} (${run.lastResult})`,
+        );
+        for (const ip of this.#plan!.instances) {
+          if (ip.trackScripts.some((t) => t.name === run.plan.name)) {
+            this.#updateTracking(ip.spec.name);
+          }
+        }
+      }
+      this.#runScriptLoop(run, run.plan.intervalMs);
+    });
+  }
+
+  #startFileTracking(): void {
+    for (const t of this.#fileTimers) t.cancel();
+    this.#fileTimers = [];
+    const paths = new Set<string>();
+    for (const ip of this.#plan!.instances) for (const f of ip.trackFiles) paths.add(f.path);
+    for (const path of paths) {
+      const tick = async () => {
+        let v = 0;
+        try {
+          v = Number.parseInt((await Deno.readTextFile(path)).trim(), 10);
+          if (!Number.isFinite(v)) v = 0;
+        } catch {
+          v = 0;
+        }
+        if (this.#fileValues.get(path) !== v) {
+          this.#fileValues.set(path, v);
+          for (const ip of this.#plan!.instances) {
+            if (ip.trackFiles.some((f) => f.path === path)) this.#updateTracking(ip.spec.name);
+          }
+        }
+        this.#fileTimers.push(this.#clock.setTimer(1000, tick));
+      };
+      void tick();
+    }
+  }
+
+  #updateTracking(name: string): void {
+    const ip = this.#instancePlans.get(name);
+    const runner = this.#runners.get(name);
+    if (ip === undefined || runner === undefined) return;
+    const items: TrackedItem[] = [];
+    for (const t of ip.trackInterfaces) {
+      const up = this.#links.link(t.name)?.up ?? false;
+      items.push({ kind: "interface", name: t.name, weight: t.reverse ? -t.weight : t.weight, up });
+    }
+    for (const t of ip.trackScripts) {
+      const run = this.#scripts.get(t.name);
+      const up = run?.tracker.up ?? false;
+      items.push({ kind: "script", name: t.name, weight: t.reverse ? -t.weight : t.weight, up });
+    }
+    const base = computeTracking(ip.spec.priority, items);
+    let delta = 0;
+    const reasons = [...base.reasons];
+    for (const f of ip.trackFiles) {
+      const v = this.#fileValues.get(f.path) ?? 0;
+      if (f.weight === 0) {
+        if (v !== 0) reasons.push(`file ${f.path} holds ${v}`);
+      } else delta += v * f.weight;
+    }
+    const prio = ip.spec.priority === 255
+      ? 255
+      : Math.min(254, Math.max(1, base.effectivePriority + delta));
+    if (items.length === 0 && ip.trackFiles.length === 0) return;
+    runner.setTracking(reasons.length > 0, reasons, prio);
+  }
+
+  // ---- sync groups --------------------------------------------------------------------
+
+  #buildGroups(plans: SyncGroupPlan[]): void {
+    for (const g of this.#groups) g.group?.[Symbol.dispose]();
+    this.#groups = plans.map((plan) => ({ plan, group: null, state: "INIT" as VrrpState }));
+    this.#maybeRebuildGroups();
+  }
+
+  #maybeRebuildGroups(): void {
+    for (const g of this.#groups) {
+      const members = g.plan.members.map((m) => this.#runners.get(m)?.instance ?? null);
+      const ready = members.every((m) => m !== null);
+      const current = g.group?.members ?? [];
+      const same = ready && current.length === members.length &&
+        current.every((m, i) => m === members[i]);
+      if (same || !ready) continue;
+      g.group?.[Symbol.dispose]();
+      g.group = new SyncGroup(
+        g.plan.name,
+        members as NonNullable<(typeof members)[number]>[],
+        (c) => {
+          g.state = c.to;
+          this.#log.info(`sync group ${c.group}: ${c.from} -> ${c.to} (${c.reason})`);
+          this.#notify("GROUP", g.plan.name, g.plan.notify, c.to, 0);
+        },
+      );
+    }
+  }
+
+  // ---- kernel events ------------------------------------------------------------------
+
+  #onRtnl(e: RtnlEvent): void {
+    if (e.kind === "overrun") {
+      this.#log.warn("rtnetlink events were lost (overrun): re-reading interfaces");
+      this.#links.load(this.#rtnl!).then(() => {
+        for (const r of this.#runners.values()) {
+          const l = this.#links.link(r.spec.interface);
+          if (l === null) r.linkDeleted();
+          else {
+            r.linkAppeared();
+            r.linkChanged(l.up);
+          }
+        }
+      }).catch((err) => this.#log.error(`cannot re-read interfaces: ${err}`));
+      return;
+    }
+    const before = e.kind === "link" ? this.#links.link(e.link.name) : null;
+    this.#links.apply(e);
+    if (e.kind === "link") {
+      const name = e.link.name;
+      const now = this.#links.link(name);
+      for (const r of this.#runners.values()) {
+        if (r.spec.interface !== name) continue;
+        if (e.deleted) r.linkDeleted();
+        else if (before === null || before.index !== e.link.index) r.linkAppeared();
+        else if (now !== null && now.up !== before.up) r.linkChanged(now.up);
+      }
+      for (const [n, ip] of this.#instancePlans) {
+        if (ip.trackInterfaces.some((t) => t.name === name)) this.#updateTracking(n);
+      }
+    } else {
+      if (e.deleted) {
+        for (const r of this.#runners.values()) {
+          r.addressDeleted(e.address.ifindex, e.address.address);
+        }
+      } else {
+        // A waiting instance may have got its source address.
+        for (const r of this.#runners.values()) {
+          if (
+            r.instance === null && this.#links.link(r.spec.interface)?.index === e.address.ifindex
+          ) {
+            r.linkAppeared();
+          }
+        }
+      }
+    }
+  }
+
+  // ---- reload and stop ----------------------------------------------------------------
+
+  /** Re-reads the file; unchanged instances keep their state and VIPs. Never throws. */
+  reload(): Promise<{ ok: boolean; message: string }> {
+    const next = this.#reloadChain.then(() => this.#reload());
+    this.#reloadChain = next.catch(() => {});
+    return next;
+  }
+
+  async #reload(): Promise<{ ok: boolean; message: string }> {
+    const at = new Date().toISOString();
+    let loaded;
+    try {
+      loaded = await this.#load();
+    } catch (e) {
+      loaded = { ok: false as const, errors: [String(e)] };
+    }
+    if (!loaded.ok) {
+      for (const err of loaded.errors) this.#log.error(err);
+      const message = `reload refused: ${loaded.errors.length} error(s) in ${this.#configFile}; ` +
+        `the running configuration goes on`;
+      this.#log.error(message);
+      this.#lastReload = { at, ok: false, message };
+      return { ok: false, message };
+    }
+    for (const w of loaded.warnings) this.#log.warn(w);
+    const plan = loaded.plan;
+    const old = this.#plan!;
+    this.#log.setLevel(plan.logLevel);
+    this.#plan = plan;
+    const next = new Map(plan.instances.map((i) => [i.spec.name, i]));
+    let kept = 0, restarted = 0, added = 0, removed = 0;
+    for (const [name, runner] of [...this.#runners]) {
+      const n = next.get(name);
+      const o = this.#instancePlans.get(name);
+      if (n !== undefined && JSON.stringify(n) === JSON.stringify(o)) {
+        kept++;
+        continue;
+      }
+      runner.stop();
+      await runner.settled();
+      this.#runners.delete(name);
+      this.#instancePlans.delete(name);
+      if (n === undefined) removed++;
+      else restarted++;
+    }
+    this.#applyScripts(plan.scripts);
+    for (const ip of plan.instances) {
+      if (this.#runners.has(ip.spec.name)) continue;
+      if (!old.instances.some((i) => i.spec.name === ip.spec.name)) added++;
+      this.#startInstance(ip);
+    }
+    for (const name of this.#runners.keys()) this.#updateTracking(name);
+    if (
+      JSON.stringify(old.syncGroups) !== JSON.stringify(plan.syncGroups) || restarted + added > 0
+    ) {
+      this.#buildGroups(plan.syncGroups);
+    }
+    this.#startFileTracking();
+    if (this.#lvs !== null) await this.#lvs.reload(loaded.lvs);
+    this.#reloads++;
+    const message = `reloaded ${this.#configFile}: ${kept} instance(s) unchanged, ` +
+      `${restarted} restarted, ${added} added, ${removed} removed`;
+    this.#log.info(message);
+    this.#lastReload = { at, ok: true, message };
+    return { ok: true, message };
+  }
+
+  /** Stops cleanly: masters send priority 0 and remove their VIPs; files are removed. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.#log.info("stopping");
+    for (const g of this.#groups) g.group?.[Symbol.dispose]();
+    for (const r of this.#runners.values()) r.stop();
+    await Promise.all([...this.#runners.values()].map((r) => r.settled()));
+    for (const run of this.#scripts.values()) {
+      run.timer?.cancel();
+      run.inFlight?.abort();
+    }
+    for (const t of this.#fileTimers) t.cancel();
+    if (this.#lvs !== null) await this.#lvs.stop().catch((e) => this.#log.error(String(e)));
+    await Promise.race([this.#scriptsQueue.idle(), new Promise((r) => setTimeout(r, 5000))]);
+    await this.#control?.close();
+    this.#events?.[Symbol.dispose]();
+    this.#rtnl?.[Symbol.dispose]();
+    this.#transport?.[Symbol.dispose]();
+    this.#frames?.[Symbol.dispose]();
+    this.#reactor?.close();
+    if (this.#plan !== null) {
+      const pidFile = this.#plan.pidFile;
+      try {
+        if ((await Deno.readTextFile(pidFile)).trim() === String(Deno.pid)) {
+          await Deno.remove(pidFile);
+        }
+      } catch { /* already gone */ }
+    }
+    this.#log.info("stopped");
+    this.#done();
+  }
+
+  // ---- status -------------------------------------------------------------------------
+
+  /** The agent's state for `haagent status`. */
+  status(): AgentStatus {
+    const instances: InstanceStatus[] = [];
+    const drops: Record<string, number> = { "unknown-vrid": this.#unknownVrid };
+    for (const r of this.#runners.values()) {
+      const inst = r.instance;
+      const s = r.spec;
+      const d = r.counters.snapshot() as Record<string, number>;
+      d["peer"] = r.peerDrops;
+      for (const [k, n] of Object.entries(d)) drops[k] = (drops[k] ?? 0) + n;
+      instances.push({
+        name: s.name,
+        interface: s.interface,
+        vrid: s.vrid,
+        version: s.version,
+        family: s.family,
+        state: r.state,
+        reason: r.reason,
+        since: r.since.toISOString(),
+        priority: s.priority,
+        effectivePriority: r.effectivePriority,
+        advertIntervalMs: s.advertIntervalCs * 10,
+        masterAdverIntervalMs: (inst?.masterAdverIntCs ?? s.advertIntervalCs) * 10,
+        masterAddress: r.masterAddress,
+        vips: s.vips.map((v) => `${v.address}/${v.prefix}`),
+        faults: r.faults,
+        stats: inst ? { ...inst.stats() } as unknown as Record<string, number> : {},
+        drops: d,
+      });
+    }
+    const lvs = this.#lvs?.status() ?? {
+      ipvs: {
+        available: false,
+        reason: "no virtual servers configured",
+        services: 0,
+        lastOps: 0,
+        errors: 0,
+      },
+      virtualServers: [],
+    };
+    return {
+      version: VERSION,
+      pid: Deno.pid,
+      routerId: this.#plan?.routerId ?? "",
+      configFile: this.#configFile,
+      startedAt: this.#startedAt.toISOString(),
+      uptimeS: Math.round((Date.now() - this.#startedAt.getTime()) / 1000),
+      reloads: this.#reloads,
+      lastReload: this.#lastReload,
+      instances,
+      syncGroups: this.#groups.map((g) => ({
+        name: g.plan.name,
+        members: g.plan.members,
+        state: g.group?.state ?? "INIT",
+      })),
+      ipvs: lvs.ipvs,
+      virtualServers: lvs.virtualServers,
+      drops,
+    };
+  }
+}
+
+/** The configuration was refused; `errors` are formatted `FILE:LINE:COL: ...` lines. */
+export class ConfigRefused extends Error {
+  readonly errors: string[];
+  constructor(errors: string[]) {
+    super(`configuration refused (${errors.length} error(s))`);
+    this.name = "ConfigRefused";
+    this.errors = errors;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    const cmd = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+    return cmd.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+async function writeFifo(path: string, line: string): Promise<void> {
+  // O_NONBLOCK is not offered by Deno.open: a FIFO without a reader would block, so check first.
+  const st = await Deno.stat(path);
+  if (!st.isFifo) throw new Error(`${path} is not a FIFO`);
+  const f = await Deno.open(path, { write: true });
+  try {
+    await f.write(new TextEncoder().encode(line));
+  } finally {
+    f.close();
+  }
+}

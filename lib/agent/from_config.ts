@@ -1,0 +1,124 @@
+/**
+ * Config (validated YAML) -> Plan (what the runtime runs).
+ *
+ * @module
+ */
+import type { Config, VipConfig, VrrpInstanceConfig } from "../config/types.ts";
+import type { InstanceSpec, VipSpec } from "../vrrp/runner.ts";
+import type { InstancePlan, NotifyPlan, Plan } from "./plan.ts";
+
+/** Command-line overrides of global settings. */
+export interface Overrides {
+  control?: string;
+  pidFile?: string;
+  logLevel?: Plan["logLevel"];
+}
+
+function vip(v: VipConfig, instanceIf: string, excluded: boolean): VipSpec {
+  return {
+    family: v.family,
+    address: v.address,
+    prefix: v.prefix,
+    device: v.device === instanceIf ? null : v.device,
+    label: v.label ?? null,
+    scope: v.scope === "nowhere" ? null : v.scope === "global" ? null : v.scope,
+    excluded,
+  };
+}
+
+function notify(n: {
+  notifyMaster?: string;
+  notifyBackup?: string;
+  notifyFault?: string;
+  notifyStop?: string;
+  notify?: string;
+  notifyFifo?: string;
+}): NotifyPlan {
+  return {
+    master: n.notifyMaster ?? null,
+    backup: n.notifyBackup ?? null,
+    fault: n.notifyFault ?? null,
+    stop: n.notifyStop ?? null,
+    any: n.notify ?? null,
+    fifo: n.notifyFifo ?? null,
+  };
+}
+
+function instanceSpec(i: VrrpInstanceConfig, c: Config): InstanceSpec {
+  return {
+    name: i.name,
+    interface: i.interface,
+    vrid: i.vrid,
+    version: i.version,
+    family: i.family,
+    priority: i.priority,
+    advertIntervalCs: i.advertIntervalCs,
+    initialState: i.state,
+    preempt: i.preempt,
+    preemptDelayMs: i.preemptDelayMs,
+    authPassword: i.version === 2 && i.authentication?.type === "PASS"
+      ? i.authentication.password
+      : null,
+    unicastSrc: i.unicastSrcIp ?? null,
+    unicastPeers: i.unicastPeers,
+    vips: [
+      ...i.vips.map((v) => vip(v, i.interface, false)),
+      ...i.excludedVips.map((v) => vip(v, i.interface, true)),
+    ],
+    routes: i.routes.map((r) => ({
+      family: r.to.family,
+      to: r.to.address,
+      prefix: r.to.prefix,
+      via: r.via ?? null,
+      device: r.device ?? null,
+      table: r.table ?? null,
+      metric: r.metric ?? null,
+    })),
+    v3Checksum: c.global.v3Checksum,
+    announce: {
+      repeat: i.garpMasterRepeat,
+      delayMs: i.garpMasterDelayMs,
+      refreshMs: i.garpMasterRefreshMs,
+      intervalMs: i.family === "ipv4" ? c.global.garpIntervalMs : c.global.gnaIntervalMs,
+    },
+  };
+}
+
+/** Builds the runtime plan. `hostname` is the default router_id. */
+export function planFromConfig(c: Config, o: Overrides, hostname: string): Plan {
+  const instances: InstancePlan[] = c.vrrpInstances.map((i) => ({
+    spec: instanceSpec(i, c),
+    trackInterfaces: i.trackInterfaces.map((t) => ({ ...t })),
+    trackScripts: i.trackScripts.map((t) => ({ ...t })),
+    trackFiles: i.trackFiles.map((t) => ({ ...t })),
+    notify: notify(i),
+  }));
+  return {
+    routerId: c.global.routerId ?? hostname,
+    control: o.control ?? c.global.control,
+    pidFile: o.pidFile ?? c.global.pidFile,
+    logLevel: o.logLevel ?? c.global.logLevel,
+    logFormat: c.global.logFormat,
+    scriptUser: c.global.scriptUser === "root" ? null : c.global.scriptUser,
+    mcastGroup4: c.global.vrrpMcastGroup4,
+    mcastGroup6: c.global.vrrpMcastGroup6,
+    scripts: Object.fromEntries(
+      Object.entries(c.scripts).map(([name, s]) => [name, {
+        name,
+        command: s.command,
+        intervalMs: s.intervalMs,
+        timeoutMs: s.timeoutMs,
+        weight: s.weight,
+        rise: s.rise,
+        fall: s.fall,
+        user: s.user === c.global.scriptUser ? null : s.user,
+        initFail: s.initFail,
+      }]),
+    ),
+    instances,
+    syncGroups: c.syncGroups.map((g) => ({ name: g.name, members: g.members, notify: notify(g) })),
+    metricsListen: c.global.metrics
+      ? { address: c.global.metrics.listen.address, port: c.global.metrics.listen.port }
+      : null,
+  };
+}

@@ -1,0 +1,19 @@
+/**
+ * The load-balancer side of the agent (IPVS rules steered by health checks), as the agent
+ * sees it.
+ *
+ * @module
+ */
+import type { AgentStatus } from "./status_types.ts";
+
+/** What the agent needs from the load-balancer runtime. */
+export interface LvsRuntime {
+  /** Starts checkers and programs IPVS from the loader's `lvs` part. */
+  start(lvs: unknown): Promise<void>;
+  /** Applies a new configuration; unchanged real servers keep their check state. */
+  reload(lvs: unknown): Promise<void>;
+  /** Stops checkers; removes rules only where the configuration says so (omega). */
+  stop(): Promise<void>;
+  /** For `haagent status`. */
+  status(): Pick<AgentStatus, "ipvs" | "virtualServers">;
+}

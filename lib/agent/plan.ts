@@ -1,0 +1,62 @@
+/**
+ * The agent's plan: a validated Config turned into what the runtime needs, in kernel units.
+ * Plans are plain data, so a reload compares old and new instance plans with JSON equality.
+ *
+ * @module
+ */
+import type { InstanceSpec } from "../vrrp/runner.ts";
+
+/** A vrrp_script. */
+export interface TrackScriptPlan {
+  name: string;
+  command: string;
+  intervalMs: number;
+  timeoutMs: number;
+  weight: number;
+  rise: number;
+  fall: number;
+  user: string | null;
+  initFail: boolean;
+}
+
+/** Notify hooks of an instance or a sync group. */
+export interface NotifyPlan {
+  master: string | null;
+  backup: string | null;
+  fault: string | null;
+  stop: string | null;
+  any: string | null;
+  fifo: string | null;
+}
+
+/** One VRRP instance with what moves it and whom it tells. */
+export interface InstancePlan {
+  spec: InstanceSpec;
+  trackInterfaces: { name: string; weight: number; reverse: boolean }[];
+  trackScripts: { name: string; weight: number; reverse: boolean }[];
+  trackFiles: { path: string; weight: number }[];
+  notify: NotifyPlan;
+}
+
+/** A sync group. */
+export interface SyncGroupPlan {
+  name: string;
+  members: string[];
+  notify: NotifyPlan;
+}
+
+/** Everything the agent runs. */
+export interface Plan {
+  routerId: string;
+  control: string;
+  pidFile: string;
+  logLevel: "error" | "warn" | "info" | "debug";
+  logFormat: "text" | "json";
+  scriptUser: string | null;
+  mcastGroup4: string;
+  mcastGroup6: string;
+  scripts: Record<string, TrackScriptPlan>;
+  instances: InstancePlan[];
+  syncGroups: SyncGroupPlan[];
+  metricsListen: { address: string; port: number } | null;
+}

@@ -1,0 +1,234 @@
+/**
+ * The VRRP transport: one receive socket per (interface, family), shared by every instance on
+ * it and demultiplexed by VRID, plus send sockets per source address. Multicast to
+ * 224.0.0.18 / ff02::12 with TTL / hop limit 255, or unicast to configured peers.
+ *
+ * @module
+ */
+import { RawSocket, type Received } from "../../ffi/socket.ts";
+import type { Reactor } from "../../ffi/reactor.ts";
+import type { Logger } from "../runtime/log.ts";
+
+/** IP protocol number of VRRP. */
+export const IPPROTO_VRRP = 112;
+/** IPv4 multicast group of VRRP. */
+export const VRRP_GROUP4 = "224.0.0.18";
+/** IPv6 multicast group of VRRP. */
+export const VRRP_GROUP6 = "ff02::12";
+/** Offset of the checksum in a VRRP message (for IPV6_CHECKSUM). */
+const VRRP_CHECKSUM_OFFSET = 6;
+/** DSCP CS6 / "network control", as keepalived sends (TOS 0xc0). */
+const TOS_NETWORK_CONTROL = 0xc0;
+
+/** A received datagram handed to the instance that owns its VRID. */
+export type AdvertHandler = (pkt: Received) => void;
+
+/** Where a packet for an unknown VRID goes (for counting). */
+export type UnknownHandler = (pkt: Received) => void;
+
+interface Channel {
+  readonly key: string;
+  readonly ifname: string;
+  readonly ifindex: number;
+  readonly family: "ipv4" | "ipv6";
+  readonly group: string;
+  readonly rx: RawSocket;
+  readonly watch: Disposable;
+  readonly handlers: Map<number, AdvertHandler>;
+  refs: number;
+}
+
+interface Sender {
+  readonly sock: RawSocket;
+  refs: number;
+}
+
+/** Owns every VRRP socket of the agent. */
+export class VrrpTransport implements Disposable {
+  readonly #reactor: Reactor;
+  readonly #log: Logger;
+  readonly #channels = new Map<string, Channel>();
+  readonly #senders = new Map<string, Sender>();
+  readonly #onUnknown: UnknownHandler;
+  readonly #groups: { ipv4: string; ipv6: string };
+
+  constructor(
+    reactor: Reactor,
+    log: Logger,
+    onUnknown: UnknownHandler,
+    groups: { ipv4: string; ipv6: string } = { ipv4: VRRP_GROUP4, ipv6: VRRP_GROUP6 },
+  ) {
+    this.#reactor = reactor;
+    this.#log = log;
+    this.#onUnknown = onUnknown;
+    this.#groups = groups;
+  }
+
+  /** The multicast group used for a family. */
+  group(family: "ipv4" | "ipv6"): string {
+    return this.#groups[family];
+  }
+
+  /**
+   * Starts delivering adverts for `vrid` on (ifname, family) to `handler`. Throws a
+   * SyscallError naming the interface when the socket or the join fails.
+   */
+  listen(
+    ifname: string,
+    ifindex: number,
+    family: "ipv4" | "ipv6",
+    vrid: number,
+    handler: AdvertHandler,
+  ): Disposable {
+    const key = `${ifname}/${family}`;
+    let ch = this.#channels.get(key);
+    if (ch !== undefined && ch.ifindex !== ifindex) {
+      // The interface was re-created with another index: start afresh.
+      this.#closeChannel(ch);
+      ch = undefined;
+    }
+    if (ch === undefined) ch = this.#openChannel(key, ifname, ifindex, family);
+    if (ch.handlers.has(vrid)) {
+      throw new Error(`VRID ${vrid} is already in use on ${ifname} (${family})`);
+    }
+    ch.handlers.set(vrid, handler);
+    ch.refs++;
+    const channel = ch;
+    let done = false;
+    return {
+      [Symbol.dispose]: () => {
+        if (done) return;
+        done = true;
+        channel.handlers.delete(vrid);
+        if (--channel.refs === 0) this.#closeChannel(channel);
+      },
+    };
+  }
+
+  #openChannel(
+    key: string,
+    ifname: string,
+    ifindex: number,
+    family: "ipv4" | "ipv6",
+  ): Channel {
+    const rx = RawSocket.open(family, IPPROTO_VRRP);
+    try {
+      rx.bindToDevice(ifname);
+      const group = this.#groups[family];
+      rx.joinGroup(group, ifindex, ifname);
+      const handlers = new Map<number, AdvertHandler>();
+      const watch = this.#reactor.watch(
+        rx.fd,
+        () => this.#drain(ch),
+        `VRRP ${family} on ${ifname}`,
+      );
+      const ch: Channel = { key, ifname, ifindex, family, group, rx, watch, handlers, refs: 0 };
+      this.#channels.set(key, ch);
+      return ch;
+    } catch (e) {
+      rx.close();
+      throw e;
+    }
+  }
+
+  #drain(ch: Channel): void {
+    // Bounded per wake-up so one flooded interface cannot starve the loop.
+    for (let i = 0; i < 256; i++) {
+      let pkt: Received | null;
+      try {
+        pkt = ch.rx.recv();
+      } catch (e) {
+        this.#log.warn(`receive on ${ch.ifname} failed`, { error: (e as Error).message });
+        return;
+      }
+      if (pkt === null) return;
+      // VRID is byte 1 of the VRRP header; shorter packets go to the unknown counter.
+      const vrid = pkt.payload.length >= 2 ? pkt.payload[1]! : -1;
+      const h = ch.handlers.get(vrid);
+      try {
+        if (h !== undefined) h(pkt);
+        else this.#onUnknown(pkt);
+      } catch (e) {
+        this.#log.error(`advert handler failed on ${ch.ifname}`, { error: String(e) });
+      }
+    }
+  }
+
+  #closeChannel(ch: Channel): void {
+    this.#channels.delete(ch.key);
+    ch.watch[Symbol.dispose]();
+    try {
+      ch.rx.leaveGroup(ch.group, ch.ifindex, ch.ifname);
+    } catch { /* interface gone */ }
+    ch.rx.close();
+  }
+
+  /**
+   * A send socket for (interface, family, source). `source` null = the kernel's choice
+   * (multicast: the interface's primary address / link-local). Reference-counted.
+   */
+  sender(
+    ifname: string,
+    ifindex: number,
+    family: "ipv4" | "ipv6",
+    source: string | null,
+  ): VrrpSender {
+    const key = `${ifname}/${ifindex}/${family}/${source ?? "*"}`;
+    let s = this.#senders.get(key);
+    if (s === undefined) {
+      const sock = RawSocket.open(family, IPPROTO_VRRP);
+      try {
+        sock.bindToDevice(ifname);
+        if (source !== null) sock.bindAddress(source);
+        sock.setMulticastInterface(ifindex, ifname);
+        sock.setMulticastHops(255);
+        sock.setUnicastHops(255);
+        sock.setMulticastLoop(false);
+        sock.setTrafficClass(TOS_NETWORK_CONTROL);
+        // IPv6: the kernel fills the checksum with the real pseudo-header (as keepalived).
+        if (family === "ipv6") sock.setChecksumOffset(VRRP_CHECKSUM_OFFSET);
+      } catch (e) {
+        sock.close();
+        throw e;
+      }
+      s = { sock, refs: 0 };
+      this.#senders.set(key, s);
+    }
+    s.refs++;
+    const sender = s;
+    let done = false;
+    return {
+      send: (payload, dst) => {
+        try {
+          return sender.sock.sendTo(payload, dst, ifindex);
+        } catch (e) {
+          this.#log.warn(`cannot send VRRP advert on ${ifname} to ${dst}`, {
+            error: (e as Error).message,
+          });
+          return false;
+        }
+      },
+      [Symbol.dispose]: () => {
+        if (done) return;
+        done = true;
+        if (--sender.refs === 0) {
+          this.#senders.delete(key);
+          sender.sock.close();
+        }
+      },
+    };
+  }
+
+  /** Closes every socket. */
+  [Symbol.dispose](): void {
+    for (const ch of [...this.#channels.values()]) this.#closeChannel(ch);
+    for (const s of this.#senders.values()) s.sock.close();
+    this.#senders.clear();
+  }
+}
+
+/** Sends VRRP messages from one source on one interface. */
+export interface VrrpSender extends Disposable {
+  /** Sends a VRRP message (no IP header) to `dst`; false when it could not be sent. */
+  send(payload: Uint8Array, dst: string): boolean;
+}
