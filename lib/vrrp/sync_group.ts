@@ -8,7 +8,8 @@
  * - MASTER: a member whose Master_Down_Timer expires goes MASTER only if every other member is
  *   MASTER or also wants to be (its timer expired too); otherwise it stays BACKUP and re-arms
  *   its timer (keepalived `vrrp_sync_goto_master`: "prefer backup state to avoid thrashing").
- *   When a member becomes MASTER, every BACKUP member is forced to MASTER.
+ *   When a member becomes MASTER, every BACKUP member is forced to MASTER, and a member
+ *   entering BACKUP (from INIT, e.g. started later) while another is MASTER joins it.
  * - BACKUP: when a member leaves MASTER for BACKUP, every MASTER member is forced to BACKUP.
  * Group state, reported after each burst of changes settles: FAULT if any member is FAULT,
  * MASTER if all are MASTER, INIT if all are INIT, otherwise BACKUP.
@@ -104,6 +105,11 @@ export class SyncGroup implements Disposable {
           if (m !== member && m.state === "MASTER") {
             m.forceBackup(`sync group ${this.#name}: ${member.name} became BACKUP`);
           }
+        }
+      } else if (e.to === "BACKUP") {
+        const master = this.#members.find((m) => m !== member && m.state === "MASTER");
+        if (master !== undefined) {
+          member.forceMaster(`sync group ${this.#name}: ${master.name} is MASTER`);
         }
       }
     } finally {

@@ -1,0 +1,394 @@
+import { assert, assertEquals, assertThrows } from "../../tests/helpers/assert.ts";
+import { FakeClock } from "../runtime/clock.ts";
+import { type Action, type InstanceOptions, VrrpInstance } from "./instance.ts";
+
+const ME = new Uint8Array([10, 0, 0, 5]);
+const LOWER_IP = new Uint8Array([10, 0, 0, 4]);
+const HIGHER_IP = new Uint8Array([10, 0, 0, 6]);
+
+function setup(over: Partial<InstanceOptions> = {}) {
+  const clock = new FakeClock();
+  const actions: Action[] = [];
+  const opts: InstanceOptions = {
+    name: "VI_1",
+    vrid: 51,
+    version: 2,
+    family: "ipv4",
+    priority: 100,
+    advertIntervalCs: 100,
+    initialState: "BACKUP",
+    preempt: true,
+    preemptDelayMs: 0,
+    primaryAddress: ME,
+    ...over,
+  };
+  const inst = new VrrpInstance(opts, clock, (a) => actions.push(a));
+  const take = () => actions.splice(0).map(show);
+  return { clock, inst, take };
+}
+
+function show(a: Action): string {
+  switch (a.type) {
+    case "send-advert":
+      return `advert:${a.priority}`;
+    case "state":
+      return `${a.from}->${a.to}`;
+    default:
+      return a.type;
+  }
+}
+
+const MASTER_ENTRY = ["advert:100", "add-vips", "announce", "BACKUP->MASTER"];
+
+Deno.test("owner (255) starts as MASTER at once: advert, add-vips, announce, state", () => {
+  const { clock, inst, take } = setup({ priority: 255 });
+  inst.start();
+  assertEquals(take(), ["advert:255", "add-vips", "announce", "INIT->MASTER"]);
+  assertEquals(inst.state, "MASTER");
+  assertEquals(inst.masterAddress, ME);
+  clock.advance(999);
+  assertEquals(take(), []);
+  clock.advance(1);
+  assertEquals(take(), ["advert:255"]);
+  inst.setEffectivePriority(100);
+  assertEquals(inst.effectivePriority, 255);
+  clock.advance(1000);
+  assertEquals(take(), ["advert:255"]);
+});
+
+Deno.test("non-owner starts BACKUP (even with state MASTER) and takes over after Master_Down_Interval", () => {
+  for (const initialState of ["BACKUP", "MASTER"] as const) {
+    const { clock, inst, take } = setup({ initialState });
+    inst.start();
+    assertEquals(take(), ["INIT->BACKUP"]);
+    clock.advance(3609);
+    assertEquals(inst.state, "BACKUP");
+    clock.advance(0.375);
+    assertEquals(take(), MASTER_ENTRY);
+    assertEquals(clock.now(), 3609.375);
+  }
+});
+
+Deno.test("v3 backup timing: 10 cs, priority 100 -> 360.9375 ms", () => {
+  const { clock, inst, take } = setup({ version: 3, advertIntervalCs: 10 });
+  inst.start();
+  take();
+  clock.advance(360.9);
+  assertEquals(inst.state, "BACKUP");
+  clock.advance(0.0375);
+  assertEquals(inst.state, "MASTER");
+  assertEquals(take(), MASTER_ENTRY);
+  clock.advance(100);
+  assertEquals(take(), ["advert:100"]);
+});
+
+Deno.test("BACKUP: adverts of priority >= ours reset the timer; v3 adopts the master's interval", () => {
+  const { clock, inst, take } = setup({ version: 3, advertIntervalCs: 100 });
+  inst.start();
+  take();
+  clock.advance(3000);
+  for (let i = 0; i < 10; i++) {
+    clock.advance(500);
+    inst.receive({ priority: 150, maxAdverIntCs: 50, src: HIGHER_IP });
+  }
+  assertEquals(inst.state, "BACKUP");
+  assertEquals(inst.masterAdverIntCs, 50);
+  assertEquals(inst.masterAddress, HIGHER_IP);
+  // v3 Master_Down_Interval is now 3 * 500 + 156 * 500 / 256 = 1804.6875 ms.
+  clock.advance(1804);
+  assertEquals(inst.state, "BACKUP");
+  clock.advance(0.6875);
+  assertEquals(inst.state, "MASTER");
+  assertEquals(inst.masterAdverIntCs, 100);
+  assertEquals(take(), MASTER_ENTRY);
+});
+
+Deno.test("BACKUP: v2 never adopts the advertised interval", () => {
+  const { clock, inst } = setup();
+  inst.start();
+  inst.receive({ priority: 150, maxAdverIntCs: 300, src: HIGHER_IP });
+  assertEquals(inst.masterAdverIntCs, 100);
+  clock.advance(3609.375);
+  assertEquals(inst.state, "MASTER");
+});
+
+Deno.test("BACKUP: equal priority resets the timer (no preemption on equal priority)", () => {
+  const { clock, inst } = setup();
+  inst.start();
+  for (let i = 0; i < 20; i++) {
+    clock.advance(1000);
+    inst.receive({ priority: 100, maxAdverIntCs: 100, src: LOWER_IP });
+  }
+  assertEquals(inst.state, "BACKUP");
+});
+
+Deno.test("BACKUP: lower priority is discarded with preempt, accepted with nopreempt", () => {
+  const pre = setup();
+  pre.inst.start();
+  const nopre = setup({ preempt: false });
+  nopre.inst.start();
+  for (let i = 0; i < 3; i++) {
+    pre.clock.advance(1000);
+    nopre.clock.advance(1000);
+    pre.inst.receive({ priority: 50, maxAdverIntCs: 100, src: HIGHER_IP });
+    nopre.inst.receive({ priority: 50, maxAdverIntCs: 100, src: HIGHER_IP });
+  }
+  // Started at 0, discarded adverts do not reset: master at 3609.375.
+  pre.clock.advance(609.375);
+  assertEquals(pre.inst.state, "MASTER");
+  nopre.clock.advance(3609);
+  assertEquals(nopre.inst.state, "BACKUP");
+  nopre.clock.advance(1);
+  assertEquals(nopre.inst.state, "MASTER");
+});
+
+Deno.test("BACKUP: a priority-0 advert sets the timer to Skew_Time", () => {
+  const { clock, inst, take } = setup();
+  inst.start();
+  take();
+  clock.advance(2000);
+  inst.receive({ priority: 0, maxAdverIntCs: 100, src: HIGHER_IP });
+  clock.advance(609);
+  assertEquals(inst.state, "BACKUP");
+  clock.advance(0.375);
+  assertEquals(take(), MASTER_ENTRY);
+  assertEquals(inst.stats().priorityZeroReceived, 1);
+});
+
+Deno.test("BACKUP: preempt_delay tolerates a lower master for the delay, then preempts", () => {
+  const { clock, inst } = setup({ priority: 200, preemptDelayMs: 10_000 });
+  inst.start();
+  // A lower-priority master advertising every second from t = 1 s.
+  let tookOverAt = -1;
+  for (let t = 1; t <= 30; t++) {
+    clock.advance(1000);
+    if (inst.state === "MASTER") {
+      tookOverAt = tookOverAt < 0 ? t : tookOverAt;
+      continue;
+    }
+    inst.receive({ priority: 100, maxAdverIntCs: 100, src: LOWER_IP });
+  }
+  // First lower advert at 1 s opens a 10 s window: the one at 10 s still resets the timer,
+  // the one at 11 s is discarded, so MASTER at 10 s + 3.21875 s.
+  assert(tookOverAt === 14, `took over at ${tookOverAt} s`);
+  assertEquals(inst.state, "MASTER");
+});
+
+Deno.test("BACKUP: preempt_delay window restarts after a higher-priority master", () => {
+  const { clock, inst } = setup({ priority: 200, preemptDelayMs: 5_000 });
+  inst.start();
+  for (let t = 0; t < 4; t++) {
+    clock.advance(1000);
+    inst.receive({ priority: 100, maxAdverIntCs: 100, src: LOWER_IP });
+  }
+  clock.advance(1000);
+  inst.receive({ priority: 250, maxAdverIntCs: 100, src: HIGHER_IP });
+  // New window from 6 s to 11 s: lower adverts until then keep us BACKUP.
+  for (let t = 6; t <= 10; t++) {
+    clock.advance(1000);
+    inst.receive({ priority: 100, maxAdverIntCs: 100, src: LOWER_IP });
+  }
+  assertEquals(inst.state, "BACKUP");
+  clock.advance(1000);
+  inst.receive({ priority: 100, maxAdverIntCs: 100, src: LOWER_IP });
+  // The 11 s advert is discarded; the 10 s one armed the timer: 10 s + 3218.75 ms.
+  clock.advance(2218);
+  assertEquals(inst.state, "BACKUP");
+  clock.advance(1);
+  assertEquals(inst.state, "MASTER");
+});
+
+function masterSetup(over: Partial<InstanceOptions> = {}) {
+  const s = setup({ priority: 255, ...over });
+  s.inst.start();
+  s.take();
+  return s;
+}
+
+Deno.test("MASTER: higher priority -> remove-vips, BACKUP; v3 adopts the interval", () => {
+  const { clock, inst, take } = setup({ version: 3 });
+  inst.start();
+  clock.advance(3609.375);
+  take();
+  inst.receive({ priority: 101, maxAdverIntCs: 20, src: LOWER_IP });
+  assertEquals(take(), ["remove-vips", "MASTER->BACKUP"]);
+  assertEquals(inst.masterAdverIntCs, 20);
+  assertEquals(inst.masterAddress, LOWER_IP);
+  // Down interval 600 + 156 * 200 / 256 = 721.875 ms; no adverts while BACKUP.
+  clock.advance(721);
+  assertEquals(take(), []);
+  clock.advance(1);
+  assertEquals(take(), MASTER_ENTRY);
+  assertEquals(inst.stats().releasedMaster, 1);
+  assertEquals(inst.stats().becameMaster, 2);
+});
+
+Deno.test("MASTER: equal priority ties on the primary address", () => {
+  const a = setup();
+  a.inst.start();
+  a.clock.advance(3609.375);
+  a.take();
+  a.inst.receive({ priority: 100, maxAdverIntCs: 100, src: LOWER_IP });
+  assertEquals(a.take(), ["advert:100"]);
+  assertEquals(a.inst.state, "MASTER");
+  a.inst.receive({ priority: 100, maxAdverIntCs: 100, src: HIGHER_IP });
+  assertEquals(a.take(), ["remove-vips", "MASTER->BACKUP"]);
+});
+
+Deno.test("MASTER: lower priority -> advert at once and the Adver_Timer restarts (RFC 9568)", () => {
+  const { clock, inst, take } = setup();
+  inst.start();
+  clock.advance(3609.375);
+  take();
+  clock.advance(400);
+  inst.receive({ priority: 50, maxAdverIntCs: 100, src: HIGHER_IP });
+  assertEquals(take(), ["advert:100"]);
+  clock.advance(999);
+  assertEquals(take(), []);
+  clock.advance(1);
+  assertEquals(take(), ["advert:100"]);
+});
+
+Deno.test("MASTER: priority 0 -> advert at once", () => {
+  const { inst, take } = masterSetup();
+  inst.receive({ priority: 0, maxAdverIntCs: 100, src: HIGHER_IP });
+  assertEquals(take(), ["advert:255"]);
+  assertEquals(inst.state, "MASTER");
+});
+
+Deno.test("FAULT: MASTER sends priority 0 and removes VIPs; adverts ignored; clears to BACKUP", () => {
+  const { clock, inst, take } = setup();
+  inst.start();
+  clock.advance(4000);
+  take();
+  inst.setFault(true, "eth0 down");
+  assertEquals(take(), ["advert:0", "remove-vips", "MASTER->FAULT"]);
+  assertEquals(clock.pending, 0);
+  inst.receive({ priority: 0, maxAdverIntCs: 100, src: HIGHER_IP });
+  clock.advance(10_000);
+  assertEquals(take(), []);
+  inst.setFault(true, "still down");
+  assertEquals(take(), []);
+  inst.setFault(false, "eth0 up");
+  assertEquals(take(), ["FAULT->BACKUP"]);
+  clock.advance(3609.375);
+  assertEquals(take(), ["advert:100", "add-vips", "announce", "BACKUP->MASTER"]);
+  const s = inst.stats();
+  assertEquals(s.priorityZeroSent, 1);
+  assertEquals(s.priorityZeroReceived, 1);
+  assertEquals(s.becameMaster, 2);
+  assertEquals(s.releasedMaster, 1);
+});
+
+Deno.test("FAULT: BACKUP -> FAULT cancels the down timer; owner leaves FAULT as MASTER", () => {
+  const b = setup();
+  b.inst.start();
+  b.inst.setFault(true, "x");
+  assertEquals(b.take(), ["INIT->BACKUP", "BACKUP->FAULT"]);
+  b.clock.advance(60_000);
+  assertEquals(b.inst.state, "FAULT");
+  const o = masterSetup();
+  o.inst.setFault(true, "x");
+  o.inst.setFault(false, "y");
+  assertEquals(o.take(), [
+    "advert:0",
+    "remove-vips",
+    "MASTER->FAULT",
+    "advert:255",
+    "add-vips",
+    "announce",
+    "FAULT->MASTER",
+  ]);
+});
+
+Deno.test("FAULT set before start: start goes straight to FAULT", () => {
+  const { inst, take } = setup({ priority: 255 });
+  inst.setFault(true, "eth0 down");
+  inst.start();
+  assertEquals(take(), ["INIT->FAULT"]);
+});
+
+Deno.test("shutdown: MASTER sends priority 0, removes VIPs, leaves no timer; restart works", () => {
+  const { clock, inst, take } = setup();
+  inst.start();
+  clock.advance(5000);
+  take();
+  inst.shutdown();
+  assertEquals(take(), ["advert:0", "remove-vips", "MASTER->INIT"]);
+  assertEquals(clock.pending, 0);
+  assertEquals(inst.masterAddress, null);
+  inst.receive({ priority: 100, maxAdverIntCs: 100, src: HIGHER_IP });
+  inst.shutdown();
+  assertEquals(take(), []);
+  inst.start();
+  assertEquals(take(), ["INIT->BACKUP"]);
+  inst.shutdown();
+  assertEquals(take(), ["BACKUP->INIT"]);
+  assertEquals(clock.pending, 0);
+});
+
+Deno.test("stats count adverts sent and received", () => {
+  const { clock, inst } = masterSetup();
+  clock.advance(10_000);
+  inst.receive({ priority: 50, maxAdverIntCs: 100, src: HIGHER_IP });
+  const s = inst.stats();
+  assertEquals(s.advertsSent, 12);
+  assertEquals(s.advertsReceived, 1);
+});
+
+Deno.test("a master gate holds a timer-driven takeover until it opens", () => {
+  const { clock, inst, take } = setup();
+  let open = false;
+  inst.setMasterGate(() => open);
+  inst.start();
+  take();
+  clock.advance(3609.375);
+  assertEquals(inst.state, "BACKUP");
+  assert(inst.wantsMaster);
+  inst.forceMaster("group");
+  assertEquals(take(), ["advert:100", "add-vips", "announce", "BACKUP->MASTER"]);
+  inst.forceBackup("group");
+  assertEquals(take(), ["remove-vips", "MASTER->BACKUP"]);
+  open = true;
+  clock.advance(3609.375);
+  assertEquals(inst.state, "MASTER");
+});
+
+Deno.test("setEffectivePriority changes adverts and skew; rejects 0 and 255", () => {
+  const { clock, inst, take } = setup();
+  inst.setEffectivePriority(200);
+  inst.start();
+  take();
+  clock.advance(3218.75);
+  assertEquals(take(), ["advert:200", "add-vips", "announce", "BACKUP->MASTER"]);
+  assertThrows(() => inst.setEffectivePriority(0), RangeError);
+  assertThrows(() => inst.setEffectivePriority(255), RangeError);
+});
+
+Deno.test("constructor rejects values no config could mean", () => {
+  const clock = new FakeClock();
+  const base: InstanceOptions = {
+    name: "x",
+    vrid: 1,
+    version: 2,
+    family: "ipv4",
+    priority: 100,
+    advertIntervalCs: 100,
+    initialState: "BACKUP",
+    preempt: true,
+    preemptDelayMs: 0,
+    primaryAddress: ME,
+  };
+  const bad: Partial<InstanceOptions>[] = [
+    { vrid: 0 },
+    { vrid: 256 },
+    { priority: 0 },
+    { advertIntervalCs: 150 },
+    { version: 3, advertIntervalCs: 4096 },
+    { family: "ipv6" },
+    { preemptDelayMs: -1 },
+  ];
+  for (const b of bad) {
+    assertThrows(() => new VrrpInstance({ ...base, ...b }, clock, () => {}), RangeError);
+  }
+});
