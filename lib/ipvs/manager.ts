@@ -1,0 +1,251 @@
+/**
+ * The IPVS manager: dumps the kernel's virtual services over generic netlink, and reconciles
+ * them with a desired state (diff against a fresh dump, then the ops, pipelined). Kernel errors
+ * are logged naming the service and destination, and returned, never thrown.
+ *
+ * @module
+ */
+
+import { Errno } from "../../ffi/errno.ts";
+import { type NetlinkConn, openGenericConn, type ReactorLike } from "../netlink/client.ts";
+import { decodeGenl, Genl, type GenlFamily } from "../netlink/genl.ts";
+import { NLM_F_DUMP, type NlMessage } from "../netlink/message.ts";
+import type { Logger } from "../runtime/log.ts";
+import {
+  decodeDest,
+  decodeInfo,
+  decodeService,
+  encodeDeleteDest,
+  encodeDeleteService,
+  encodeDest,
+  encodeFlush,
+  encodeGetDests,
+  encodeGetInfo,
+  encodeGetServices,
+  encodeService,
+  IPVS_GENL_NAME,
+  type IpvsRequest,
+} from "./codec.ts";
+import { describeOp, diff, type Op } from "./diff.ts";
+import { type DesiredService, type ServiceKey, serviceName } from "./types.ts";
+
+/** The result of a reconcile pass. */
+export interface ReconcileResult {
+  /** Every op sent, in order. */
+  ops: Op[];
+  /** The ops the kernel refused, with its error. */
+  errors: { op: Op; error: Error }[];
+}
+
+/** Options of a reconcile pass. */
+export interface ReconcileOptions {
+  /**
+   * Which services absent from `desired` may be deleted. Default: the services this manager
+   * has programmed before (so foreign services, added by hand or by another tool, stay).
+   */
+  owned?: (key: ServiceKey) => boolean;
+}
+
+/** Requests in flight at once: enough to hide the round trip, few enough for the socket buffer. */
+const WINDOW = 64;
+
+function opRequest(op: Op): IpvsRequest {
+  switch (op.op) {
+    case "add-service":
+      return encodeService(op.service, false);
+    case "edit-service":
+      return encodeService(op.service, true);
+    case "delete-service":
+      return encodeDeleteService(op.key);
+    case "add-dest":
+      return encodeDest(op.key, op.dest, false);
+    case "edit-dest":
+      return encodeDest(op.key, op.dest, true);
+    case "delete-dest":
+      return encodeDeleteDest(op.key, op.dest);
+  }
+}
+
+/** Runs `fn` over `items` with at most `window` promises pending, preserving start order. */
+async function pipelined<T>(
+  items: readonly T[],
+  window: number,
+  fn: (t: T) => Promise<void>,
+): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  for (const item of items) {
+    const p = fn(item).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= window) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+}
+
+/** Programs IPVS through the "IPVS" generic netlink family. */
+export class IpvsManager implements Disposable {
+  readonly #genl: Genl;
+  readonly #family: GenlFamily;
+  readonly #log: Logger;
+  readonly #owned = new Set<string>();
+
+  private constructor(genl: Genl, family: GenlFamily, log: Logger) {
+    this.#genl = genl;
+    this.#family = family;
+    this.#log = log;
+  }
+
+  /**
+   * Opens a generic netlink socket on `reactor` and resolves the "IPVS" family; a kernel without
+   * IPVS gives `{ unavailable }` with the reason instead of an error.
+   */
+  static open(
+    reactor: ReactorLike,
+    log: Logger,
+  ): Promise<IpvsManager | { unavailable: string }> {
+    let conn: NetlinkConn;
+    try {
+      conn = openGenericConn(reactor);
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      return Promise.resolve({ unavailable: `IPVS is not available: ${reason}` });
+    }
+    return IpvsManager.withConn(conn, log);
+  }
+
+  /** As `open`, on a given connection (a `FakeNetlink` in tests); takes ownership of it. */
+  static async withConn(
+    conn: NetlinkConn,
+    log: Logger,
+  ): Promise<IpvsManager | { unavailable: string }> {
+    const genl = new Genl(conn);
+    try {
+      const family = await genl.resolveFamily(IPVS_GENL_NAME);
+      return new IpvsManager(genl, family, log);
+    } catch (e) {
+      genl[Symbol.dispose]();
+      const err = e as Error & { errno?: number; code?: string };
+      if (err.errno === Errno.ENOENT) {
+        return {
+          unavailable:
+            `IPVS is not available in this kernel (generic netlink family "${IPVS_GENL_NAME}"` +
+            ` not found: ${err.code})`,
+        };
+      }
+      return { unavailable: `IPVS is not available: ${err.message}` };
+    }
+  }
+
+  /** The resolved family (id and version). */
+  get family(): Readonly<GenlFamily> {
+    return this.#family;
+  }
+
+  #send(req: IpvsRequest, what: string): Promise<NlMessage[]> {
+    return this.#genl.request(this.#family, req.cmd, req.attrs, req.dump ? NLM_F_DUMP : 0, what);
+  }
+
+  /** Every virtual service in the kernel with its destinations and counters. */
+  async dump(): Promise<DesiredService[]> {
+    const replies = await this.#send(encodeGetServices(), "Cannot list IPVS services");
+    const services: DesiredService[] = [];
+    for (const m of replies) {
+      const g = decodeGenl(m, this.#family.hdrSize);
+      if (!g.ok) throw new Error(`IPVS service dump: ${g.reason}`);
+      const s = decodeService(g.value.attrs);
+      if (!s.ok) throw new Error(`IPVS service dump: ${s.reason}`);
+      services.push({ ...s.value, destinations: [] });
+    }
+    // A netlink socket runs one dump at a time (a second one is EBUSY): one service after another.
+    await pipelined(services, 1, async (s) => {
+      const name = serviceName(s.key);
+      const msgs = await this.#send(
+        encodeGetDests(s.key),
+        `Cannot list the destinations of IPVS service ${name}`,
+      );
+      for (const m of msgs) {
+        const g = decodeGenl(m, this.#family.hdrSize);
+        if (!g.ok) throw new Error(`IPVS destination dump of ${name}: ${g.reason}`);
+        const d = decodeDest(g.value.attrs, s.key.family);
+        if (!d.ok) throw new Error(`IPVS destination dump of ${name}: ${d.reason}`);
+        s.destinations.push(d.value);
+      }
+    });
+    return services;
+  }
+
+  /** Sends `ops` in order (pipelined); returns the ones the kernel refused, logged. */
+  async apply(ops: readonly Op[]): Promise<{ op: Op; error: Error }[]> {
+    const errors: { op: Op; error: Error }[] = [];
+    await pipelined(ops, WINDOW, async (op) => {
+      const what = `IPVS ${describeOp(op)} failed`;
+      let req: IpvsRequest;
+      try {
+        req = opRequest(op);
+      } catch (e) {
+        errors.push({ op, error: e as Error });
+        this.#log.error(`${what}: ${(e as Error).message}`);
+        return;
+      }
+      try {
+        await this.#send(req, what);
+      } catch (e) {
+        errors.push({ op, error: e as Error });
+        this.#log.error((e as Error).message);
+      }
+    });
+    return errors;
+  }
+
+  /**
+   * Makes the kernel match `desired`: dumps, diffs and applies. Services absent from `desired`
+   * are deleted only if owned (see `ReconcileOptions`). Running it twice sends nothing the
+   * second time.
+   */
+  async reconcile(
+    desired: readonly DesiredService[],
+    opts: ReconcileOptions = {},
+  ): Promise<ReconcileResult> {
+    const actual = await this.dump();
+    const owned = opts.owned ?? ((k: ServiceKey) => this.#owned.has(serviceName(k)));
+    const ops = diff(desired, actual, owned);
+    const errors = await this.apply(ops);
+    for (const s of desired) this.#owned.add(serviceName(s.key));
+    const failedDeletes = new Set(
+      errors.filter((e) => e.op.op === "delete-service").map((e) =>
+        serviceName((e.op as { key: ServiceKey }).key)
+      ),
+    );
+    const wanted = new Set(desired.map((s) => serviceName(s.key)));
+    for (const name of [...this.#owned]) {
+      if (!wanted.has(name) && !failedDeletes.has(name)) this.#owned.delete(name);
+    }
+    if (ops.length > 0) {
+      this.#log.info("IPVS reconciled", { ops: ops.length, errors: errors.length });
+    }
+    return { ops, errors };
+  }
+
+  /** Deletes every virtual service (IPVS_CMD_FLUSH). */
+  async flush(): Promise<void> {
+    await this.#send(encodeFlush(), "Cannot flush IPVS");
+    this.#owned.clear();
+  }
+
+  /** The IPVS version and connection table size. */
+  async info(): Promise<{ version: string; connTableSize: number }> {
+    const replies = await this.#send(encodeGetInfo(), "Cannot read IPVS info");
+    for (const m of replies) {
+      const g = decodeGenl(m, this.#family.hdrSize);
+      if (!g.ok) continue;
+      const info = decodeInfo(g.value.attrs);
+      if (info.ok) return info.value;
+      throw new Error(`IPVS info: ${info.reason}`);
+    }
+    throw new Error("IPVS info: no reply");
+  }
+
+  /** Closes the netlink socket. */
+  [Symbol.dispose](): void {
+    this.#genl[Symbol.dispose]();
+  }
+}
