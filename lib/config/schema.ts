@@ -1,0 +1,795 @@
+/**
+ * The one description of the configuration file: every key with its type, default, range,
+ * allowed values, documentation and keepalived equivalent. The validator (load.ts) and the
+ * JSON Schema (json_schema.ts) are both derived from the table `CONFIG` below.
+ *
+ * @module
+ */
+
+/** Facts every node of the schema carries. */
+export interface SpecBase {
+  /** One or two sentences for the reference and the JSON Schema. */
+  doc: string;
+  /** keepalived.conf spelling of the same setting, when there is one. */
+  keepalived?: string;
+  /** Name in the normalized Config; default: camelCase of the key, `Ms` added for durations. */
+  out?: string;
+  /** The key must be present. */
+  required?: boolean;
+  /** Value used when the key is absent, written as in YAML (`"5s"`, `100`). */
+  default?: unknown;
+  /** Default that depends on other settings, in words (filled in by the loader). */
+  defaultDoc?: string;
+  /** Composite scalars (addresses) spread their parts into the parent object. */
+  flatten?: boolean;
+}
+
+/** A text value. */
+export interface StringSpec extends SpecBase {
+  kind: "string";
+  minLength?: number;
+  maxLength?: number;
+  /** Anchored regular expression source the text must match. */
+  pattern?: string;
+  /** What the pattern means, for messages. */
+  patternHint?: string;
+}
+/** An integer in a closed range. */
+export interface IntSpec extends SpecBase {
+  kind: "int";
+  min: number;
+  max: number;
+}
+/** `true` or `false`. */
+export interface BoolSpec extends SpecBase {
+  kind: "bool";
+}
+/** A duration (`"1s"`, `"100ms"`, a bare number of seconds), normalized to milliseconds. */
+export interface DurationSpec extends SpecBase {
+  kind: "duration";
+  minMs?: number;
+  maxMs?: number;
+}
+/** One of a fixed list of values. */
+export interface EnumSpec extends SpecBase {
+  kind: "enum";
+  values: readonly (string | number)[];
+}
+/** An IP address without prefix, normalized to canonical text. */
+export interface IpSpec extends SpecBase {
+  kind: "ip";
+  family?: "ipv4" | "ipv6";
+  multicast?: boolean;
+}
+/** `ADDR[/PREFIX]`, normalized to `{ address, prefix, family }` (full-length prefix if absent). */
+export interface CidrSpec extends SpecBase {
+  kind: "cidr";
+}
+/** `ADDR:PORT` or `[V6ADDR]:PORT`, normalized to `{ address, port, family }`. */
+export interface EndpointSpec extends SpecBase {
+  kind: "endpoint";
+  /** Without a port the endpoint gets port 0 (the caller decides what that means). */
+  portOptional?: boolean;
+}
+/** `A.B.C.D-E` or `ADDR-ADDR`, normalized to `{ from, to, family }`. */
+export interface IpRangeSpec extends SpecBase {
+  kind: "iprange";
+}
+/** An HTTP status code or a `"200-299"` range, normalized to `{ from, to }`. */
+export interface StatusSpec extends SpecBase {
+  kind: "status";
+}
+/** A YAML sequence. */
+export interface ListSpec extends SpecBase {
+  kind: "list";
+  of: Spec;
+  minItems?: number;
+}
+/** A YAML mapping from user-chosen names to values. */
+export interface MapSpec extends SpecBase {
+  kind: "map";
+  of: Spec;
+  /** Output an array of the values with `name` set, in file order, instead of a record. */
+  asList?: boolean;
+}
+/** A YAML mapping with fixed keys. */
+export interface ObjectSpec extends SpecBase {
+  kind: "object";
+  /** Name of the section in the docs and in the JSON Schema definitions. */
+  title: string;
+  fields: Record<string, Spec>;
+  /** A plain scalar may stand for the whole object: it becomes this field. */
+  shorthand?: string;
+}
+/** A mapping whose allowed keys depend on the value of one key (`type`). */
+export interface TaggedSpec extends SpecBase {
+  kind: "tagged";
+  title: string;
+  tag: string;
+  variants: Record<string, Record<string, Spec>>;
+}
+
+/** Any node of the schema. */
+export type Spec =
+  | StringSpec
+  | IntSpec
+  | BoolSpec
+  | DurationSpec
+  | EnumSpec
+  | IpSpec
+  | CidrSpec
+  | EndpointSpec
+  | IpRangeSpec
+  | StatusSpec
+  | ListSpec
+  | MapSpec
+  | ObjectSpec
+  | TaggedSpec;
+
+type Opts<S> = Omit<S, "kind" | "doc">;
+
+const str = (doc: string, o: Opts<StringSpec> = {}): StringSpec => ({ kind: "string", doc, ...o });
+const int = (doc: string, min: number, max: number, o: Omit<Opts<IntSpec>, "min" | "max"> = {}) =>
+  ({ kind: "int", doc, min, max, ...o }) satisfies IntSpec;
+const bool = (doc: string, o: Opts<BoolSpec> = {}): BoolSpec => ({ kind: "bool", doc, ...o });
+const dur = (doc: string, o: Opts<DurationSpec> = {}): DurationSpec => ({
+  kind: "duration",
+  doc,
+  ...o,
+});
+const oneOf = (
+  doc: string,
+  values: readonly (string | number)[],
+  o: Omit<Opts<EnumSpec>, "values"> = {},
+) => ({ kind: "enum", doc, values, ...o }) satisfies EnumSpec;
+const ip = (doc: string, o: Opts<IpSpec> = {}): IpSpec => ({ kind: "ip", doc, ...o });
+const endpoint = (doc: string, o: Opts<EndpointSpec> = {}): EndpointSpec => ({
+  kind: "endpoint",
+  doc,
+  ...o,
+});
+const list = (doc: string, of: Spec, o: Omit<Opts<ListSpec>, "of"> = {}): ListSpec => ({
+  kind: "list",
+  doc,
+  of,
+  default: [],
+  ...o,
+});
+const obj = (
+  title: string,
+  doc: string,
+  fields: Record<string, Spec>,
+  o: Omit<Opts<ObjectSpec>, "title" | "fields"> = {},
+): ObjectSpec => ({ kind: "object", title, doc, fields, ...o });
+const script = (doc: string, keepalived: string): StringSpec =>
+  str(`${doc} Run through /bin/sh -c.`, { keepalived, minLength: 1 });
+
+/** IPVS schedulers the kernel provides (keepalived lb_algo / lvs_sched). */
+export const SCHEDULERS = [
+  "rr",
+  "wrr",
+  "lc",
+  "wlc",
+  "lblc",
+  "lblcr",
+  "dh",
+  "sh",
+  "sed",
+  "nq",
+  "fo",
+  "ovf",
+  "mh",
+  "twos",
+] as const;
+
+/** Scheduler flags; the sh-* ones need scheduler sh, the mh-* ones mh. */
+export const SCHEDULER_FLAGS = [
+  "sh-fallback",
+  "sh-port",
+  "mh-fallback",
+  "mh-port",
+  "flag-1",
+  "flag-2",
+  "flag-3",
+] as const;
+
+const family = (doc: string, o: Omit<Opts<EnumSpec>, "values"> = {}) =>
+  oneOf(doc, ["ipv4", "ipv6"], o);
+
+// ---- global -------------------------------------------------------------------------------
+
+const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_defs).", {
+  router_id: str("Name of this node in logs, notifications and status.", {
+    keepalived: "router_id",
+    defaultDoc: "the host name",
+  }),
+  control: str("Path of the control socket used by `haagent status`.", {
+    default: "/run/haagent.sock",
+  }),
+  pid_file: str("Path of the pid file.", { default: "/run/haagent.pid", keepalived: "-p" }),
+  log_level: oneOf("Least severe level logged.", ["error", "warn", "info", "debug"], {
+    default: "info",
+  }),
+  log_format: oneOf("Log line format.", ["text", "json"], { default: "text" }),
+  vrrp_version: oneOf("VRRP version of instances that do not set `version`.", [2, 3], {
+    default: 2,
+    keepalived: "vrrp_version",
+  }),
+  vrrp_mcast_group4: ip("IPv4 multicast group of VRRP adverts.", {
+    family: "ipv4",
+    multicast: true,
+    default: "224.0.0.18",
+    keepalived: "vrrp_mcast_group4",
+  }),
+  vrrp_mcast_group6: ip("IPv6 multicast group of VRRP adverts.", {
+    family: "ipv6",
+    multicast: true,
+    default: "ff02::12",
+    keepalived: "vrrp_mcast_group6",
+  }),
+  v3_checksum: oneOf(
+    "VRRPv3 IPv4 checksum: `keepalived` includes the IPv4 pseudo-header (keepalived, FRR, " +
+      "RFC 5798), `rfc9568` leaves it out.",
+    ["keepalived", "rfc9568"],
+    { default: "keepalived" },
+  ),
+  garp_master_delay: dur(
+    "Delay of the second gratuitous ARP / NA burst after becoming master (0 = no second burst).",
+    { default: "5s", keepalived: "vrrp_garp_master_delay" },
+  ),
+  garp_master_repeat: int("Gratuitous ARPs / NAs sent per burst.", 1, 255, {
+    default: 5,
+    keepalived: "vrrp_garp_master_repeat",
+  }),
+  garp_master_refresh: dur("Period of gratuitous ARP / NA refreshes while master (0 = off).", {
+    default: "0s",
+    keepalived: "vrrp_garp_master_refresh",
+  }),
+  garp_master_refresh_repeat: int("Gratuitous ARPs / NAs per refresh.", 1, 255, {
+    default: 1,
+    keepalived: "vrrp_garp_master_refresh_repeat",
+  }),
+  garp_interval: dur("Gap between gratuitous ARPs within a burst.", {
+    default: "0s",
+    keepalived: "vrrp_garp_interval",
+  }),
+  gna_interval: dur("Gap between unsolicited neighbour adverts within a burst.", {
+    default: "0s",
+    keepalived: "vrrp_gna_interval",
+  }),
+  script_user: str("User that runs scripts which do not name one.", {
+    keepalived: "script_user",
+    defaultDoc: "root",
+    default: "root",
+  }),
+  enable_script_security: bool(
+    "Refuse to run scripts that a non-root user could modify (the script, or a directory above it).",
+    { default: false, keepalived: "enable_script_security" },
+  ),
+  notification_email: list("Addresses that receive notification mail.", str("An e-mail address."), {
+    keepalived: "notification_email",
+  }),
+  notification_email_from: str("Sender of notification mail.", {
+    keepalived: "notification_email_from",
+    defaultDoc: "haagent@<router_id>",
+  }),
+  smtp_server: str("SMTP relay as `HOST[:PORT]` (port 25 if absent).", {
+    keepalived: "smtp_server",
+    pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$",
+    patternHint: "HOST or HOST:PORT, IPv6 in brackets",
+  }),
+  smtp_connect_timeout: dur("Time allowed to connect to the SMTP relay.", {
+    default: "30s",
+    keepalived: "smtp_connect_timeout",
+  }),
+  metrics: obj("metrics", "Optional Prometheus metrics endpoint (off when absent).", {
+    listen: endpoint("Address and port to serve /metrics on.", { required: true }),
+  }),
+}, { default: {} });
+
+// ---- vrrp_script ----------------------------------------------------------------------------
+
+const SCRIPT = obj("script", "A check command whose exit status moves instances (vrrp_script).", {
+  command: str("Command line, run through /bin/sh -c; exit status 0 means success.", {
+    required: true,
+    minLength: 1,
+    keepalived: "script",
+  }),
+  interval: dur("Time between runs.", { default: "1s", minMs: 10, keepalived: "interval" }),
+  timeout: dur("A run taking longer counts as a failure.", {
+    defaultDoc: "interval",
+    minMs: 10,
+    keepalived: "timeout",
+  }),
+  weight: int(
+    "Priority change while the script fails (negative) or succeeds (positive); " +
+      "0 puts tracking instances in FAULT while it fails.",
+    -253,
+    253,
+    { default: 0, keepalived: "weight" },
+  ),
+  rise: int("Successes in a row before the script counts as up.", 1, 1000, {
+    default: 1,
+    keepalived: "rise",
+  }),
+  fall: int("Failures in a row before the script counts as down.", 1, 1000, {
+    default: 1,
+    keepalived: "fall",
+  }),
+  user: str("User to run the command as.", {
+    defaultDoc: "global.script_user",
+    keepalived: "user",
+  }),
+  init_fail: bool("Start in the failed state.", { default: false, keepalived: "init_fail" }),
+});
+
+// ---- vrrp_instance ----------------------------------------------------------------------------
+
+const VIP = obj("vip", "A virtual address: `ADDR[/PREFIX]` or a mapping with options.", {
+  address: {
+    kind: "cidr",
+    doc: "Address with prefix; without a prefix /32 (IPv4) or /128 (IPv6), as keepalived does.",
+    required: true,
+    flatten: true,
+  },
+  device: str("Interface to add the address to.", { defaultDoc: "the instance's interface" }),
+  label: str("Address label (`eth0:vip`), IPv4 only.", { maxLength: 15 }),
+  scope: oneOf("Address scope.", ["global", "site", "link", "host", "nowhere"], {
+    default: "global",
+  }),
+}, { shorthand: "address" });
+
+const ROUTE = obj("route", "A route added while master (virtual_routes).", {
+  to: { kind: "cidr", doc: "Destination prefix.", required: true },
+  via: ip("Gateway."),
+  src: ip("Preferred source address."),
+  device: str("Outgoing interface."),
+  table: int("Routing table.", 1, 4294967295),
+  metric: int("Route metric.", 0, 4294967295),
+  blackhole: bool("Add a blackhole route (no via, no device).", { default: false }),
+});
+
+const TRACK_IF = obj("track_interface", "An interface whose state moves the instance.", {
+  name: str("Interface name.", { required: true, minLength: 1 }),
+  weight: int("Priority change while the interface is down (0 = FAULT).", -253, 253, {
+    default: 0,
+  }),
+  reverse: bool("Reverse the direction of the priority change.", { default: false }),
+}, { shorthand: "name" });
+
+const TRACK_SCRIPT = obj(
+  "track_script",
+  "A script (from `scripts`) whose result moves the instance.",
+  {
+    name: str("Name of an entry of `scripts`.", { required: true, minLength: 1 }),
+    weight: int("Overrides the script's weight.", -253, 253, { defaultDoc: "the script's weight" }),
+    reverse: bool("Reverse the direction of the priority change.", { default: false }),
+  },
+  { shorthand: "name" },
+);
+
+const TRACK_FILE = obj("track_file", "A file holding a number that is added to the priority.", {
+  path: str("File to read.", { required: true, minLength: 1 }),
+  weight: int("Multiplier of the number read (0 = FAULT while the number is not 0).", -254, 254, {
+    default: 1,
+  }),
+});
+
+const INSTANCE = obj("vrrp_instance", "One virtual router (vrrp_instance).", {
+  interface: str("Interface the adverts are sent and received on.", {
+    required: true,
+    minLength: 1,
+    maxLength: 15,
+    keepalived: "interface",
+  }),
+  vrid: int("Virtual router id, the same on every router of this group.", 1, 255, {
+    required: true,
+    keepalived: "virtual_router_id",
+  }),
+  priority: int("Election priority; 255 means this router owns the addresses.", 1, 255, {
+    default: 100,
+    keepalived: "priority",
+  }),
+  version: oneOf("VRRP version.", [2, 3], {
+    defaultDoc: "global.vrrp_version; 3 for IPv6",
+    keepalived: "version",
+  }),
+  family: family("Address family of the instance.", {
+    defaultDoc: "the family of the first virtual address (ipv4 if none)",
+  }),
+  advert_interval: dur(
+    "Time between adverts: whole seconds 1s-255s for v2, 10ms-40.95s in 10 ms steps for v3.",
+    { default: "1s", keepalived: "advert_int" },
+  ),
+  state: oneOf("Initial state.", ["BACKUP", "MASTER"], { default: "BACKUP", keepalived: "state" }),
+  preempt: bool("Take over from a lower-priority master; false needs state BACKUP.", {
+    default: true,
+    keepalived: "nopreempt (false)",
+  }),
+  preempt_delay: dur("Delay before preempting after start or after seeing a lower master.", {
+    default: "0s",
+    maxMs: 1_000_000,
+    keepalived: "preempt_delay",
+  }),
+  authentication: obj("authentication", "VRRPv2 authentication (deprecated by RFC 3768).", {
+    type: oneOf("Authentication type.", ["PASS", "AH"], {
+      required: true,
+      keepalived: "auth_type",
+    }),
+    password: str("Shared password; at most 8 characters are sent.", {
+      required: true,
+      minLength: 1,
+      maxLength: 8,
+      keepalived: "auth_pass",
+    }),
+  }, { keepalived: "authentication" }),
+  unicast_src_ip: ip("Source address of adverts (unicast and multicast).", {
+    keepalived: "unicast_src_ip",
+  }),
+  unicast_peers: list(
+    "Send adverts to these addresses instead of the multicast group.",
+    ip("A peer."),
+    {
+      keepalived: "unicast_peer",
+    },
+  ),
+  virtual_ipaddresses: list("Addresses held by the master.", VIP, {
+    out: "vips",
+    keepalived: "virtual_ipaddress",
+  }),
+  virtual_ipaddresses_excluded: list("Addresses held by the master but not sent in adverts.", VIP, {
+    out: "excludedVips",
+    keepalived: "virtual_ipaddress_excluded",
+  }),
+  virtual_routes: list("Routes added while master.", ROUTE, {
+    out: "routes",
+    keepalived: "virtual_routes",
+  }),
+  track_interfaces: list("Interfaces whose state moves the instance.", TRACK_IF, {
+    keepalived: "track_interface",
+  }),
+  track_scripts: list("Scripts whose result moves the instance.", TRACK_SCRIPT, {
+    keepalived: "track_script",
+  }),
+  track_files: list("Files whose number moves the instance.", TRACK_FILE, {
+    keepalived: "track_file",
+  }),
+  garp_master_delay: dur("Overrides global.garp_master_delay.", {
+    defaultDoc: "global.garp_master_delay",
+    keepalived: "garp_master_delay",
+  }),
+  garp_master_repeat: int("Overrides global.garp_master_repeat.", 1, 255, {
+    defaultDoc: "global.garp_master_repeat",
+    keepalived: "garp_master_repeat",
+  }),
+  garp_master_refresh: dur("Overrides global.garp_master_refresh.", {
+    defaultDoc: "global.garp_master_refresh",
+    keepalived: "garp_master_refresh",
+  }),
+  accept: bool("Accept packets sent to the virtual addresses when not the address owner.", {
+    default: true,
+    keepalived: "accept / no_accept",
+  }),
+  notify_master: script("Run on becoming master.", "notify_master"),
+  notify_backup: script("Run on becoming backup.", "notify_backup"),
+  notify_fault: script("Run on entering FAULT.", "notify_fault"),
+  notify_stop: script("Run when the instance stops.", "notify_stop"),
+  notify: script(
+    "Run on every transition with arguments INSTANCE name state priority.",
+    "notify",
+  ),
+  notify_fifo: str("FIFO that receives one line per transition.", { keepalived: "notify_fifo" }),
+});
+
+const SYNC_GROUP = obj("sync_group", "Instances that change state together (vrrp_sync_group).", {
+  members: list("Names of vrrp_instances; each may be in one group only.", str("Instance name."), {
+    required: true,
+    minItems: 1,
+    keepalived: "group",
+  }),
+  notify_master: script("Run when the group becomes master.", "notify_master"),
+  notify_backup: script("Run when the group becomes backup.", "notify_backup"),
+  notify_fault: script("Run when the group enters FAULT.", "notify_fault"),
+  notify_stop: script("Run when the group stops.", "notify_stop"),
+  notify: script("Run on every transition with arguments GROUP name state priority.", "notify"),
+});
+
+// ---- LVS ----------------------------------------------------------------------------
+
+const VS_GROUP_ENTRY = obj(
+  "virtual_server_group_entry",
+  "`ADDR:PORT`, or a mapping with one of address, range or fwmark.",
+  {
+    address: endpoint("A virtual address and port.", { flatten: false, out: "endpoint" }),
+    range: {
+      kind: "iprange",
+      doc: "`A.B.C.D-E` or `ADDR-ADDR`: every address between, both included.",
+    },
+    port: int("Port of the range.", 0, 65535, { default: 0 }),
+    fwmark: int("Firewall mark.", 1, 4294967295),
+    family: family("Address family of a fwmark entry.", { defaultDoc: "ipv4" }),
+  },
+  { shorthand: "address" },
+);
+
+const TUNNEL_TYPES = ["ipip", "gue", "gre"] as const;
+const FORWARDING = ["NAT", "DR", "TUN"] as const;
+
+function checkCommon(retry: number, delayBeforeRetry: string | null): Record<string, Spec> {
+  return {
+    connect_ip: ip("Address to check.", { defaultDoc: "the real server's address" }),
+    connect_port: int("Port to check.", 1, 65535, { defaultDoc: "the real server's port" }),
+    bindto: ip("Source address of the check."),
+    bind_port: int("Source port of the check.", 1, 65535),
+    bind_if: str("Interface to bind to (for IPv6 link-local bindto)."),
+    fwmark: int("Firewall mark on check packets.", 1, 4294967295),
+    connect_timeout: dur("Time allowed for the check.", { default: "5s", minMs: 1 }),
+    retry: int("Extra attempts before the server is marked down.", 0, 1000, { default: retry }),
+    delay_before_retry: delayBeforeRetry === null
+      ? dur("Delay before an extra attempt.", { defaultDoc: "delay_loop" })
+      : dur("Delay before an extra attempt.", { default: delayBeforeRetry }),
+    ...checkTiming(),
+  };
+}
+
+function checkTiming(): Record<string, Spec> {
+  return {
+    delay_loop: dur("Time between checks.", {
+      defaultDoc: "the virtual server's delay_loop",
+      minMs: 1,
+    }),
+    warmup: dur("The first check starts after a random delay up to this long (0 = at once).", {
+      defaultDoc: "delay_loop",
+    }),
+    alpha: bool("Start with the server considered down.", {
+      defaultDoc: "the virtual server's alpha",
+    }),
+    rise: int("Successes in a row before the server counts as up.", 1, 1000, { default: 1 }),
+    fall: int("Failures in a row (after retries) before the server counts as down.", 1, 1000, {
+      default: 1,
+    }),
+    log_all_failures: bool("Log every failure, not only state changes.", { default: false }),
+  };
+}
+
+const URL = obj("url", "An HTTP request and what its answer must be.", {
+  path: str("Request path.", {
+    required: true,
+    pattern: "^/",
+    patternHint: "a path starting with /",
+  }),
+  status_code: list('Accepted status codes or ranges (`"200-299"`).', {
+    kind: "status",
+    doc: "A status code or range.",
+  }, { out: "statusCodes", default: ["200-299"] }),
+  digest: str("MD5 of the body (as genhash prints it).", {
+    pattern: "^[0-9a-fA-F]{32}$",
+    patternHint: "32 hexadecimal digits",
+  }),
+  regex: str("Regular expression the body must match."),
+  regex_no_match: bool("Fail when the regex matches instead.", { default: false }),
+  virtualhost: str("Host header.", { defaultDoc: "the check's virtualhost" }),
+});
+
+const HTTP_FIELDS: Record<string, Spec> = {
+  ...checkCommon(1, "3s"),
+  urls: list("Requests to make; all must pass.", URL, { required: true, minItems: 1 }),
+  http_protocol: oneOf("HTTP version of the request (1.0C = 1.0 with Connection: close).", [
+    "1.0",
+    "1.0C",
+    "1.1",
+  ], { default: "1.0" }),
+  virtualhost: str("Host header of every URL that does not set one."),
+  fast_recovery: bool("Check every URL at once after a failure.", { default: false }),
+};
+
+const CHECK: TaggedSpec = {
+  kind: "tagged",
+  title: "check",
+  doc: "A health check of a real server; `type` decides which keys apply.",
+  tag: "type",
+  variants: {
+    TCP_CHECK: checkCommon(1, "1s"),
+    HTTP_GET: HTTP_FIELDS,
+    SSL_GET: {
+      ...HTTP_FIELDS,
+      enable_sni: bool("Send the virtualhost as TLS SNI.", { default: false }),
+      verify_cert: bool("Verify the server certificate.", { default: false }),
+    },
+    MISC_CHECK: {
+      misc_path: str("Command line, run through /bin/sh -c; exit 0 = up.", {
+        required: true,
+        minLength: 1,
+      }),
+      misc_timeout: dur("A run taking longer counts as a failure.", { defaultDoc: "delay_loop" }),
+      misc_dynamic: bool("Exit status 2-255 sets the weight to status - 2.", { default: false }),
+      user: str("User to run the command as.", { defaultDoc: "global.script_user" }),
+      retry: int("Extra attempts before the server is marked down.", 0, 1000, { default: 0 }),
+      delay_before_retry: dur("Delay before an extra attempt.", { default: "1s" }),
+      ...checkTiming(),
+    },
+    SMTP_CHECK: {
+      ...checkCommon(1, "1s"),
+      helo_name: str("Name sent in HELO.", { defaultDoc: "the host name" }),
+    },
+    DNS_CHECK: {
+      ...checkCommon(3, null),
+      dns_type: oneOf("Query type.", ["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"], {
+        default: "SOA",
+        keepalived: "type",
+      }),
+      dns_name: str("Name to query.", { default: ".", keepalived: "name" }),
+    },
+    UDP_CHECK: {
+      ...checkCommon(1, "1s"),
+      payload: str("Datagram to send: text, or `hex:` and hexadecimal digits.", {
+        pattern: "^(?!hex:)|^hex:([0-9a-fA-F]{2})+$",
+        patternHint: "text, or hex: followed by pairs of hexadecimal digits",
+      }),
+      require_reply: bool("A reply is needed for success.", { default: false }),
+      min_reply_length: int("Shortest accepted reply.", 0, 65535, { default: 0 }),
+      max_reply_length: int("Longest accepted reply.", 0, 65535, { default: 255 }),
+    },
+    PING_CHECK: checkCommon(1, "1s"),
+    FILE_CHECK: {
+      file: str("File holding a number.", {
+        required: true,
+        minLength: 1,
+        keepalived: "track_file",
+      }),
+      weight_multiplier: int("The weight is the number times this.", -2147483647, 2147483647, {
+        default: 1,
+        keepalived: "weight",
+      }),
+      dynamic: bool("Add the number to the weight instead of marking up/down.", { default: false }),
+    },
+  },
+};
+
+const REAL_SERVER = obj("real_server", "A real server behind a virtual server.", {
+  address: endpoint("`ADDR:PORT` (port defaults to the virtual server's).", {
+    required: true,
+    portOptional: true,
+    flatten: true,
+  }),
+  weight: int("IPVS weight.", 0, 65535, { default: 1, keepalived: "weight" }),
+  forwarding: oneOf("Forwarding method.", FORWARDING, {
+    defaultDoc: "the virtual server's",
+    keepalived: "lvs_method / lb_kind",
+  }),
+  upper_threshold: int("Connection limit (0 = none).", 0, 4294967295, {
+    default: 0,
+    keepalived: "uthreshold",
+  }),
+  lower_threshold: int("Connections below which the server is used again.", 0, 4294967295, {
+    default: 0,
+    keepalived: "lthreshold",
+  }),
+  inhibit_on_failure: bool("On failure set the weight to 0 instead of removing the server.", {
+    defaultDoc: "the virtual server's",
+    keepalived: "inhibit_on_failure",
+  }),
+  notify_up: script("Run when the server comes up.", "notify_up"),
+  notify_down: script("Run when the server goes down.", "notify_down"),
+  checks: list("Health checks; the server is up while all pass.", CHECK, {
+    keepalived: "TCP_CHECK, HTTP_GET, ... blocks",
+  }),
+});
+
+const VIRTUAL_SERVER = obj("virtual_server", "An IPVS service with its real servers.", {
+  address: endpoint("`ADDR:PORT` (`[V6]:PORT`); exactly one of address, fwmark, group.", {
+    portOptional: true,
+    flatten: true,
+    keepalived: "virtual_server IP PORT",
+  }),
+  fwmark: int("Firewall mark of the service.", 1, 4294967295, {
+    keepalived: "virtual_server fwmark",
+  }),
+  group: str("Name of an entry of virtual_server_groups.", { keepalived: "virtual_server group" }),
+  family: family("Address family of a fwmark or group service.", {
+    defaultDoc: "the address's family; for fwmark the real servers', else ipv4",
+    keepalived: "ip_family",
+  }),
+  protocol: oneOf("Transport protocol.", ["TCP", "UDP", "SCTP"], {
+    default: "TCP",
+    keepalived: "protocol",
+  }),
+  scheduler: oneOf("IPVS scheduler.", SCHEDULERS, {
+    default: "wlc",
+    keepalived: "lb_algo / lvs_sched",
+  }),
+  scheduler_flags: list(
+    "Scheduler flags (sh-* only with sh, mh-* only with mh).",
+    oneOf(
+      "A flag.",
+      SCHEDULER_FLAGS,
+    ),
+    { keepalived: "sh-port, sh-fallback, mh-port, mh-fallback, flag-N" },
+  ),
+  forwarding: oneOf("Forwarding method of the real servers.", FORWARDING, {
+    default: "NAT",
+    keepalived: "lb_kind / lvs_method",
+  }),
+  tunnel_type: oneOf("Tunnel encapsulation (forwarding TUN only).", TUNNEL_TYPES, {
+    defaultDoc: "ipip when forwarding is TUN",
+    keepalived: "lvs_method TUN type",
+  }),
+  tunnel_port: int("GUE destination port (tunnel_type gue only).", 1, 65535, {
+    keepalived: "lvs_method TUN type gue port",
+  }),
+  persistence_timeout: dur("Client affinity timeout (0 = no persistence).", {
+    default: "0s",
+    maxMs: 4294967295000,
+    keepalived: "persistence_timeout",
+  }),
+  persistence_granularity: str("Netmask (IPv4) or prefix length (IPv6) grouping clients.", {
+    keepalived: "persistence_granularity",
+  }),
+  delay_loop: dur("Default time between checks of the real servers.", {
+    default: "60s",
+    minMs: 1,
+    keepalived: "delay_loop",
+  }),
+  inhibit_on_failure: bool("Default of the real servers' inhibit_on_failure.", {
+    default: false,
+    keepalived: "inhibit_on_failure",
+  }),
+  quorum: int("Total weight of live servers needed for the service to be up.", 0, 4294967295, {
+    default: 1,
+    keepalived: "quorum",
+  }),
+  hysteresis: int("Weight tolerance around the quorum.", 0, 4294967295, {
+    default: 0,
+    keepalived: "hysteresis",
+  }),
+  quorum_up: script("Run when the quorum is gained.", "quorum_up"),
+  quorum_down: script("Run when the quorum is lost.", "quorum_down"),
+  alpha: bool("Real servers start down until their checks pass.", {
+    default: false,
+    keepalived: "alpha",
+  }),
+  omega: bool("Run quorum_down and notify_down scripts on shutdown.", {
+    default: false,
+    keepalived: "omega",
+  }),
+  ops: bool("One-packet scheduling (UDP).", { default: false, keepalived: "ops" }),
+  sorry_server: endpoint("Server used while the quorum is lost.", {
+    portOptional: true,
+    keepalived: "sorry_server",
+  }),
+  real_servers: list("The real servers.", REAL_SERVER, { keepalived: "real_server" }),
+});
+
+/** The whole configuration file. */
+export const CONFIG: ObjectSpec = obj("config", "A haagent configuration file.", {
+  global: GLOBAL,
+  scripts: { kind: "map", doc: "Check scripts by name (vrrp_script).", of: SCRIPT, default: {} },
+  vrrp_instances: {
+    kind: "map",
+    doc: "Virtual routers by name (vrrp_instance).",
+    of: INSTANCE,
+    asList: true,
+    default: {},
+  },
+  sync_groups: {
+    kind: "map",
+    doc: "Sync groups by name (vrrp_sync_group).",
+    of: SYNC_GROUP,
+    asList: true,
+    default: {},
+  },
+  virtual_server_groups: {
+    kind: "map",
+    doc: "Virtual server groups by name (virtual_server_group).",
+    of: list("Entries of the group.", VS_GROUP_ENTRY, { minItems: 1 }),
+    default: {},
+  },
+  virtual_servers: list("IPVS services (virtual_server).", VIRTUAL_SERVER),
+});
+
+/** The output name of a key: `spec.out`, else camelCase with `Ms` for durations. */
+export function outName(key: string, spec: Spec): string {
+  if (spec.out !== undefined) return spec.out;
+  const camel = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return spec.kind === "duration" ? `${camel}Ms` : camel;
+}
