@@ -9,7 +9,8 @@
  *   not supported and always dropped as "auth". v3 has no authentication: `authType` is ignored.
  * - v2 interval mismatch: drop ("interval"). v3: accept and flag `intervalMismatch` (the backup
  *   adopts the master's interval).
- * - Address list differing in count or content: accept and flag `addressMismatch`, as keepalived.
+ * - Address list differing in count or content: accept and flag `addressMismatch`, as keepalived
+ *   (order does not matter: each configured address must appear in the advert).
  * - Unicast skips the TTL / hop limit check, as keepalived (which applies per-peer min/max TTL).
  *
  * @module
@@ -68,14 +69,10 @@ export function constantTimeEqual(a: ArrayLike<number>, b: ArrayLike<number>): b
   return diff === 0;
 }
 
-function sameAddresses(a: Uint8Array[], b: Uint8Array[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!, y = b[i]!;
-    if (x.length !== y.length) return false;
-    for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) return false;
-  }
-  return true;
+/** keepalived's check: the same number of addresses, each expected one present (any order). */
+function sameAddresses(got: Uint8Array[], want: Uint8Array[]): boolean {
+  if (got.length !== want.length) return false;
+  return want.every((w) => got.some((g) => g.length === w.length && g.every((x, i) => x === w[i])));
 }
 
 /**
