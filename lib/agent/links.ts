@@ -25,7 +25,9 @@ export class LinkCache {
 
   /** Replaces everything with a fresh dump. */
   async load(rtnl: Rtnl): Promise<void> {
-    const [links, addrs] = await Promise.all([rtnl.listLinks(), rtnl.listAddresses()]);
+    // One dump at a time per netlink socket (the kernel answers EBUSY otherwise).
+    const links = await rtnl.listLinks();
+    const addrs = await rtnl.listAddresses();
     this.#byIndex.clear();
     this.#byName.clear();
     this.#addrs.clear();
