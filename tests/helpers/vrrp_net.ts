@@ -71,8 +71,8 @@ export class SimRouter {
   readonly inst: VrrpInstance;
   /** Its primary address (the source of its adverts). */
   readonly address: Uint8Array;
-  /** Whether the node is running. */
-  alive = true;
+  /** Whether the node is running (false until started). */
+  alive = false;
   /** Whether it holds the VIPs (add-vips seen, remove-vips not yet). */
   hasVips = false;
   /** Adverts sent so far. */
