@@ -72,7 +72,7 @@ export function importKeepalivedText(
     if (!vrrp.handled.has(n) && !lvs.handled.has(n)) ctx.unsupported(n);
   }
   const root = new Map<string, unknown>();
-  root.set("global", vrrp.global);
+  if (Object.keys(vrrp.global).length > 0) root.set("global", vrrp.global);
   if (vrrp.scripts.size > 0) root.set("scripts", vrrp.scripts);
   if (vrrp.instances.size > 0) root.set("vrrp_instances", vrrp.instances);
   if (vrrp.syncGroups.size > 0) root.set("sync_groups", vrrp.syncGroups);
@@ -105,7 +105,9 @@ export function importKeepalivedText(
   const top = doc.contents;
   if (isMap(top)) {
     for (const pair of top.items) {
-      flowSmall(pair.value as Node, false);
+      const v = pair.value as Node;
+      if (isMap(v)) { for (const p of v.items) flowSmall(p.value as Node, false); }
+      else flowSmall(v, false);
       if (isScalar(pair.key) && pair !== top.items[0]) pair.key.spaceBefore = true;
     }
   }
@@ -129,10 +131,14 @@ function flowSmall(node: Node | null, inSeq: boolean): void {
     for (const x of node.items) flowSmall(x as Node, true);
   } else if (isMap(node)) {
     const plain = node.items.every((p) => isPair(p) && (isScalar(p.value) || isFlowSeq(p.value)));
-    const small = inSeq ? node.items.length <= 6 : node.items.length <= 2;
-    if (plain && small && node.commentBefore == null) node.flow = true;
+    if (plain && (inSeq || node.items.length <= 2) && flowWidth(node) <= 72) node.flow = true;
     for (const p of node.items) flowSmall(p.value as Node, false);
   }
+}
+
+/** About how wide a map of plain values is when written on one line. */
+function flowWidth(node: Node): number {
+  return String(node).length + (isMap(node) ? node.items.length * 4 : 0);
 }
 
 function isFlowSeq(n: unknown): boolean {
@@ -398,7 +404,9 @@ const GLOBAL_ORDER = [
   "garp_master_delay",
   "garp_master_repeat",
   "garp_master_refresh",
+  "garp_master_refresh_repeat",
   "garp_interval",
+  "gna_interval",
   "script_user",
   "enable_script_security",
   "notification_email",
@@ -499,9 +507,8 @@ function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
     handled: new Set(),
   };
   let globalVersion = 2;
+  let globalVersionNode: KaNode | null = null;
   let notifyFifo: string | null = null;
-  let gnaNode: KaNode | null = null;
-  let gnaMs: number | null = null;
 
   const globalTable: Record<string, Handler<Obj>> = {
     router_id: set("router_id", (n) => (ctx.extra(n, 1), ctx.arg(n)), ctx),
@@ -527,6 +534,7 @@ function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
     vrrp_mcast_group6: set("vrrp_mcast_group6", (n) => mcast(n, "ipv6"), ctx),
     vrrp_version: (n) => {
       ctx.noBlock(n);
+      globalVersionNode = n;
       const v = ctx.int(n, 2, 3);
       if (v !== null) globalVersion = v;
     },
@@ -544,10 +552,12 @@ function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
     vrrp_garp_master_repeat: set("garp_master_repeat", (n) => ctx.int(n, 1, 255), ctx),
     vrrp_garp_master_refresh: set("garp_master_refresh", (n) => secs(n, 0, MAX_TIMER_SEC), ctx),
     vrrp_garp_interval: set("garp_interval", (n) => timer(n, 1), ctx),
-    vrrp_gna_interval: (n) => {
-      gnaNode = n;
-      gnaMs = ctx.secondsMs(n, 1);
-    },
+    vrrp_gna_interval: set("gna_interval", (n) => timer(n, 1), ctx),
+    vrrp_garp_master_refresh_repeat: set(
+      "garp_master_refresh_repeat",
+      (n) => ctx.int(n, 1, 255),
+      ctx,
+    ),
     vrrp_strict: (n) => {
       ctx.strict = true;
       ctx.unsupported(n, STRICT_WHY);
@@ -613,25 +623,13 @@ function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
       }
     }
   }
-  if (gnaNode !== null && gnaMs !== null) {
-    const g: KaNode = gnaNode;
-    if (r.global.garp_interval === undefined) {
-      r.global.garp_interval = formatMs(gnaMs);
-      ctx.warn(
-        g,
-        "vrrp_gna_interval: haagent has one interval for ARP and NA; written as garp_interval",
-      );
-    } else if (r.global.garp_interval !== formatMs(gnaMs)) {
-      ctx.warn(
-        g,
-        "vrrp_gna_interval: differs from vrrp_garp_interval, and haagent has one interval " +
-          "for ARP and NA; dropped (garp_interval is used for both)",
-      );
-    }
+  if (globalVersionNode !== null || nodes.some((n) => n.keyword === "vrrp_instance")) {
+    r.global.vrrp_version = globalVersion;
   }
-  r.global.vrrp_version = globalVersion;
 
-  // Pass 2: instances, then sync groups (which refer to instances).
+  // Pass 2: instances, then sync groups (which refer to instances). An instance without
+  // interface or vrid (an error) is left out so that the rest still loads.
+  const declared = new Set<string>();
   for (const n of nodes) {
     if (n.keyword !== "vrrp_instance") continue;
     r.handled.add(n);
@@ -641,7 +639,9 @@ function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
       ctx.error(n, `vrrp_instance: "${name}" is defined twice`);
       continue;
     }
+    declared.add(name);
     const inst = convertInstance(n, name, ctx, r, globalVersion);
+    if (inst.interface === undefined || inst.vrid === undefined) continue;
     if (notifyFifo !== null && inst.notify_fifo === undefined) inst.notify_fifo = notifyFifo;
     r.instances.set(name, ordered(inst, INSTANCE_ORDER));
     r.instanceNodes.set(name, n);
@@ -650,7 +650,9 @@ function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
     if (n.keyword !== "vrrp_sync_group") continue;
     r.handled.add(n);
     const name = ctx.arg(n);
-    if (name !== null) r.syncGroups.set(name, convertSyncGroup(n, ctx, r));
+    if (name === null) continue;
+    const g = convertSyncGroup(n, ctx, r, declared);
+    if (Array.isArray(g.members) && g.members.length > 0) r.syncGroups.set(name, g);
   }
   const usesV3 = [...r.instances.values()].some((i) => (i.version ?? globalVersion) === 3);
   if (usesV3) r.global.v3_checksum = "keepalived";
@@ -680,12 +682,6 @@ function convertScript(n: KaNode, ctx: Ctx): Obj {
   };
   dispatch(ctx, ctx.block(n), table, out);
   if (out.command === undefined) ctx.error(n, `vrrp_script ${n.args[0] ?? ""}: no "script" given`);
-  // keepalived defaults, written out: interval 1s, timeout = interval, weight 0, rise/fall 1.
-  out.interval ??= "1s";
-  out.timeout ??= out.interval;
-  out.weight ??= 0;
-  out.rise ??= 1;
-  out.fall ??= 1;
   return ordered(out, SCRIPT_ORDER);
 }
 
@@ -797,6 +793,7 @@ function convertInstance(
         }, ctx),
       }, d.auth);
     },
+    mcast_src_ip: (c, out) => table.unicast_src_ip!(c, out),
     unicast_src_ip: set("unicast_src_ip", (c) => {
       const v = ctx.arg(c);
       const a = v === null ? null : ctx.ip(c, v);
@@ -839,9 +836,8 @@ function convertInstance(
     track_interface: (c) => {
       const list = (o.track_interfaces as unknown[] | undefined) ?? [];
       for (const t of ctx.block(c)) {
-        const w = trackWeight(t, ctx, -254, 254);
-        if (w === undefined) list.push(t.keyword);
-        else if (w !== null) list.push({ name: t.keyword, weight: w });
+        const ref = trackRef(t, ctx, -253, 253, true);
+        if (ref !== null) list.push(trackEntry(t.keyword, ref));
       }
       o.track_interfaces = list;
     },
@@ -852,9 +848,8 @@ function convertInstance(
           ctx.error(t, `track_script: no vrrp_script named "${t.keyword}"`);
           continue;
         }
-        const w = trackWeight(t, ctx, -253, 253);
-        if (w === undefined) list.push(t.keyword);
-        else if (w !== null) list.push({ name: t.keyword, weight: w });
+        const ref = trackRef(t, ctx, -253, 253, true);
+        if (ref !== null) list.push(trackEntry(t.keyword, ref));
       }
       o.track_scripts = list;
     },
@@ -866,8 +861,8 @@ function convertInstance(
           ctx.error(t, `track_file: no track_file block named "${t.keyword}"`);
           continue;
         }
-        const w = trackWeight(t, ctx, -254, 254);
-        if (w !== null) list.push({ path: tf.path, weight: w ?? tf.weight });
+        const ref = trackRef(t, ctx, -254, 254, false);
+        if (ref !== null) list.push({ path: tf.path, weight: ref.weight ?? tf.weight });
       }
       o.track_files = list;
     },
@@ -987,24 +982,44 @@ function finishInstance(d: InstanceDraft, name: string, ctx: Ctx, globalVersion:
   if (vips.length > 0) o.virtual_ipaddresses = vips;
   if (evips.length > 0) o.virtual_ipaddresses_excluded = evips;
   if (vips.length === 0) ctx.warn(n, `vrrp_instance ${name}: no virtual_ipaddress given`);
-  // keepalived's accept default: on, except in strict mode for non-owners.
-  if (o.accept === undefined) o.accept = o.priority === 255 ? true : !d.strict;
+  // keepalived's accept default: on (as haagent's), except in strict mode for non-owners.
+  if (o.accept === undefined && o.priority !== 255 && d.strict) o.accept = false;
   if (o.preempt === undefined && o.preempt_delay !== undefined) o.preempt = true;
 }
 
-/** `NAME` or `NAME weight W [reverse]`: undefined = no weight, null = invalid. */
-function trackWeight(t: KaNode, ctx: Ctx, min: number, max: number): number | null | undefined {
-  if (t.args.length === 0) return undefined;
+/** A parsed `NAME [weight W [reverse|noreverse]]` line of a track_* block. */
+interface TrackRef {
+  weight?: number;
+  reverse: boolean;
+}
+
+/** Parses a track_* line; null (with an error) when it is malformed. */
+function trackRef(
+  t: KaNode,
+  ctx: Ctx,
+  min: number,
+  max: number,
+  reverseOk: boolean,
+): TrackRef | null {
+  if (t.args.length === 0) return { reverse: false };
   if (t.args[0] !== "weight") {
     ctx.error(t, `${t.keyword}: expected "weight N", got "${t.args.join(" ")}"`);
     return null;
   }
   const w = ctx.int(t, min, max, 1);
-  if (t.args[2] === "reverse") {
+  if (w === null) return null;
+  const reverse = t.args[2] === "reverse";
+  if (reverse && !reverseOk) {
     ctx.warn(t, `${t.keyword}: "reverse" is not supported and was dropped`);
-  } else if (t.args[2] === "noreverse") return w;
-  else ctx.extra(t, 2);
-  return w;
+  }
+  if (t.args[2] !== "reverse" && t.args[2] !== "noreverse") ctx.extra(t, 2);
+  return { weight: w, reverse: reverse && reverseOk };
+}
+
+/** A track list entry: the bare name when there is nothing else to say. */
+function trackEntry(name: string, ref: TrackRef): unknown {
+  if (ref.weight === undefined) return name;
+  return ref.reverse ? { name, weight: ref.weight, reverse: true } : { name, weight: ref.weight };
 }
 
 const SCOPES = new Set(["global", "site", "link", "host", "nowhere"]);
@@ -1057,6 +1072,7 @@ function convertVip(v: KaNode, ctx: Ctx): { value: unknown; family: string } | n
   return { value: Object.keys(o).length === 1 ? address : o, family: p.family };
 }
 
+const ROUTE_TABLES: Record<string, number> = { local: 255, main: 254, default: 253 };
 const ROUTE_TYPES = new Set(["blackhole", "unreachable", "prohibit", "throw"]);
 
 /** One `virtual_routes` line: `[TYPE] [src A] [to] PREFIX [via|gw A] [dev IF] [table T] ...`. */
@@ -1082,20 +1098,27 @@ function convertRoute(rt: KaNode, ctx: Ctx): Obj | null {
   };
   for (let i = 0; i < words.length; i++) {
     const k = words[i]!;
-    if (i === 0 && ROUTE_TYPES.has(k)) o.type = k;
-    else if (k === "src") o.src = addr(words[++i]) ?? undefined;
+    if (i === 0 && k === "blackhole") o.blackhole = true;
+    else if (i === 0 && ROUTE_TYPES.has(k)) {
+      ctx.warn(rt, `virtual_routes: "${k}" routes are not supported; the route was dropped`);
+      return null;
+    } else if (k === "src") o.src = addr(words[++i]) ?? undefined;
     else if (k === "to") o.to = prefix(words[++i] ?? "") ?? undefined;
     else if (k === "via" || k === "gw") o.via = addr(words[++i]) ?? undefined;
     else if (k === "dev") o.device = words[++i];
     else if (k === "table") {
       const t = words[++i] ?? "";
-      o.table = /^[0-9]+$/.test(t) ? Number(t) : t;
+      const id = /^[0-9]+$/.test(t) ? Number(t) : ROUTE_TABLES[t];
+      if (id === undefined || id < 1 || id > 4294967295) {
+        ctx.error(rt, `virtual_routes: table "${t}" is not 1-4294967295, local, main or default`);
+      } else o.table = id;
     } else if (k === "metric" || k === "preference" || k === "priority") {
       const m = words[++i] ?? "";
       if (/^[0-9]+$/.test(m)) o.metric = Number(m);
       else ctx.error(rt, `virtual_routes: metric "${m}" is not a number`);
-    } else if (k === "scope") o.scope = words[++i];
-    else if (o.to === undefined && !k.match(/^[a-z_]+$/)) o.to = prefix(k) ?? undefined;
+    } else if (k === "scope") {
+      ctx.warn(rt, `virtual_routes: option "scope ${words[++i]}" is not supported and was dropped`);
+    } else if (o.to === undefined && !k.match(/^[a-z_]+$/)) o.to = prefix(k) ?? undefined;
     else if (k === "no_track" || k === "onlink") {
       ctx.warn(rt, `virtual_routes: option "${k}" is not supported and was dropped`);
     } else {
@@ -1112,10 +1135,10 @@ function convertRoute(rt: KaNode, ctx: Ctx): Obj | null {
     ctx.error(rt, "virtual_routes: no destination given");
     return null;
   }
-  return ordered(o, ["to", "via", "device", "src", "table", "metric", "scope", "type"]);
+  return ordered(o, ["to", "via", "src", "device", "table", "metric", "blackhole"]);
 }
 
-function convertSyncGroup(n: KaNode, ctx: Ctx, r: VrrpOut): Obj {
+function convertSyncGroup(n: KaNode, ctx: Ctx, r: VrrpOut, declared: Set<string>): Obj {
   const out: Obj = {};
   const notify = (key: string): Handler<Obj> => set(key, (c) => ctx.command(c), ctx);
   dispatch(ctx, ctx.block(n), {
@@ -1124,7 +1147,7 @@ function convertSyncGroup(n: KaNode, ctx: Ctx, r: VrrpOut): Obj {
       for (const m of ctx.block(c)) {
         for (const name of [m.keyword, ...m.args]) {
           if (r.instances.has(name)) members.push(name);
-          else ctx.error(m, `group: no vrrp_instance named "${name}"`);
+          else if (!declared.has(name)) ctx.error(m, `group: no vrrp_instance named "${name}"`);
         }
       }
       out.members = members;
@@ -1164,11 +1187,13 @@ const VS_ORDER = [
   "address",
   "fwmark",
   "group",
+  "family",
   "protocol",
   "scheduler",
   "scheduler_flags",
   "forwarding",
   "tunnel_type",
+  "tunnel_port",
   "persistence_timeout",
   "persistence_granularity",
   "delay_loop",
@@ -1207,8 +1232,13 @@ const CHECK_ORDER = [
   "delay_loop",
   "warmup",
   "alpha",
+  "bind_port",
+  "bind_if",
+  "fwmark",
+  "log_all_failures",
   "urls",
   "http_protocol",
+  "fast_recovery",
   "enable_sni",
   "misc_path",
   "misc_timeout",
@@ -1223,6 +1253,7 @@ const CHECK_ORDER = [
   "max_reply_length",
   "file",
   "weight_multiplier",
+  "dynamic",
 ] as const;
 
 /** Checker settings a virtual or real server passes down to its checkers. */
@@ -1354,11 +1385,17 @@ function lvsMethod(c: KaNode, ctx: Ctx, o: Obj): void {
     const t = c.args[2];
     if (t === "ipip" || t === "gue" || t === "gre") o.tunnel_type = t;
     else ctx.error(c, `${c.keyword}: tunnel type "${t ?? ""}" is not ipip, gue or gre`);
-    if (c.args.length > 3) {
+    let used = 3;
+    if (t === "gue" && c.args[3] === "port") {
+      const port = ctx.int(c, 1, 65535, 4);
+      if (port !== null) o.tunnel_port = port;
+      used = 5;
+    }
+    if (c.args.length > used) {
       ctx.warn(
         c,
         `${c.keyword}: tunnel options "${
-          c.args.slice(3).join(" ")
+          c.args.slice(used).join(" ")
         }" are not supported and were dropped`,
       );
     }
@@ -1369,8 +1406,7 @@ function lvsMethod(c: KaNode, ctx: Ctx, o: Obj): void {
 function commonCheckTable(ctx: Ctx): Record<string, Handler<Obj>> {
   return {
     connect_timeout: set("connect_timeout", (c) => msOrNull(ctx.secondsMs(c, MAX_TIMER_SEC)), ctx),
-    retry: set("retry", (c) => ctx.int(c, 0, 2_147_483_647), ctx),
-    nb_get_retry: set("retry", (c) => ctx.int(c, 0, 2_147_483_647), ctx),
+    retry: set("retry", (c) => ctx.int(c, 0, 1000), ctx),
     delay_before_retry: set(
       "delay_before_retry",
       (c) => msOrNull(ctx.secondsMs(c, MAX_TIMER_SEC)),
@@ -1429,6 +1465,16 @@ function convertVirtualServer(
     "sh-fallback": flag("sh-fallback"),
     "mh-port": flag("mh-port"),
     "mh-fallback": flag("mh-fallback"),
+    "flag-1": flag("flag-1"),
+    "flag-2": flag("flag-2"),
+    "flag-3": flag("flag-3"),
+    ip_family: set("family", (c) => {
+      const v = ctx.arg(c);
+      if (v === "inet") return "ipv4";
+      if (v === "inet6") return "ipv6";
+      if (v !== null) ctx.error(c, `ip_family: "${v}" is not inet or inet6`);
+      return null;
+    }, ctx),
     lb_kind: (c, out) => lvsMethod(c, ctx, out),
     lvs_method: (c, out) => lvsMethod(c, ctx, out),
     protocol: set("protocol", (c) => {
@@ -1445,8 +1491,7 @@ function convertVirtualServer(
     persistence_granularity: set("persistence_granularity", (c) => {
       const v = ctx.arg(c);
       if (v === null) return null;
-      if (parseIpv4(v) !== null) return v;
-      if (/^[0-9]+$/.test(v) && Number(v) <= 128) return Number(v);
+      if (parseIpv4(v) !== null || /^[0-9]+$/.test(v) && Number(v) <= 128) return v;
       ctx.error(c, `persistence_granularity: "${v}" is not a netmask or IPv6 prefix length`);
       return null;
     }, ctx),
@@ -1464,16 +1509,18 @@ function convertVirtualServer(
     },
   };
   dispatch(ctx, ctx.block(n), table, o);
-  // keepalived defaults, written out: TCP, wlc, NAT, delay_loop 60s.
+  // keepalived's defaults (TCP, wlc, NAT) are haagent's too; written out for the reader.
   if (o.fwmark === undefined) o.protocol ??= "TCP";
   o.scheduler ??= "wlc";
   o.forwarding ??= "NAT";
-  o.delay_loop ??= "60s";
   // Checker settings given on the virtual server are defaults for every checker below it;
   // delay_loop and alpha also mean something on the virtual server itself and stay there.
   const inherit = takeInherited(o, ["delay_loop", "alpha"]);
   for (const rs of realServers) {
-    for (const chk of (rs.checks as Obj[] | undefined) ?? []) applyInherited(chk, inherit);
+    const checks = rs.checks as Obj[];
+    for (const chk of checks) applyInherited(chk, inherit);
+    if (checks.length > 0) rs.checks = checks.map((c) => ordered(c, CHECK_ORDER));
+    else delete rs.checks;
   }
   if (realServers.length > 0) o.real_servers = realServers;
   else ctx.warn(n, `virtual_server ${n.args.join(" ")}: no real_server given`);
@@ -1495,7 +1542,8 @@ function takeInherited(o: Obj, keep: readonly string[]): Obj {
 /** Fills a checker's unset settings from its real or virtual server's. */
 function applyInherited(chk: Obj, from: Obj): void {
   for (const k of INHERITED) {
-    if (from[k] === undefined) continue;
+    if (from[k] === undefined || chk.type === "FILE_CHECK") continue;
+    if (k === "connect_timeout" && chk.type === "MISC_CHECK") continue;
     if (k === "virtualhost") {
       for (const u of (chk.urls as Obj[] | undefined) ?? []) u.virtualhost ??= from[k];
     } else if (chk[k] === undefined) chk[k] = from[k];
@@ -1531,6 +1579,7 @@ function convertRealServer(
   for (const chk of checks) applyInherited(chk, inherit);
   o.weight ??= 1;
   if (checks.length > 0) o.checks = checks;
+  o.checks = checks;
   return ordered(o, RS_ORDER);
 }
 
@@ -1543,8 +1592,14 @@ function convertCheck(
 ): Obj[] {
   const o: Obj = { type };
   const hosts: Obj[] = [];
+  const timing = commonCheckTable(ctx);
+  delete timing.virtualhost;
+  timing.log_all_failures = set("log_all_failures", (c) => ctx.bool(c), ctx);
   const base: Record<string, Handler<Obj>> = {
-    ...commonCheckTable(ctx),
+    ...timing,
+    bind_port: set("bind_port", (c) => ctx.int(c, 1, 65535), ctx),
+    bind_if: set("bind_if", (c) => ctx.arg(c), ctx),
+    fwmark: set("fwmark", (c) => ctx.int(c, 1, 4_294_967_295), ctx),
     connect_ip: set("connect_ip", (c) => {
       const v = ctx.arg(c);
       const a = v === null ? null : ctx.ip(c, v);
@@ -1557,8 +1612,15 @@ function convertCheck(
       return a === null ? null : formatIp(a.bytes);
     }, ctx),
   };
-  const table: Record<string, Handler<Obj>> = { ...base };
+  const table: Record<string, Handler<Obj>> = type === "FILE_CHECK"
+    ? {}
+    : type === "MISC_CHECK"
+    ? { ...timing }
+    : { ...base };
   if (type === "HTTP_GET" || type === "SSL_GET") {
+    table.nb_get_retry = set("retry", (c) => ctx.int(c, 0, 1000), ctx);
+    table.virtualhost = set("virtualhost", (c) => ctx.arg(c), ctx);
+    table.fast_recovery = set("fast_recovery", (c) => ctx.bool(c), ctx);
     table.url = (c, out) => {
       const urls = (out.urls as Obj[] | undefined) ?? [];
       const u = convertUrl(c, ctx);
@@ -1568,18 +1630,13 @@ function convertCheck(
     table.http_protocol = set("http_protocol", (c) => {
       const v = ctx.arg(c);
       if (v === "1.0" || v === "1.1" || v === null) return v;
-      if (/^1\.0[cC]$/.test(v)) {
-        ctx.warn(c, `http_protocol: "${v}" (1.0 with Connection: close) written as "1.0"`);
-        return "1.0";
-      }
+      if (/^1\.0[cC]$/.test(v)) return "1.0C";
       ctx.error(c, `http_protocol: "${v}" is not 1.0, 1.0C or 1.1`);
       return null;
     }, ctx);
-    table.enable_sni = set("enable_sni", (c) => {
-      if (type !== "SSL_GET") ctx.warn(c, "enable_sni: only meaningful in SSL_GET");
-      return ctx.bool(c);
-    }, ctx);
+    if (type === "SSL_GET") table.enable_sni = set("enable_sni", (c) => ctx.bool(c), ctx);
   } else if (type === "MISC_CHECK") {
+    delete table.connect_timeout;
     table.misc_path = set("misc_path", (c) => ctx.command(c), ctx);
     table.misc_timeout = set("misc_timeout", (c) => msOrNull(ctx.secondsMs(c, MAX_TIMER_SEC)), ctx);
     table.misc_dynamic = set("misc_dynamic", (c) => ctx.bool(c), ctx);
@@ -1616,7 +1673,7 @@ function convertCheck(
     table.min_reply_length = set("min_reply_length", (c) => ctx.int(c, 0, 65535), ctx);
     table.max_reply_length = set("max_reply_length", (c) => ctx.int(c, 0, 65535), ctx);
   } else if (type === "FILE_CHECK") {
-    for (const k of Object.keys(table)) delete table[k];
+    table.dynamic = set("dynamic", (c) => ctx.bool(c), ctx);
     table.track_file = set("file", (c) => {
       const name = ctx.arg(c);
       if (name === null) return null;
@@ -1634,12 +1691,15 @@ function convertCheck(
   dispatch(ctx, ctx.block(n), table, o);
   if (type === "FILE_CHECK" && o.file === undefined) {
     ctx.error(n, `FILE_CHECK: no "track_file" given`);
+    return [];
   }
   if (type === "MISC_CHECK" && o.misc_path === undefined) {
     ctx.error(n, `MISC_CHECK: no "misc_path" given`);
+    return [];
   }
   if ((type === "HTTP_GET" || type === "SSL_GET") && o.urls === undefined) {
     ctx.error(n, `${type}: no "url" given`);
+    return [];
   }
   if (o.virtualhost !== undefined) {
     for (const u of (o.urls as Obj[] | undefined) ?? []) u.virtualhost ??= o.virtualhost;
@@ -1671,13 +1731,14 @@ function convertUrl(n: KaNode, ctx: Ctx): Obj | null {
       out.status_code = codes;
     },
     regex: set("regex", (c) => ctx.arg(c), ctx),
+    regex_no_match: set("regex_no_match", (c) => ctx.bool(c), ctx),
     virtualhost: set("virtualhost", (c) => ctx.arg(c), ctx),
   }, u);
   if (u.path === undefined) {
     ctx.error(n, `url: no "path" given`);
     return null;
   }
-  return ordered(u, ["path", "status_code", "digest", "regex", "virtualhost"]);
+  return ordered(u, ["path", "status_code", "digest", "regex", "regex_no_match", "virtualhost"]);
 }
 
 /** keepalived's free-form HEX_STR ("Ab12f 3 456") -> "hex:ab120f0345 06". */
