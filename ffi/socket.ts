@@ -12,11 +12,7 @@ import { linkName } from "./ioctl.ts";
 import {
   AF_INET,
   AF_INET6,
-  decodeCmsgs,
-  decodeIn6Pktinfo,
-  decodeInPktinfo,
-  decodeInt,
-  decodeSockaddrIn6,
+  cmsgAlign,
   encodeCmsgs,
   encodeIn6Pktinfo,
   encodeInPktinfo,
@@ -113,6 +109,7 @@ export class RawSocket implements Disposable {
   readonly #buf = new Uint8Array(RECV_BUFFER_BYTES);
   readonly #name = new Uint8Array(SIZEOF.sockaddr_in6);
   readonly #control = new Uint8Array(CONTROL_BYTES);
+  readonly #controlView = new DataView(this.#control.buffer);
   readonly #iov: Uint8Array;
   readonly #msg: Uint8Array;
   readonly #msgView: DataView;
@@ -401,55 +398,70 @@ export class RawSocket implements Disposable {
     }
   }
 
+  // The hot path walks the control buffer in place (CMSG_FIRSTHDR / CMSG_NXTHDR) instead of
+  // decodeCmsgs(), which allocates per message: this keeps recv() near the cost of the syscall.
+  #walkControl(
+    controlLen: number,
+    level: number,
+  ): { ifindex: number; dstAt: number; hops: number } {
+    const v = this.#controlView;
+    const end = Math.min(controlLen, this.#control.byteLength);
+    const pktinfo = level === SOL_IP ? IP_PKTINFO : IPV6_PKTINFO;
+    const hopType = level === SOL_IP ? IP_TTL : IPV6_HOPLIMIT;
+    const pktinfoBytes = level === SOL_IP ? SIZEOF.in_pktinfo : SIZEOF.in6_pktinfo;
+    const out = { ifindex: 0, dstAt: -1, hops: -1 };
+    let at = 0;
+    while (at + SIZEOF.cmsghdr <= end) {
+      const len = v.getUint32(at + OFFSET.cmsghdr.len, true);
+      if (len < SIZEOF.cmsghdr || at + len > end) break;
+      const data = at + OFFSET.cmsghdr.data;
+      const dataLen = len - SIZEOF.cmsghdr;
+      if (v.getInt32(at + OFFSET.cmsghdr.level, true) === level) {
+        const type = v.getInt32(at + OFFSET.cmsghdr.type, true);
+        if (type === pktinfo && dataLen >= pktinfoBytes) {
+          if (level === SOL_IP) {
+            out.ifindex = v.getInt32(data + OFFSET.in_pktinfo.ifindex, true);
+            out.dstAt = data + OFFSET.in_pktinfo.addr;
+          } else {
+            out.ifindex = v.getUint32(data + OFFSET.in6_pktinfo.ifindex, true);
+            out.dstAt = data + OFFSET.in6_pktinfo.addr;
+          }
+        } else if (type === hopType && dataLen >= 4) {
+          out.hops = v.getInt32(data, true);
+        }
+      }
+      at += cmsgAlign(len);
+    }
+    return out;
+  }
+
   #decode4(n: number, controlLen: number): Received | null {
     const b = this.#buf;
     // The kernel hands raw IPv4 sockets the whole datagram, header included (RFC 791 3.1).
     if (n < 20 || b[0]! >> 4 !== 4) return null;
     const ihl = (b[0]! & 0x0f) * 4;
     if (ihl < 20 || ihl > n) return null;
-    let dst: Uint8Array = b.subarray(16, 20);
-    let ifindex = 0;
-    let hopLimit = b[8]!;
-    for (const c of decodeCmsgs(this.#control, controlLen)) {
-      if (c.level !== SOL_IP) continue;
-      if (c.type === IP_PKTINFO && c.data.byteLength >= SIZEOF.in_pktinfo) {
-        const p = decodeInPktinfo(c.data);
-        ifindex = p.ifindex;
-        dst = p.addr;
-      } else if (c.type === IP_TTL && c.data.byteLength >= 4) {
-        hopLimit = decodeInt(c.data);
-      }
-    }
+    const c = this.#walkControl(controlLen, SOL_IP);
+    const d = c.dstAt >= 0 ? this.#control : b;
+    const at = c.dstAt >= 0 ? c.dstAt : 16;
     return {
       payload: b.slice(ihl, n),
-      src: formatIp(b.subarray(12, 16)),
-      dst: formatIp(dst),
-      ifindex,
-      hopLimit,
+      src: `${b[12]}.${b[13]}.${b[14]}.${b[15]}`,
+      dst: `${d[at]}.${d[at + 1]}.${d[at + 2]}.${d[at + 3]}`,
+      ifindex: c.ifindex,
+      hopLimit: c.hops >= 0 ? c.hops : b[8]!,
     };
   }
 
   #decode6(n: number, controlLen: number): Received | null {
-    const src = decodeSockaddrIn6(this.#name).addr;
-    let dst: Uint8Array | null = null;
-    let ifindex = 0;
-    let hopLimit = -1;
-    for (const c of decodeCmsgs(this.#control, controlLen)) {
-      if (c.level !== SOL_IPV6) continue;
-      if (c.type === IPV6_PKTINFO && c.data.byteLength >= SIZEOF.in6_pktinfo) {
-        const p = decodeIn6Pktinfo(c.data);
-        ifindex = p.ifindex;
-        dst = p.addr;
-      } else if (c.type === IPV6_HOPLIMIT && c.data.byteLength >= 4) {
-        hopLimit = decodeInt(c.data);
-      }
-    }
+    const c = this.#walkControl(controlLen, SOL_IPV6);
+    const src = this.#name.subarray(OFFSET.sockaddr_in6.addr, OFFSET.sockaddr_in6.addr + 16);
     return {
       payload: this.#buf.slice(0, n),
       src: formatIp(src),
-      dst: dst === null ? "::" : formatIp(dst),
-      ifindex,
-      hopLimit,
+      dst: c.dstAt < 0 ? "::" : formatIp(this.#control.subarray(c.dstAt, c.dstAt + 16)),
+      ifindex: c.ifindex,
+      hopLimit: c.hops,
     };
   }
 
