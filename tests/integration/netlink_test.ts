@@ -96,6 +96,20 @@ Deno.test({
     assertEquals(r.manualDelete?.deleted, true);
     assertEquals(r.manualDelete?.address?.prefix, 24);
 
+    // Routes added and deleted; a duplicate is EEXIST.
+    const routes = (r.routesAdded as { dst: string; gateway?: string; metric?: number }[])
+      .map((x) => [x.dst, x.gateway ?? null, x.metric ?? null]).sort();
+    assertEquals(routes, [["10.8.0.0/16", "10.0.0.1", 7], ["10.9.0.0/16", null, null]]);
+    assertMatch(r.routeAgain, /^Cannot add route 10\.9\.0\.0\/16 dev #\d+: EEXIST/);
+    assertEquals(r.routesLeft, []);
+
+    // Generic netlink against the real controller.
+    assertEquals(r.nlctrl.id, 16);
+    assertEquals(r.nlctrl.name, "nlctrl");
+    if (typeof r.ipvs === "string") {
+      assertMatch(r.ipvs, /^generic netlink family "IPVS" not found: ENOENT/);
+    }
+
     // ENOBUFS on the event socket is survived and reported.
     assert(r.overruns >= 1, `overruns: ${r.overruns}`);
 
