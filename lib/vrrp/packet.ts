@@ -208,10 +208,12 @@ export function decodeAdvert(bytes: Uint8Array, family: Family): DecodeResult {
   if (bytes.length !== VRRP_HEADER_LEN + count * alen + authLen) {
     return { ok: false, reason: "address-count" };
   }
+  // One copy of the message (receive buffers are reused); the fields are views into it.
+  const own = bytes.slice();
   const addresses: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     const at = VRRP_HEADER_LEN + i * alen;
-    addresses.push(bytes.slice(at, at + alen));
+    addresses.push(own.subarray(at, at + alen));
   }
   const b4 = bytes[4]!, b5 = bytes[5]!;
   return {
@@ -223,7 +225,7 @@ export function decodeAdvert(bytes: Uint8Array, family: Family): DecodeResult {
       priority: bytes[OFF.priority]!,
       maxAdverIntCs: version === 2 ? b5 * 100 : ((b4 & 0x0f) << 8) | b5,
       authType: version === 2 ? b4 : 0,
-      authData: version === 2 ? bytes.slice(bytes.length - VRRP_AUTH_LEN) : null,
+      authData: version === 2 ? own.subarray(own.length - VRRP_AUTH_LEN) : null,
       addresses,
       checksum: (bytes[OFF.checksum]! << 8) | bytes[OFF.checksum + 1]!,
     },
