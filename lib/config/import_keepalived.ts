@@ -908,8 +908,14 @@ function convertInstance(
 function finishInstance(d: InstanceDraft, name: string, ctx: Ctx, globalVersion: number): void {
   const o = d.out;
   const n = d.node;
-  if (o.interface === undefined) ctx.error(n, `vrrp_instance ${name}: no "interface" given`);
-  if (o.vrid === undefined) ctx.error(n, `vrrp_instance ${name}: no "virtual_router_id" given`);
+  // A missing key is reported here; an invalid one was reported where it stands.
+  const has = (k: string) => (n.children ?? []).some((c) => c.keyword === k);
+  if (o.interface === undefined && !has("interface")) {
+    ctx.error(n, `vrrp_instance ${name}: no "interface" given`);
+  }
+  if (o.vrid === undefined && !has("virtual_router_id")) {
+    ctx.error(n, `vrrp_instance ${name}: no "virtual_router_id" given`);
+  }
   const family = d.nativeIpv6 ? "ipv6" : (d.vips[0]?.family ?? d.evips[0]?.family ?? "ipv4");
   if (d.nativeIpv6 && d.vips[0]?.family !== "ipv6") o.family = "ipv6";
   let version = (o.version as number | undefined) ?? globalVersion;
@@ -1728,7 +1734,7 @@ function convertUrl(n: KaNode, ctx: Ctx): Obj | null {
         } else codes.push(m[2] === undefined ? Number(v) : v);
       }
       if (c.args.length === 0) ctx.error(c, "status_code: missing value");
-      out.status_code = codes;
+      if (codes.length > 0) out.status_code = codes;
     },
     regex: set("regex", (c) => ctx.arg(c), ctx),
     regex_no_match: set("regex_no_match", (c) => ctx.bool(c), ctx),
