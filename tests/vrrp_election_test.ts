@@ -305,3 +305,202 @@ Deno.test("tracking: a failing script with weight -60 hands the VIPs over, recov
   assertEquals(names(net.masters()), ["a"]);
   assertEquals(net.errors, []);
 });
+
+/** mulberry32: a small seeded PRNG, so every run replays exactly. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function debug(net: VrrpNet, a: string, b: string, sinceMs: number): string {
+  const ds = net.delivered.filter((d) =>
+    d.atMs >= sinceMs && ((d.from === a && d.to === b) || (d.from === b && d.to === a))
+  );
+  const rs = [...net.routers.values()].map((r) =>
+    `${r.name} prio ${r.inst.effectivePriority} ${r.state} alive ${r.alive} addr ${r.address}`
+  );
+  const acts = net.actions.filter((x) =>
+    x.atMs >= sinceMs - 1000 && (x.router === a || x.router === b)
+  )
+    .map((x) => `${x.atMs} ${x.router} ${JSON.stringify(x.action)}`);
+  return `\n${rs.join("\n")}\n${ds.map((d) => JSON.stringify(d)).join("\n")}\n${acts.join("\n")}`;
+}
+
+interface ChaosSummary {
+  failovers: number;
+  dualPeriods: number;
+  longestDualMs: number;
+  longestNoMasterMs: number;
+  dropped: number;
+  delivered: number;
+}
+
+/**
+ * Three routers (v3, 100 ms), random delays 0..20 ms, random loss bursts and partitions,
+ * kills, restarts and faults. After every 1 ms step:
+ * - safety: two VIP holders for longer than one advert interval + the maximum delay are
+ *   allowed only if a packet between them was dropped within that window;
+ * - liveness: while some router is up and not faulty, the VRID is never without a master for
+ *   longer than the largest Master_Down_Interval + the maximum delay;
+ * - VIPs are held exactly by the routers in MASTER state.
+ * Then the network heals and exactly one master remains (the best one when all preempt).
+ */
+function chaos(seed: number, durationMs: number): ChaosSummary {
+  const rand = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const intervalCs = 10;
+  const maxDelayMs = 20;
+  const net = new VrrpNet();
+  net.delayMs = () => rand() * maxDelayMs;
+  const nodes = ["r1", "r2", "r3"];
+  const allPreempt = rand() < 0.5;
+  for (const node of nodes) {
+    net.add(node, {
+      version: 3,
+      advertIntervalCs: intervalCs,
+      priority: pick([100, 100, 150, 200, 254, 255]),
+      preempt: allPreempt || rand() < 0.5,
+      preemptDelayMs: pick([0, 0, 0, 500, 2000]),
+    });
+  }
+  let lossProb = 0;
+  const partitions = new Set<string>();
+  const faulty = new Set<string>();
+  const pairOf = (a: string, b: string) => (a < b ? `${a}|${b}` : `${b}|${a}`);
+  net.loss = (p) => partitions.has(pairOf(p.from, p.to)) || rand() < lossProb;
+  const windowMs = intervalCs * 10 + maxDelayMs;
+  const maxMdi = Math.max(
+    ...[...net.routers.values()].map((r) =>
+      masterDownIntervalMs(3, r.inst.effectivePriority, intervalCs)
+    ),
+  );
+  const summary: ChaosSummary = {
+    failovers: 0,
+    dualPeriods: 0,
+    longestDualMs: 0,
+    longestNoMasterMs: 0,
+    dropped: 0,
+    delivered: 0,
+  };
+  let noMasterSince: number | null = null;
+  const check = () => {
+    const now = net.clock.now();
+    for (const r of net.routers.values()) {
+      assertEquals(r.hasVips, r.state === "MASTER", `seed ${seed} ${r.name} at ${now}`);
+      if (!r.alive) assert(!r.hasVips, `seed ${seed}: dead ${r.name} holds VIPs`);
+    }
+    const holders = net.vipHolders();
+    for (const a of holders) {
+      for (const b of holders) {
+        const since = Math.max(a.vipsSinceMs, b.vipsSinceMs);
+        if (a.name >= b.name || now - since <= windowMs) continue;
+        const lastDrop = net.lastDropBetween(a.name, b.name);
+        assert(
+          lastDrop >= now - windowMs,
+          `seed ${seed}: ${a.name} and ${b.name} both MASTER since ${since} at ${now} ` +
+            `with no loss between them since ${lastDrop}` +
+            debug(net, a.name, b.name, now - windowMs),
+        );
+      }
+    }
+    const eligible = [...net.routers.values()].some((r) => r.alive && !faulty.has(r.name));
+    if (holders.length === 0 && eligible) {
+      noMasterSince ??= now;
+      const gap = now - noMasterSince;
+      summary.longestNoMasterMs = Math.max(summary.longestNoMasterMs, gap);
+      assert(gap <= maxMdi + maxDelayMs, `seed ${seed}: no master for ${gap} ms at ${now}`);
+    } else {
+      noMasterSince = null;
+    }
+  };
+
+  net.start();
+  let nextEventAt = 0;
+  for (let t = 0; t < durationMs; t++) {
+    if (t >= nextEventAt) {
+      nextEventAt = t + 20 + rand() * 800;
+      const node = pick(nodes);
+      const r = net.router(node);
+      switch (pick(["loss", "loss", "partition", "heal", "kill", "restart", "fault"])) {
+        case "loss":
+          lossProb = pick([0, 0, 0.05, 0.3, 0.9]);
+          break;
+        case "partition":
+          partitions.add(pairOf(node, pick(nodes.filter((n) => n !== node))));
+          break;
+        case "heal":
+          partitions.clear();
+          break;
+        case "kill":
+          if (r.alive) net.kill(node);
+          break;
+        case "restart":
+          if (!r.alive) {
+            net.restart(node);
+            noMasterSince = null; // a new candidate starts its own Master_Down_Timer
+          }
+          break;
+        case "fault":
+          if (faulty.has(node)) {
+            faulty.delete(node);
+            r.inst.setFault(false, "link up");
+            noMasterSince = null;
+          } else {
+            faulty.add(node);
+            r.inst.setFault(true, "link down");
+          }
+          break;
+      }
+    }
+    net.run(1);
+    check();
+  }
+
+  // Heal everything and let it settle.
+  lossProb = 0;
+  partitions.clear();
+  for (const node of nodes) {
+    const r = net.router(node);
+    if (faulty.delete(node)) r.inst.setFault(false, "healed");
+    if (!r.alive) net.restart(node);
+  }
+  net.runChecked(20_000, 1, check);
+  const masters = net.masters();
+  assertEquals(masters.length, 1, `seed ${seed}: ${masters.map((m) => m.name)}`);
+  if (allPreempt) {
+    // With preemption everywhere the highest priority ends up master (equal priorities do not
+    // preempt each other, RFC 5798 6.4.2, so any router of the highest priority will do).
+    const top = Math.max(...[...net.routers.values()].map((r) => r.inst.effectivePriority));
+    assertEquals(masters[0]!.inst.effectivePriority, top, `seed ${seed}`);
+  }
+  assertEquals(net.errors, [], `seed ${seed}`);
+  summary.failovers =
+    net.actions.filter((a) => a.action.type === "state" && a.action.to === "MASTER")
+      .length;
+  summary.dualPeriods = net.dualMasters.length;
+  summary.longestDualMs = net.maxDualMasterMs();
+  summary.dropped = net.dropped.length;
+  summary.delivered = net.delivered.length;
+  return summary;
+}
+
+Deno.test("randomised: 3 routers under loss, delay, kills, restarts and faults (seeded)", () => {
+  const totals = { failovers: 0, dualPeriods: 0, longestDualMs: 0, longestNoMasterMs: 0 };
+  const seeds = 30;
+  for (let seed = 1; seed <= seeds; seed++) {
+    const s = chaos(seed, 60_000);
+    totals.failovers += s.failovers;
+    totals.dualPeriods += s.dualPeriods;
+    totals.longestDualMs = Math.max(totals.longestDualMs, s.longestDualMs);
+    totals.longestNoMasterMs = Math.max(totals.longestNoMasterMs, s.longestNoMasterMs);
+  }
+  assert(totals.failovers > seeds * 10, "the run must actually exercise failovers");
+  assert(totals.dualPeriods > 0, "and loss must actually cause some split brain");
+  console.log(`randomised: ${seeds} seeds x 60 s simulated: ${JSON.stringify(totals)}`);
+});

@@ -75,6 +75,8 @@ export class SimRouter {
   alive = false;
   /** Whether it holds the VIPs (add-vips seen, remove-vips not yet). */
   hasVips = false;
+  /** When it last took the VIPs (ms). */
+  vipsSinceMs = 0;
   /** Adverts sent so far. */
   sent = 0;
 
@@ -265,6 +267,7 @@ export class VrrpNet {
         if (r.hasVips) this.errors.push(`${now}: ${r.name} add-vips while holding them`);
         if (!r.alive) this.errors.push(`${now}: ${r.name} add-vips while dead`);
         r.hasVips = true;
+        r.vipsSinceMs = now;
         this.#trackDual(r.inst.vrid);
         return;
       case "remove-vips":
