@@ -183,3 +183,37 @@ Deno.test("reactor: a closed-then-reused fd number does not reach the old handle
   r.close();
   await done;
 });
+
+Deno.test("reactor: a busy fd does not starve timers", async () => {
+  using a = new TestFd();
+  const r = new Reactor({ logger: quietLogger() });
+  let calls = 0;
+  r.watch(a.fd, () => calls++, "never drained"); // stays readable: level-triggered
+  a.signal();
+  const done = r.run();
+  await within(new Promise((res) => setTimeout(res, 50)), 5000, "a 50 ms timer");
+  r.close();
+  await done;
+  assert(calls > 10, `only ${calls} calls`);
+});
+
+async function exitsWithin(code: string, ms: number): Promise<boolean> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), ms);
+  const status = await child.status;
+  clearTimeout(timer);
+  return status.success;
+}
+
+Deno.test("reactor: a running reactor keeps the process alive until close()", async () => {
+  const mod = new URL("./reactor.ts", import.meta.url).href;
+  const closes = `import { Reactor } from "${mod}";
+    const r = new Reactor(); const done = r.run(); setTimeout(() => r.close(), 100); await done;`;
+  const never = `import { Reactor } from "${mod}"; void new Reactor().run();`;
+  assert(await exitsWithin(closes, 15_000), "the process did not exit after close()");
+  assert(!(await exitsWithin(never, 3_000)), "a running reactor should keep the process alive");
+});
