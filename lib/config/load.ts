@@ -103,10 +103,10 @@ export class Walker {
           return this.#object(spec, [{ key: spec.shorthand, keyPos: pos, value: node }], path, pos);
         }
         if (!isMap(node)) return this.#typeError(node, path, "a mapping");
-        return this.#object(spec, this.#pairs(node.items, path), path, pos);
+        return this.#object(spec, this.#pairs(node.items, path), path, keyPos);
       case "tagged":
         if (!isMap(node)) return this.#typeError(node, path, "a mapping");
-        return this.#tagged(spec, this.#pairs(node.items, path), path, pos);
+        return this.#tagged(spec, this.#pairs(node.items, path), path, keyPos);
       case "map": {
         if (!isMap(node)) return this.#typeError(node, path, "a mapping of names");
         const out: Record<string, Out> = {};
@@ -547,8 +547,11 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
     prettyErrors: true,
   });
   const w = new Walker(file, lc, doc);
+  const seen = new Set<string>();
   for (const e of doc.errors) {
     const at = e.linePos?.[0] ?? { line: 1, col: 1 };
+    if (seen.has(`${at.line}:${at.col}`)) continue;
+    seen.add(`${at.line}:${at.col}`);
     w.error(at, "", `YAML syntax: ${e.message.split(/ at line \d+, column \d+/)[0]!.trim()}`);
   }
   if (w.errors.length > 0) return finish(w, null);
@@ -575,6 +578,10 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
   const cfg = w.walk(CONFIG, root, "", { line: 1, col: 1 });
   if (cfg === INVALID || cfg === undefined) return finish(w, null);
   const config = cfg as Config;
+  // The rules need every section; a section that failed to validate has been reported already.
+  if (Object.keys(CONFIG.fields).some((k) => !(outName(k, CONFIG.fields[k]!) in config))) {
+    return finish(w, null);
+  }
   resolveDefaults(config, w);
   checkRules(config, w, opts);
   return finish(w, config);
