@@ -1515,8 +1515,21 @@ function convertVirtualServer(
     },
   };
   dispatch(ctx, ctx.block(n), table, o);
-  // keepalived's defaults (TCP, wlc, NAT) are haagent's too; written out for the reader.
-  if (o.fwmark === undefined) o.protocol ??= "TCP";
+  // keepalived 2.2.7 sets UDP (with a config error) when a service by address has no
+  // protocol (check_data.c); haagent's default is TCP, so UDP is written out.
+  const byAddress = o.address !== undefined ||
+    (o.group !== undefined &&
+      (r.groups.get(o.group as string) ?? []).some((e) =>
+        typeof e === "string" || "range" in (e as Obj)
+      ));
+  if (byAddress && o.protocol === undefined) {
+    o.protocol = "UDP";
+    ctx.warn(
+      n,
+      "virtual_server: no protocol given; keepalived 2.2.7 uses UDP then, written as UDP",
+    );
+  }
+  // wlc and NAT are the defaults of both; written out for the reader.
   o.scheduler ??= "wlc";
   o.forwarding ??= "NAT";
   // Checker settings given on the virtual server are defaults for every checker below it;

@@ -1,6 +1,6 @@
 /**
  * Golden tests of `haagent import-keepalived`: each fixture `NAME.conf` (read as
- * `/etc/keepalived/NAME.conf`) must convert to `NAME.yaml` with the issues in `NAME.issues`,
+ * `/etc/keepalived/NAME.conf`) must convert to `NAME.golden.txt` (not .yaml: `deno fmt` would reformat it) with the issues in `NAME.issues`,
  * and the YAML must pass the configuration loader. `UPDATE_GOLDEN=1` rewrites the goldens.
  *
  * @module
@@ -48,10 +48,10 @@ for (const name of FIXTURES) {
     const issues = [...r.warnings, ...r.errors].map(formatKaIssue).join("\n") + "\n";
     const base = `${HERE}/${name}`;
     if (Deno.env.get("UPDATE_GOLDEN") === "1") {
-      Deno.writeTextFileSync(`${base}.yaml`, r.yaml);
+      Deno.writeTextFileSync(`${base}.golden.txt`, r.yaml);
       Deno.writeTextFileSync(`${base}.issues`, issues);
     }
-    assertEquals(r.yaml, Deno.readTextFileSync(`${base}.yaml`));
+    assertEquals(r.yaml, Deno.readTextFileSync(`${base}.golden.txt`));
     assertEquals(issues, Deno.readTextFileSync(`${base}.issues`));
     const loaded = loadConfigText(r.yaml, `${name}.yaml`);
     assert(
