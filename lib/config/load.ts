@@ -306,6 +306,8 @@ export class Walker {
       const v = this.walk(spec, e === undefined ? undefined : e.value ?? null, p, e?.keyPos ?? pos);
       if (v === INVALID) {
         if (spec.required === true || !isContainer(spec)) ok = false;
+        // Keep the shape the rules rely on: an invalid list or map (reported) becomes empty.
+        else if (spec.default !== undefined) out[outName(key, spec)] = this.#absent(spec, p, pos);
         continue;
       }
       if (v === undefined) continue;

@@ -1,0 +1,178 @@
+import { assert, assertEquals } from "../../tests/helpers/assert.ts";
+import { formatIssue } from "./errors.ts";
+import { loadConfigFile, loadConfigText, type LoadResult } from "./load.ts";
+import type { Config } from "./types.ts";
+
+const root = new URL("../../", import.meta.url);
+
+function mustLoad(r: LoadResult): Config {
+  if (!r.ok) throw new Error(r.errors.map(formatIssue).join("\n"));
+  return r.config;
+}
+
+Deno.test("defaults are filled the keepalived way", async () => {
+  const c = mustLoad(
+    await loadConfigFile(new URL("tests/config/good/defaults.yaml", root).pathname),
+  );
+  assertEquals(c.global.vrrpVersion, 2);
+  assertEquals(c.global.garpMasterDelayMs, 5000);
+  assertEquals(c.global.garpMasterRepeat, 5);
+  assertEquals(c.global.vrrpMcastGroup4, "224.0.0.18");
+  assertEquals(c.global.routerId, undefined);
+  assertEquals(c.vrrpInstances, [{
+    name: "VI_1",
+    interface: "eth0",
+    vrid: 51,
+    priority: 100,
+    advertIntervalMs: 1000,
+    state: "BACKUP",
+    preempt: true,
+    preemptDelayMs: 0,
+    unicastPeers: [],
+    vips: [{ address: "10.0.0.50", prefix: 32, family: "ipv4", scope: "global", device: "eth0" }],
+    excludedVips: [],
+    routes: [],
+    trackInterfaces: [],
+    trackScripts: [],
+    trackFiles: [],
+    accept: true,
+    family: "ipv4",
+    version: 2,
+    advertIntervalCs: 100,
+    garpMasterDelayMs: 5000,
+    garpMasterRepeat: 5,
+    garpMasterRefreshMs: 0,
+  }]);
+  const vs = c.virtualServers[0]!;
+  assertEquals(
+    [vs.address, vs.port, vs.family, vs.protocol, vs.scheduler, vs.forwarding, vs.delayLoopMs],
+    ["10.0.0.50", 80, "ipv4", "TCP", "wlc", "NAT", 60_000],
+  );
+  assertEquals([vs.quorum, vs.hysteresis, vs.persistenceTimeoutMs, vs.tunnelType], [
+    1,
+    0,
+    0,
+    undefined,
+  ]);
+  const rs = vs.realServers[0]!;
+  assertEquals([rs.address, rs.port, rs.weight, rs.forwarding, rs.inhibitOnFailure], [
+    "10.0.0.11",
+    80,
+    1,
+    "NAT",
+    false,
+  ]);
+  const [tcp, dns, misc] = rs.checks;
+  assertEquals(tcp, {
+    type: "TCP_CHECK",
+    connectTimeoutMs: 5000,
+    retry: 1,
+    delayBeforeRetryMs: 1000,
+    rise: 1,
+    fall: 1,
+    logAllFailures: false,
+    delayLoopMs: 60_000,
+    warmupMs: 60_000,
+    alpha: false,
+    connectIp: "10.0.0.11",
+    connectPort: 80,
+  });
+  assert(dns?.type === "DNS_CHECK");
+  assertEquals([dns.retry, dns.delayBeforeRetryMs, dns.dnsType, dns.dnsName], [
+    3,
+    60_000,
+    "SOA",
+    ".",
+  ]);
+  assert(misc?.type === "MISC_CHECK");
+  assertEquals([misc.retry, misc.miscTimeoutMs, misc.user], [0, 60_000, "root"]);
+});
+
+Deno.test("IPv6 instance: version 3, canonical addresses, inherited and numeric durations", async () => {
+  const c = mustLoad(
+    await loadConfigFile(new URL("tests/config/good/ipv6_v3.yaml", root).pathname),
+  );
+  const i = c.vrrpInstances[0]!;
+  assertEquals([i.family, i.version, i.advertIntervalMs, i.advertIntervalCs], ["ipv6", 3, 250, 25]);
+  assertEquals(i.vips.map((v) => `${v.address}/${v.prefix}`), ["2001:db8::10/64", "fe80::1/128"]);
+  assertEquals(i.garpMasterDelayMs, 2000);
+  assertEquals(i.trackScripts, [{ name: "chk", weight: -10, reverse: false }, {
+    name: "chk",
+    weight: 5,
+    reverse: false,
+  }]);
+  assertEquals(c.scripts.chk?.intervalMs, 500);
+  assertEquals(c.scripts.chk?.timeoutMs, 500);
+  assertEquals(c.virtualServerGroups.g, [
+    { kind: "address", address: "2001:db8::10", port: 443, family: "ipv6" },
+    { kind: "range", from: "2001:db8::20", to: "2001:db8::2f", port: 443, family: "ipv6" },
+    { kind: "fwmark", fwmark: 9, family: "ipv6" },
+  ]);
+  assertEquals([c.virtualServers[0]!.family, c.virtualServers[0]!.port], ["ipv6", 0]);
+});
+
+Deno.test("examples/ha.yaml and examples/minimal.yaml load without errors or warnings", async () => {
+  for (const f of ["examples/ha.yaml", "examples/minimal.yaml"]) {
+    const r = await loadConfigFile(new URL(f, root).pathname);
+    if (!r.ok) throw new Error(r.errors.map(formatIssue).join("\n"));
+    assertEquals(r.warnings.map(formatIssue), [], f);
+  }
+});
+
+Deno.test("interfaceExists turns missing interfaces into warnings, not errors", () => {
+  const text = "vrrp_instances:\n  VI_1:\n    interface: eth9\n    vrid: 1\n" +
+    "    virtual_ipaddresses: [10.0.0.1/24]\n";
+  const r = loadConfigText(text, "x.yaml", { interfaceExists: (n) => n === "eth0" });
+  assert(r.ok);
+  assertEquals(r.warnings.map(formatIssue), [
+    'x.yaml:3:16: warning: vrrp_instances.VI_1.interface: interface "eth9" does not exist on this host',
+  ]);
+  const alone = loadConfigText(text, "x.yaml");
+  assert(alone.ok);
+  assertEquals(alone.warnings, []);
+});
+
+Deno.test("YAML anchors and merge keys are followed", () => {
+  const text = [
+    "vrrp_instances:",
+    "  VI_1: &base",
+    "    interface: eth0",
+    "    vrid: 1",
+    "    priority: 150",
+    "    virtual_ipaddresses: [10.0.0.1/24]",
+    "  VI_2:",
+    "    <<: *base",
+    "    vrid: 2",
+  ].join("\n");
+  const c = mustLoad(loadConfigText(text, "m.yaml"));
+  assertEquals(c.vrrpInstances.map((i) => [i.name, i.vrid, i.priority]), [["VI_1", 1, 150], [
+    "VI_2",
+    2,
+    150,
+  ]]);
+});
+
+Deno.test("positions map every field to its place in the file", () => {
+  const r = loadConfigText(
+    "vrrp_instances:\n  VI_1:\n    interface: eth0\n    vrid: 1\n    priority: 20\n",
+    "p.yaml",
+  );
+  assert(r.ok);
+  assertEquals(r.positions.get("vrrp_instances.VI_1.priority"), { line: 5, col: 15 });
+  assertEquals(r.positions.get("vrrp_instances.VI_1"), { line: 3, col: 5 });
+});
+
+Deno.test("loadConfigText never throws on mutated input", () => {
+  const base = new TextEncoder().encode(Deno.readTextFileSync(new URL("examples/ha.yaml", root)));
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const alphabet = ":-[]{}&*!|>'\"#%@ \n\t0123456789abcxyz.";
+  for (let n = 0; n < 200; n++) {
+    const b = base.slice();
+    for (let k = 0; k < 1 + Math.floor(rnd() * 5); k++) {
+      b[Math.floor(rnd() * b.length)] = alphabet.charCodeAt(Math.floor(rnd() * alphabet.length));
+    }
+    const r = loadConfigText(new TextDecoder().decode(b), "fuzz.yaml");
+    assert(r.ok || r.errors.length > 0);
+  }
+});
