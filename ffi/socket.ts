@@ -96,6 +96,16 @@ export function pointerValue(buf: Uint8Array): bigint {
 }
 
 const RECV_BUFFER_BYTES = 65536;
+const DEST_CACHE_SIZE = 64;
+
+/** A destination ready for sendto / sendmsg; `msg` points into `sa`, `iov` and `keep`. */
+interface Destination {
+  sa: Uint8Array;
+  iov: DataView;
+  msg: Uint8Array | null;
+  /** Buffers `msg` points to, held so they live as long as it does. */
+  keep: Uint8Array[];
+}
 const CONTROL_BYTES = 256;
 
 /** A non-blocking raw IP socket for one protocol and family. */
@@ -104,6 +114,7 @@ export class RawSocket implements Disposable {
   readonly protocol: number;
   #fd: number;
   #device = "";
+  readonly #dests = new Map<string, Destination>();
   readonly #level: number;
   // recvmsg buffers, allocated once; msghdr and iovec hold pointers into them.
   readonly #buf = new Uint8Array(RECV_BUFFER_BYTES);
@@ -321,51 +332,28 @@ export class RawSocket implements Disposable {
    * as `sin6_scope_id`.
    */
   sendTo(payload: Uint8Array, dst: string, ifindex?: number): boolean {
-    const a = this.#parse(dst, "destination");
     const fd = this.#fdOrThrow();
-    let sa: Uint8Array;
-    let control: Uint8Array | null = null;
-    if (a.family === "ipv4") {
-      sa = encodeSockaddrIn({ addr: a.bytes, port: 0 });
-      if (ifindex !== undefined && ifindex > 0) {
-        const zero = new Uint8Array(4);
-        control = encodeCmsgs([{
-          level: SOL_IP,
-          type: IP_PKTINFO,
-          data: encodeInPktinfo({ ifindex, specDst: zero, addr: zero }),
-        }]);
-      }
-    } else {
-      const scoped = ifindex !== undefined && (isLinkLocal6(a.bytes) || isMulticast(a.bytes));
-      sa = encodeSockaddrIn6({
-        addr: a.bytes,
-        port: 0,
-        flowinfo: 0,
-        scopeId: scoped ? ifindex : 0,
-      });
-      if (ifindex !== undefined && ifindex > 0 && !scoped) {
-        control = encodeCmsgs([{
-          level: SOL_IPV6,
-          type: IPV6_PKTINFO,
-          data: encodeIn6Pktinfo({ addr: new Uint8Array(16), ifindex }),
-        }]);
-      }
+    const key = `${dst}%${ifindex ?? 0}`;
+    let d = this.#dests.get(key);
+    if (d === undefined) {
+      d = this.#destination(dst, ifindex);
+      if (this.#dests.size >= DEST_CACHE_SIZE) this.#dests.clear();
+      this.#dests.set(key, d);
     }
     let n: number | bigint;
-    if (control === null) {
-      n = libc().sendto(fd, payload, BigInt(payload.byteLength), MSG_DONTWAIT, sa, sa.byteLength);
+    if (d.msg === null) {
+      n = libc().sendto(
+        fd,
+        payload,
+        BigInt(payload.byteLength),
+        MSG_DONTWAIT,
+        d.sa,
+        d.sa.byteLength,
+      );
     } else {
-      const iov = encodeIovec(pointerValue(payload), payload.byteLength);
-      const msg = encodeMsghdr({
-        name: pointerValue(sa),
-        namelen: sa.byteLength,
-        iov: pointerValue(iov),
-        iovlen: 1,
-        control: pointerValue(control),
-        controllen: control.byteLength,
-        flags: 0,
-      });
-      n = libc().sendmsg(fd, msg, MSG_DONTWAIT);
+      d.iov.setBigUint64(OFFSET.iovec.base, pointerValue(payload), true);
+      d.iov.setBigUint64(OFFSET.iovec.len, BigInt(payload.byteLength), true);
+      n = libc().sendmsg(fd, d.msg, MSG_DONTWAIT);
     }
     if (Number(n) >= 0) return true;
     const e = errno();
@@ -373,6 +361,48 @@ export class RawSocket implements Disposable {
     const on = (ifindex !== undefined && ifindex > 0 ? linkName(ifindex) : null) ??
       (this.#device !== "" ? this.#device : null);
     throw new SyscallError("sendto", e, `Cannot send to ${dst}${on ? ` on "${on}"` : ""}`);
+  }
+
+  // Builds (once per destination) the sockaddr and, when an interface is named and the
+  // address does not carry it as a scope, a msghdr with a pktinfo cmsg choosing it.
+  #destination(dst: string, ifindex: number | undefined): Destination {
+    const a = this.#parse(dst, "destination");
+    const oif = ifindex !== undefined && ifindex > 0 ? ifindex : 0;
+    let sa: Uint8Array;
+    let control: Uint8Array | null = null;
+    if (a.family === "ipv4") {
+      sa = encodeSockaddrIn({ addr: a.bytes, port: 0 });
+      if (oif > 0) {
+        const zero = new Uint8Array(4);
+        control = encodeCmsgs([{
+          level: SOL_IP,
+          type: IP_PKTINFO,
+          data: encodeInPktinfo({ ifindex: oif, specDst: zero, addr: zero }),
+        }]);
+      }
+    } else {
+      const scoped = oif > 0 && (isLinkLocal6(a.bytes) || isMulticast(a.bytes));
+      sa = encodeSockaddrIn6({ addr: a.bytes, port: 0, flowinfo: 0, scopeId: scoped ? oif : 0 });
+      if (oif > 0 && !scoped) {
+        control = encodeCmsgs([{
+          level: SOL_IPV6,
+          type: IPV6_PKTINFO,
+          data: encodeIn6Pktinfo({ addr: new Uint8Array(16), ifindex: oif }),
+        }]);
+      }
+    }
+    const iov = encodeIovec(0n, 0);
+    if (control === null) return { sa, iov: new DataView(iov.buffer), msg: null, keep: [] };
+    const msg = encodeMsghdr({
+      name: pointerValue(sa),
+      namelen: sa.byteLength,
+      iov: pointerValue(iov),
+      iovlen: 1,
+      control: pointerValue(control),
+      controllen: control.byteLength,
+      flags: 0,
+    });
+    return { sa, iov: new DataView(iov.buffer), msg, keep: [iov, control] };
   }
 
   /** Reads one datagram with MSG_DONTWAIT, or returns null when none is queued. */
