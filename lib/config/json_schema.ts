@@ -148,3 +148,94 @@ function properties(fields: Record<string, Spec>, defs: Record<string, Json>): J
 function requiredKeys(fields: Record<string, Spec>): string[] {
   return Object.entries(fields).filter(([, s]) => s.required === true).map(([k]) => k);
 }
+
+/** The key reference of docs/configuration.md, as Markdown tables generated from the schema. */
+export function markdownReference(): string {
+  const out: string[] = [];
+  const sections: [string, Spec][] = [];
+  const seen = new Set<string>();
+  const collect = (spec: Spec, where: string) => {
+    if (spec.kind === "object" || spec.kind === "tagged") {
+      if (seen.has(spec.title)) return;
+      seen.add(spec.title);
+      sections.push([where, spec]);
+      const fieldSets = spec.kind === "object" ? [spec.fields] : Object.values(spec.variants);
+      for (const fields of fieldSets) {
+        for (const [k, s] of Object.entries(fields)) collect(s, `${where}.${k}`);
+      }
+    } else if (spec.kind === "list" || spec.kind === "map") {
+      collect(spec.of, spec.kind === "list" ? `${where}[]` : `${where}.NAME`);
+    }
+  };
+  collect(CONFIG, "");
+  for (const [where, spec] of sections) {
+    if (spec.kind === "object") {
+      out.push(`### ${spec.title}${where === "" ? "" : ` (\`${where.slice(1)}\`)`}`, "", spec.doc);
+      if (spec.shorthand !== undefined) {
+        out.push("", `A plain value stands for \`${spec.shorthand}\`.`);
+      }
+      out.push("", ...table(spec.fields));
+    } else if (spec.kind === "tagged") {
+      out.push(`### ${spec.title} (\`${where.slice(1)}\`)`, "", spec.doc);
+      for (const [tag, fields] of Object.entries(spec.variants)) {
+        out.push("", `#### type: ${tag}`, "", ...table(fields));
+      }
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+function typeWords(spec: Spec): string {
+  switch (spec.kind) {
+    case "string":
+      return "text";
+    case "int":
+      return `integer ${spec.min}..${spec.max}`;
+    case "bool":
+      return "boolean";
+    case "duration":
+      return "duration";
+    case "enum":
+      return spec.values.map((v) => `\`${v}\``).join(" \\| ");
+    case "ip":
+      return `${spec.family ?? "IP"} address`;
+    case "cidr":
+      return "ADDR[/PREFIX]";
+    case "endpoint":
+      return spec.portOptional === true ? "ADDR[:PORT]" : "ADDR:PORT";
+    case "iprange":
+      return "address range";
+    case "status":
+      return "status code or range";
+    case "list":
+      return `list of ${typeWords(spec.of)}`;
+    case "map":
+      return `NAME: ${typeWords(spec.of)}`;
+    case "object":
+    case "tagged":
+      return spec.title;
+  }
+}
+
+function table(fields: Record<string, Spec>): string[] {
+  const cell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
+  const rows = ["| key | type | default | keepalived | meaning |", "|---|---|---|---|---|"];
+  for (const [k, s] of Object.entries(fields)) {
+    const d = s.required === true
+      ? "**required**"
+      : s.default !== undefined
+      ? (typeof s.default === "object"
+        ? (Array.isArray(s.default) && s.default.length > 0
+          ? `\`${s.default.join(", ")}\``
+          : "empty")
+        : `\`${String(s.default)}\``)
+      : s.defaultDoc ?? "unset";
+    rows.push(
+      `| \`${k}\` | ${typeWords(s).replaceAll("|", "\\|").replaceAll("\\\\|", "\\|")} | ${
+        cell(d)
+      } | ${s.keepalived === undefined ? "" : cell(s.keepalived)} | ${cell(s.doc)} |`,
+    );
+  }
+  return rows;
+}

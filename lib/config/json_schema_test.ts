@@ -1,6 +1,6 @@
 import { parse } from "yaml";
 import { assert, assertEquals } from "../../tests/helpers/assert.ts";
-import { jsonSchema } from "./json_schema.ts";
+import { jsonSchema, markdownReference } from "./json_schema.ts";
 import { CONFIG, type Spec } from "./schema.ts";
 
 type Json = Record<string, unknown>;
@@ -165,4 +165,17 @@ Deno.test("the JSON Schema rejects unknown keys, bad enums and wrong check keys"
     ).length > 0,
   );
   assertEquals(bad("vrrp_instances: {VI_1: {interface: eth0, vrid: 1}}"), []);
+});
+
+Deno.test("docs/configuration.md carries the generated key reference, up to date", async () => {
+  const doc = await Deno.readTextFile(new URL("../../docs/configuration.md", import.meta.url));
+  const m = /<!-- BEGIN GENERATED[^>]*-->([\s\S]*)<!-- END GENERATED -->/.exec(doc);
+  assert(m !== null, "generated section markers missing");
+  // deno fmt pads tables; compare without layout whitespace.
+  const norm = (s: string) => s.replace(/\s+/g, "").replace(/-{3,}/g, "---");
+  assertEquals(norm(m[1]!), norm(markdownReference()));
+  for (const path of specPaths(CONFIG, "", new Set())) {
+    const key = path.slice(path.lastIndexOf(".") + 1);
+    assert(doc.includes(`\`${key}\``), `docs do not mention ${key}`);
+  }
 });
