@@ -6,7 +6,7 @@
  */
 export { loadConfigFile, loadConfigText, type LoadOptions, type LoadResult } from "./load.ts";
 export { type ConfigIssue, formatIssue, type SourcePos } from "./errors.ts";
-export { jsonSchema } from "./json_schema.ts";
+export { jsonSchema, markdownReference } from "./json_schema.ts";
 export { formatDuration, parseDuration } from "./duration.ts";
 export { CONFIG, SCHEDULER_FLAGS, SCHEDULERS, type Spec } from "./schema.ts";
 export type * from "./types.ts";
