@@ -36,7 +36,8 @@ export class PacketSocket implements Disposable {
   readonly ethertype: number;
   #fd: number;
   readonly #addr: Uint8Array;
-  readonly #buf = new Uint8Array(FRAME_BYTES);
+  // Allocated on the first recv: announcement sockets only send.
+  #buf: Uint8Array | null = null;
   readonly #from = new Uint8Array(SIZEOF.sockaddr_ll);
   readonly #fromLen = new Uint8Array(4);
 
@@ -104,13 +105,14 @@ export class PacketSocket implements Disposable {
   recvFrame(): ReceivedFrame | null {
     if (this.#fd < 0) return null;
     const lenView = new DataView(this.#fromLen.buffer);
+    const buf = this.#buf ??= new Uint8Array(FRAME_BYTES);
     for (;;) {
       lenView.setUint32(0, this.#from.byteLength, true);
       const n = Number(
         libc().recvfrom(
           this.#fd,
-          this.#buf,
-          BigInt(this.#buf.byteLength),
+          buf,
+          BigInt(buf.byteLength),
           MSG_DONTWAIT,
           this.#from,
           this.#fromLen,
@@ -124,7 +126,7 @@ export class PacketSocket implements Disposable {
       }
       const from = decodeSockaddrLl(this.#from);
       if (from.pkttype === PACKET_OUTGOING) continue;
-      return { frame: this.#buf.slice(0, n), pkttype: from.pkttype, ifindex: from.ifindex };
+      return { frame: buf.slice(0, n), pkttype: from.pkttype, ifindex: from.ifindex };
     }
   }
 

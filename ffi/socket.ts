@@ -96,6 +96,7 @@ export function pointerValue(buf: Uint8Array): bigint {
 }
 
 const RECV_BUFFER_BYTES = 65536;
+const CONTROL_BYTES = 256;
 const DEST_CACHE_SIZE = 64;
 
 /** A destination ready for sendto / sendmsg; `msg` points into `sa`, `iov` and `keep`. */
@@ -106,7 +107,42 @@ interface Destination {
   /** Buffers `msg` points to, held so they live as long as it does. */
   keep: Uint8Array[];
 }
-const CONTROL_BYTES = 256;
+
+/** recvmsg buffers, allocated once per socket on first use; `msg` points into the others. */
+interface RecvState {
+  buf: Uint8Array;
+  name: Uint8Array;
+  control: Uint8Array;
+  controlView: DataView;
+  iov: Uint8Array;
+  msg: Uint8Array;
+  msgView: DataView;
+}
+
+function newRecvState(): RecvState {
+  const buf = new Uint8Array(RECV_BUFFER_BYTES);
+  const name = new Uint8Array(SIZEOF.sockaddr_in6);
+  const control = new Uint8Array(CONTROL_BYTES);
+  const iov = encodeIovec(pointerValue(buf), buf.byteLength);
+  const msg = encodeMsghdr({
+    name: pointerValue(name),
+    namelen: name.byteLength,
+    iov: pointerValue(iov),
+    iovlen: 1,
+    control: pointerValue(control),
+    controllen: control.byteLength,
+    flags: 0,
+  });
+  return {
+    buf,
+    name,
+    control,
+    controlView: new DataView(control.buffer),
+    iov,
+    msg,
+    msgView: new DataView(msg.buffer),
+  };
+}
 
 /** A non-blocking raw IP socket for one protocol and family. */
 export class RawSocket implements Disposable {
@@ -116,31 +152,14 @@ export class RawSocket implements Disposable {
   #device = "";
   readonly #dests = new Map<string, Destination>();
   readonly #level: number;
-  // recvmsg buffers, allocated once; msghdr and iovec hold pointers into them.
-  readonly #buf = new Uint8Array(RECV_BUFFER_BYTES);
-  readonly #name = new Uint8Array(SIZEOF.sockaddr_in6);
-  readonly #control = new Uint8Array(CONTROL_BYTES);
-  readonly #controlView = new DataView(this.#control.buffer);
-  readonly #iov: Uint8Array;
-  readonly #msg: Uint8Array;
-  readonly #msgView: DataView;
+  // Send-only sockets never pay for the 64 KiB receive buffer.
+  #rx: RecvState | null = null;
 
   private constructor(fd: number, family: Family, protocol: number) {
     this.#fd = fd;
     this.family = family;
     this.protocol = protocol;
     this.#level = family === "ipv4" ? SOL_IP : SOL_IPV6;
-    this.#iov = encodeIovec(pointerValue(this.#buf), this.#buf.byteLength);
-    this.#msg = encodeMsghdr({
-      name: pointerValue(this.#name),
-      namelen: this.#name.byteLength,
-      iov: pointerValue(this.#iov),
-      iovlen: 1,
-      control: pointerValue(this.#control),
-      controllen: this.#control.byteLength,
-      flags: 0,
-    });
-    this.#msgView = new DataView(this.#msg.buffer);
   }
 
   /**
@@ -408,12 +427,13 @@ export class RawSocket implements Disposable {
   /** Reads one datagram with MSG_DONTWAIT, or returns null when none is queued. */
   recv(): Received | null {
     if (this.#fd < 0) return null;
+    const x = this.#rx ??= newRecvState();
     for (;;) {
-      const m = this.#msgView;
-      m.setUint32(OFFSET.msghdr.namelen, this.#name.byteLength, true);
-      m.setBigUint64(OFFSET.msghdr.controllen, BigInt(this.#control.byteLength), true);
+      const m = x.msgView;
+      m.setUint32(OFFSET.msghdr.namelen, x.name.byteLength, true);
+      m.setBigUint64(OFFSET.msghdr.controllen, BigInt(x.control.byteLength), true);
       m.setInt32(OFFSET.msghdr.flags, 0, true);
-      const n = Number(libc().recvmsg(this.#fd, this.#msg, MSG_DONTWAIT));
+      const n = Number(libc().recvmsg(this.#fd, x.msg, MSG_DONTWAIT));
       if (n < 0) {
         const e = errno();
         if (e === Errno.EAGAIN) return null;
@@ -421,78 +441,9 @@ export class RawSocket implements Disposable {
         throw new SyscallError("recvmsg", e, `Cannot read ${this.family} raw socket`);
       }
       const controlLen = Number(m.getBigUint64(OFFSET.msghdr.controllen, true));
-      const r = this.family === "ipv4"
-        ? this.#decode4(n, controlLen)
-        : this.#decode6(n, controlLen);
+      const r = this.family === "ipv4" ? decode4(x, n, controlLen) : decode6(x, n, controlLen);
       if (r !== null) return r;
     }
-  }
-
-  // The hot path walks the control buffer in place (CMSG_FIRSTHDR / CMSG_NXTHDR) instead of
-  // decodeCmsgs(), which allocates per message: this keeps recv() near the cost of the syscall.
-  #walkControl(
-    controlLen: number,
-    level: number,
-  ): { ifindex: number; dstAt: number; hops: number } {
-    const v = this.#controlView;
-    const end = Math.min(controlLen, this.#control.byteLength);
-    const pktinfo = level === SOL_IP ? IP_PKTINFO : IPV6_PKTINFO;
-    const hopType = level === SOL_IP ? IP_TTL : IPV6_HOPLIMIT;
-    const pktinfoBytes = level === SOL_IP ? SIZEOF.in_pktinfo : SIZEOF.in6_pktinfo;
-    const out = { ifindex: 0, dstAt: -1, hops: -1 };
-    let at = 0;
-    while (at + SIZEOF.cmsghdr <= end) {
-      const len = v.getUint32(at + OFFSET.cmsghdr.len, true);
-      if (len < SIZEOF.cmsghdr || at + len > end) break;
-      const data = at + OFFSET.cmsghdr.data;
-      const dataLen = len - SIZEOF.cmsghdr;
-      if (v.getInt32(at + OFFSET.cmsghdr.level, true) === level) {
-        const type = v.getInt32(at + OFFSET.cmsghdr.type, true);
-        if (type === pktinfo && dataLen >= pktinfoBytes) {
-          if (level === SOL_IP) {
-            out.ifindex = v.getInt32(data + OFFSET.in_pktinfo.ifindex, true);
-            out.dstAt = data + OFFSET.in_pktinfo.addr;
-          } else {
-            out.ifindex = v.getUint32(data + OFFSET.in6_pktinfo.ifindex, true);
-            out.dstAt = data + OFFSET.in6_pktinfo.addr;
-          }
-        } else if (type === hopType && dataLen >= 4) {
-          out.hops = v.getInt32(data, true);
-        }
-      }
-      at += cmsgAlign(len);
-    }
-    return out;
-  }
-
-  #decode4(n: number, controlLen: number): Received | null {
-    const b = this.#buf;
-    // The kernel hands raw IPv4 sockets the whole datagram, header included (RFC 791 3.1).
-    if (n < 20 || b[0]! >> 4 !== 4) return null;
-    const ihl = (b[0]! & 0x0f) * 4;
-    if (ihl < 20 || ihl > n) return null;
-    const c = this.#walkControl(controlLen, SOL_IP);
-    const d = c.dstAt >= 0 ? this.#control : b;
-    const at = c.dstAt >= 0 ? c.dstAt : 16;
-    return {
-      payload: b.slice(ihl, n),
-      src: `${b[12]}.${b[13]}.${b[14]}.${b[15]}`,
-      dst: `${d[at]}.${d[at + 1]}.${d[at + 2]}.${d[at + 3]}`,
-      ifindex: c.ifindex,
-      hopLimit: c.hops >= 0 ? c.hops : b[8]!,
-    };
-  }
-
-  #decode6(n: number, controlLen: number): Received | null {
-    const c = this.#walkControl(controlLen, SOL_IPV6);
-    const src = this.#name.subarray(OFFSET.sockaddr_in6.addr, OFFSET.sockaddr_in6.addr + 16);
-    return {
-      payload: this.#buf.slice(0, n),
-      src: formatIp(src),
-      dst: c.dstAt < 0 ? "::" : formatIp(this.#control.subarray(c.dstAt, c.dstAt + 16)),
-      ifindex: c.ifindex,
-      hopLimit: c.hops,
-    };
   }
 
   /** Closes the socket; idempotent. */
@@ -526,4 +477,72 @@ export class RawSocket implements Disposable {
       throw new RangeError(`Invalid hop limit ${hops}: expected 0 to 255`);
     }
   }
+}
+
+// The hot path walks the control buffer in place (CMSG_FIRSTHDR / CMSG_NXTHDR) instead of
+// decodeCmsgs(), which allocates per message: this keeps recv() near the cost of the syscall.
+function walkControl(
+  x: RecvState,
+  controlLen: number,
+  level: number,
+): { ifindex: number; dstAt: number; hops: number } {
+  const v = x.controlView;
+  const end = Math.min(controlLen, x.control.byteLength);
+  const pktinfo = level === SOL_IP ? IP_PKTINFO : IPV6_PKTINFO;
+  const hopType = level === SOL_IP ? IP_TTL : IPV6_HOPLIMIT;
+  const pktinfoBytes = level === SOL_IP ? SIZEOF.in_pktinfo : SIZEOF.in6_pktinfo;
+  const out = { ifindex: 0, dstAt: -1, hops: -1 };
+  let at = 0;
+  while (at + SIZEOF.cmsghdr <= end) {
+    const len = v.getUint32(at + OFFSET.cmsghdr.len, true);
+    if (len < SIZEOF.cmsghdr || at + len > end) break;
+    const data = at + OFFSET.cmsghdr.data;
+    const dataLen = len - SIZEOF.cmsghdr;
+    if (v.getInt32(at + OFFSET.cmsghdr.level, true) === level) {
+      const type = v.getInt32(at + OFFSET.cmsghdr.type, true);
+      if (type === pktinfo && dataLen >= pktinfoBytes) {
+        if (level === SOL_IP) {
+          out.ifindex = v.getInt32(data + OFFSET.in_pktinfo.ifindex, true);
+          out.dstAt = data + OFFSET.in_pktinfo.addr;
+        } else {
+          out.ifindex = v.getUint32(data + OFFSET.in6_pktinfo.ifindex, true);
+          out.dstAt = data + OFFSET.in6_pktinfo.addr;
+        }
+      } else if (type === hopType && dataLen >= 4) {
+        out.hops = v.getInt32(data, true);
+      }
+    }
+    at += cmsgAlign(len);
+  }
+  return out;
+}
+
+function decode4(x: RecvState, n: number, controlLen: number): Received | null {
+  const b = x.buf;
+  // The kernel hands raw IPv4 sockets the whole datagram, header included (RFC 791 3.1).
+  if (n < 20 || b[0]! >> 4 !== 4) return null;
+  const ihl = (b[0]! & 0x0f) * 4;
+  if (ihl < 20 || ihl > n) return null;
+  const c = walkControl(x, controlLen, SOL_IP);
+  const d = c.dstAt >= 0 ? x.control : b;
+  const at = c.dstAt >= 0 ? c.dstAt : 16;
+  return {
+    payload: b.slice(ihl, n),
+    src: `${b[12]}.${b[13]}.${b[14]}.${b[15]}`,
+    dst: `${d[at]}.${d[at + 1]}.${d[at + 2]}.${d[at + 3]}`,
+    ifindex: c.ifindex,
+    hopLimit: c.hops >= 0 ? c.hops : b[8]!,
+  };
+}
+
+function decode6(x: RecvState, n: number, controlLen: number): Received | null {
+  const c = walkControl(x, controlLen, SOL_IPV6);
+  const src = x.name.subarray(OFFSET.sockaddr_in6.addr, OFFSET.sockaddr_in6.addr + 16);
+  return {
+    payload: x.buf.slice(0, n),
+    src: formatIp(src),
+    dst: c.dstAt < 0 ? "::" : formatIp(x.control.subarray(c.dstAt, c.dstAt + 16)),
+    ifindex: c.ifindex,
+    hopLimit: c.hops,
+  };
 }
