@@ -40,7 +40,7 @@ const CRLF = "\r\n";
 export class HttpResponseParser {
   readonly #maxHeader: number;
   readonly #maxBody: number;
-  #buf = new Uint8Array(0);
+  #buf: Uint8Array = new Uint8Array(0);
   #phase: Phase = "head";
   #head: Omit<HttpResponse, "body"> | null = null;
   #body: Uint8Array;
@@ -54,7 +54,10 @@ export class HttpResponseParser {
     this.#body = new Uint8Array(Math.min(this.#maxBody, 64 * 1024));
   }
 
-  /** Adds bytes; returns the state after consuming them. Bytes after a complete response are ignored. */
+  /**
+   * Adds bytes (kept by reference until consumed: do not reuse the array); returns the state.
+   * Bytes after a complete response are ignored.
+   */
   push(chunk: Uint8Array): HttpParseResult {
     if (this.#result.state !== "need-more") return this.#result;
     this.#append(chunk);
@@ -80,7 +83,7 @@ export class HttpResponseParser {
 
   #append(chunk: Uint8Array): void {
     if (this.#buf.length === 0) {
-      this.#buf = chunk.slice();
+      this.#buf = chunk; // kept by reference: callers hand over fresh chunks
       return;
     }
     const next = new Uint8Array(this.#buf.length + chunk.length);
