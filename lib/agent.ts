@@ -16,6 +16,7 @@ import type {
 } from "./agent/plan.ts";
 import type { AgentStatus, InstanceStatus } from "./agent/status_types.ts";
 import type { LvsRuntime } from "./agent/lvs.ts";
+import { serveMetrics } from "./agent/metrics.ts";
 import { VERSION } from "./cli/version.ts";
 import { Rtnl, type RtnlEvent } from "./netlink/rtnl.ts";
 import { formatIp, parseIp } from "./net/ip.ts";
@@ -73,6 +74,7 @@ export class Agent {
   #groups: { plan: SyncGroupPlan; group: SyncGroup | null; state: VrrpState }[] = [];
   #lvs: LvsRuntime | null = null;
   #control: ControlServer | null = null;
+  #metrics: Deno.HttpServer | null = null;
   #unknownVrid = 0;
   #reloads = 0;
   #lastReload: AgentStatus["lastReload"] = null;
@@ -119,6 +121,13 @@ export class Agent {
       status: () => this.status(),
       reload: () => this.reload(),
     }, (e) => this.#log.warn(`control socket: ${e}`));
+    if (plan.metricsListen !== null) {
+      this.#metrics = serveMetrics(
+        plan.metricsListen,
+        () => this.status(),
+        (e) => this.#log.warn(`metrics: ${e}`),
+      );
+    }
     await this.#removeLeftoverVips(plan.instances);
     this.#applyScripts(plan.scripts);
     for (const ip of plan.instances) this.#startInstance(ip);
@@ -515,6 +524,7 @@ export class Agent {
     if (this.#lvs !== null) await this.#lvs.stop().catch((e) => this.#log.error(String(e)));
     await Promise.race([this.#scriptsQueue.idle(), new Promise((r) => setTimeout(r, 5000))]);
     await this.#control?.close();
+    await this.#metrics?.shutdown().catch(() => {});
     this.#events?.[Symbol.dispose]();
     this.#rtnl?.[Symbol.dispose]();
     this.#transport?.[Symbol.dispose]();

@@ -103,6 +103,9 @@ export class VrrpRunner implements Disposable {
   #waitingLogged = false;
   #effectivePriority: number;
   readonly #pending = new Set<Promise<unknown>>();
+  /** Computed once: the addresses listed in adverts and the v2 password bytes. */
+  readonly #advertAddrs: Uint8Array[];
+  readonly #authData: Uint8Array | null;
 
   constructor(spec: InstanceSpec, host: RunnerHost) {
     this.spec = spec;
@@ -111,6 +114,12 @@ export class VrrpRunner implements Disposable {
     this.#announcer = new Announcer(host.clock, host.announcePort, spec.announce);
     this.#dropLog = new RateLimiter(10_000, 5, () => host.clock.now());
     this.#effectivePriority = spec.priority;
+    this.#advertAddrs = spec.vips
+      .filter((v) => !v.excluded && v.family === spec.family)
+      .map((v) => parseIp(v.address)!.bytes);
+    this.#authData = spec.version === 2 && spec.authPassword !== null
+      ? passwordBytes(spec.authPassword)
+      : null;
   }
 
   /** Current state (FAULT while the interface is missing). */
@@ -262,8 +271,8 @@ export class VrrpRunner implements Disposable {
         version: s.version,
         family: s.family,
         vrid: s.vrid,
-        authType: s.authPassword === null ? 0 : 1,
-        authData: s.authPassword === null ? null : passwordBytes(s.authPassword),
+        authType: this.#authData === null ? 0 : 1,
+        authData: this.#authData,
         advertIntervalCs: s.advertIntervalCs,
         addresses: this.#advertAddresses(),
       },
@@ -296,9 +305,7 @@ export class VrrpRunner implements Disposable {
   }
 
   #advertAddresses(): Uint8Array[] {
-    return this.spec.vips
-      .filter((v) => !v.excluded && v.family === this.spec.family)
-      .map((v) => parseIp(v.address)!.bytes);
+    return this.#advertAddrs;
   }
 
   #act(a: Action): void {
@@ -335,8 +342,8 @@ export class VrrpRunner implements Disposable {
         vrid: s.vrid,
         priority,
         maxAdverIntCs: intervalCs,
-        authType: s.version === 2 && s.authPassword !== null ? 1 : 0,
-        authData: s.version === 2 && s.authPassword !== null ? passwordBytes(s.authPassword) : null,
+        authType: this.#authData === null ? 0 : 1,
+        authData: this.#authData,
         addresses: this.#advertAddresses(),
       }, { family: s.family, src, dst: parseIp(dst)!.bytes, v3Checksum: s.v3Checksum });
       sender.send(payload, dst);

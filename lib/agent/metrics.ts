@@ -1,0 +1,128 @@
+/**
+ * Prometheus text exposition of the agent's status (`global.metrics.listen`), served at
+ * `/metrics` over HTTP.
+ *
+ * @module
+ */
+import type { AgentStatus } from "./status_types.ts";
+
+const STATE_VALUE: Record<string, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3 };
+
+function esc(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+function labels(l: Record<string, string | number>): string {
+  const parts = Object.entries(l).map(([k, v]) => `${k}="${esc(String(v))}"`);
+  return parts.length === 0 ? "" : `{${parts.join(",")}}`;
+}
+
+/** Renders a status as Prometheus text format 0.0.4. */
+export function renderMetrics(st: AgentStatus): string {
+  const out: string[] = [];
+  const metric = (
+    name: string,
+    type: "gauge" | "counter",
+    help: string,
+    rows: [Record<string, string | number>, number][],
+  ) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [l, v] of rows) out.push(`${name}${labels(l)} ${v}`);
+  };
+  metric("haagent_uptime_seconds", "gauge", "Seconds since the agent started.", [[{}, st.uptimeS]]);
+  metric("haagent_reloads_total", "counter", "Successful configuration reloads.", [[
+    {},
+    st.reloads,
+  ]]);
+  const inst = st.instances.map((i) => ({
+    instance: i.name,
+    interface: i.interface,
+    vrid: i.vrid,
+  }));
+  metric(
+    "haagent_vrrp_state",
+    "gauge",
+    "VRRP state: 0 init, 1 backup, 2 master, 3 fault.",
+    st.instances.map((i, n) => [inst[n]!, STATE_VALUE[i.state] ?? -1]),
+  );
+  metric(
+    "haagent_vrrp_priority",
+    "gauge",
+    "Effective VRRP priority (after tracking).",
+    st.instances.map((i, n) => [inst[n]!, i.effectivePriority]),
+  );
+  const statNames = new Set(st.instances.flatMap((i) => Object.keys(i.stats)));
+  for (const s of statNames) {
+    const snake = s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    metric(
+      `haagent_vrrp_${snake}_total`,
+      "counter",
+      `VRRP ${snake.replace(/_/g, " ")} since the instance started.`,
+      st.instances.map((i, n) => [inst[n]!, i.stats[s] ?? 0]),
+    );
+  }
+  metric(
+    "haagent_vrrp_dropped_adverts_total",
+    "counter",
+    "Received adverts dropped, by reason.",
+    st.instances.flatMap((i, n) =>
+      Object.entries(i.drops).map(([reason, v]) =>
+        [{ ...inst[n]!, reason }, v] as [Record<string, string | number>, number]
+      )
+    ),
+  );
+  metric("haagent_vrrp_unknown_vrid_total", "counter", "Adverts for VRIDs not configured here.", [
+    [{}, st.drops["unknown-vrid"] ?? 0],
+  ]);
+  metric("haagent_ipvs_available", "gauge", "1 when the kernel offers IPVS.", [
+    [{}, st.ipvs.available ? 1 : 0],
+  ]);
+  metric("haagent_ipvs_errors_total", "counter", "IPVS operations the kernel refused.", [
+    [{}, st.ipvs.errors],
+  ]);
+  const rs = st.virtualServers.flatMap((vs) =>
+    vs.realServers.map((r) => ({ vs: vs.name, rs: r.address, up: r.up, weight: r.weight }))
+  );
+  metric(
+    "haagent_real_server_up",
+    "gauge",
+    "1 when the real server's checks pass.",
+    rs.map((r) => [{ virtual_server: r.vs, real_server: r.rs }, r.up ? 1 : 0]),
+  );
+  metric(
+    "haagent_real_server_weight",
+    "gauge",
+    "Weight programmed for the real server.",
+    rs.map((r) => [{ virtual_server: r.vs, real_server: r.rs }, r.weight]),
+  );
+  metric(
+    "haagent_virtual_server_quorum_up",
+    "gauge",
+    "1 while the virtual server has quorum.",
+    st.virtualServers.map((vs) => [{ virtual_server: vs.name }, vs.quorumUp ? 1 : 0]),
+  );
+  return out.join("\n") + "\n";
+}
+
+/** Serves `/metrics` until the returned server is shut down. */
+export function serveMetrics(
+  listen: { address: string; port: number },
+  status: () => AgentStatus,
+  onError: (e: unknown) => void,
+): Deno.HttpServer {
+  return Deno.serve({
+    hostname: listen.address,
+    port: listen.port,
+    onListen: () => {},
+    onError: (e) => {
+      onError(e);
+      return new Response("internal error", { status: 500 });
+    },
+  }, (req) => {
+    const url = new URL(req.url);
+    if (url.pathname !== "/metrics") return new Response("not found\n", { status: 404 });
+    return new Response(renderMetrics(status()), {
+      headers: { "content-type": "text/plain; version=0.0.4" },
+    });
+  });
+}
