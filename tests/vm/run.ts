@@ -149,10 +149,10 @@ if (import.meta.main) {
   });
   let command: string;
   if (positionals.length > 0) command = positionals.map(shellQuote).join(" ");
-  else if (values.bench) command = "deno run -A bench/ipvs.ts";
+  else if (values.bench) command = "deno run -A --no-check bench/ipvs.ts";
   else {
     const filter = values.filter === undefined ? "" : ` --filter ${shellQuote(values.filter)}`;
-    command = `deno test -A${filter} tests/vm/guest/`;
+    command = `deno test -A --no-check${filter} tests/vm/guest/`;
   }
   const t0 = performance.now();
   const code = await runInGuest({ command, timeoutMs: Number(values["timeout-s"]) * 1000 });
