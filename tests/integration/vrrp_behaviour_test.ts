@@ -1,0 +1,150 @@
+/**
+ * haagent's own VRRP behaviour in namespaces: gratuitous ARP timing (5 at once, 5 more after
+ * 5 s), unsolicited NAs for IPv6 VIPs, a VIP deleted by hand put back and re-announced, and
+ * link down -> FAULT (priority 0) -> recovery.
+ */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { haveCommand, netnsUnavailable, waitFor } from "../helpers/netns.ts";
+import { VrrpLab } from "../helpers/vrrp_lab.ts";
+
+const why = netnsUnavailable() ?? (haveCommand("tcpdump") ? null : "tcpdump is not installed");
+if (why !== null) console.log(`vrrp behaviour tests skipped: ${why}`);
+const ignore = why !== null;
+
+const CONFIG = `global:
+  vrrp_version: 3
+vrrp_instances:
+  VI_1:
+    interface: eth0
+    vrid: 51
+    priority: 150
+    advert_interval: 100ms
+    virtual_ipaddresses: [10.77.0.50/24, 10.77.0.51/24]
+  VI_6:
+    interface: eth0
+    vrid: 52
+    priority: 150
+    advert_interval: 100ms
+    virtual_ipaddresses: [fd77::50/64]
+`;
+
+/** Starts tcpdump in the client namespace and returns its lines when stopped. */
+async function sniff(lab: VrrpLab, filter: string) {
+  const proc = lab.lab.spawn("c", ["tcpdump", "-l", "-n", "-tt", "-i", "eth0", filter], {
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const lines: string[] = [];
+  const err: string[] = [];
+  const pump = async (s: ReadableStream<Uint8Array>, into: string[]) => {
+    const dec = new TextDecoder();
+    let buf = "";
+    for await (const c of s) {
+      buf += dec.decode(c, { stream: true });
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        into.push(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    }
+  };
+  pump(proc.child.stdout, lines).catch(() => {});
+  pump(proc.child.stderr, err).catch(() => {});
+  await waitFor(() => err.some((l) => l.includes("listening on")), 10_000);
+  return {
+    lines,
+    async stop() {
+      await new Promise((r) => setTimeout(r, 200));
+      proc.kill("SIGINT");
+      await proc.child.status;
+      return lines;
+    },
+  };
+}
+
+const t = (l: string) => Number(l.split(" ")[0]);
+
+Deno.test({
+  name:
+    "announce: 5 gratuitous ARPs per VIP at once, 5 more after 5 s; 10 unsolicited NAs per IPv6 VIP",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using lab = await VrrpLab.create("ga");
+    const arp = await sniff(lab, "arp or icmp6");
+    lab.startHaagent("r1", CONFIG);
+    await lab.waitVip("r1", "10.77.0.50", 5000);
+    await new Promise((r) => setTimeout(r, 6000));
+    const lines = await arp.stop();
+    const garps = lines.filter((l) =>
+      /Request who-has (10\.77\.0\.5[01]) (\(ff:ff:ff:ff:ff:ff\) )?tell \1,/.test(l)
+    );
+    const per50 = garps.filter((l) => l.includes("who-has 10.77.0.50 "));
+    assertEquals(per50.length, 10, `GARPs for 10.77.0.50:\n${lines.join("\n")}`);
+    assertEquals(garps.length, 20);
+    const first = per50.slice(0, 5).map(t), second = per50.slice(5).map(t);
+    assert(first[4]! - first[0]! < 0.05, "the first burst is back to back");
+    const gap = second[0]! - first[0]!;
+    console.log(`  second burst ${gap.toFixed(3)} s after the first`);
+    assert(gap > 4.9 && gap < 5.3, `second burst after ${gap} s`);
+    const nas = lines.filter((l) =>
+      l.includes("neighbor advertisement") && l.includes("tgt is fd77::50")
+    );
+    assertEquals(nas.length, 10, `NAs:\n${nas.join("\n")}`);
+  },
+});
+
+Deno.test({
+  name: "a VIP deleted by hand while master is put back and announced again",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using lab = await VrrpLab.create("vr");
+    lab.startHaagent("r1", CONFIG);
+    await lab.waitVip("r1", "10.77.0.51", 5000);
+    await new Promise((r) => setTimeout(r, 500));
+    const arp = await sniff(lab, "arp");
+    const t0 = performance.now();
+    await lab.lab.exec("r1", ["ip", "addr", "del", "10.77.0.51/24", "dev", "eth0"]);
+    await lab.waitVip("r1", "10.77.0.51", 2000);
+    const ms = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 300));
+    const lines = await arp.stop();
+    console.log(`  VIP back after ${ms.toFixed(0)} ms`);
+    assert(
+      lines.some((l) => /who-has 10\.77\.0\.51 .*tell 10\.77\.0\.51,/.test(l)),
+      "re-announced",
+    );
+    assert(await lab.hasVip("r1", "10.77.0.50"), "the other VIP was untouched");
+  },
+});
+
+Deno.test({
+  name: "link down -> FAULT, the backup takes over; link up -> back to master",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using lab = await VrrpLab.create("lf");
+    const r1 = lab.startHaagent("r1", CONFIG);
+    const r2 = lab.startHaagent("r2", CONFIG.replaceAll("priority: 150", "priority: 100"));
+    await lab.waitVip("r1", "10.77.0.50", 5000);
+    await lab.waitState(r2, "BACKUP", 5000);
+    // Cut r1's carrier from the switch side: its interface stays up but stops running.
+    await lab.lab.exec("sw", ["ip", "link", "set", `${lab.lab.prefix}r1`, "down"]);
+    await lab.waitState(r1, "FAULT", 3000);
+    await lab.waitVip("r1", "10.77.0.50", 3000, false);
+    await lab.waitVip("r2", "10.77.0.50", 3000);
+    const st = await lab.status(r1);
+    assert(
+      st!.instances[0]!.faults.some((f) => f.includes("eth0")),
+      JSON.stringify(st!.instances[0]),
+    );
+    await lab.lab.exec("sw", ["ip", "link", "set", `${lab.lab.prefix}r1`, "up"]);
+    await lab.waitState(r1, "MASTER", 5000);
+    await lab.waitVip("r2", "10.77.0.50", 3000, false);
+    assertEquals((await lab.status(r2))?.instances[0]?.state, "BACKUP");
+  },
+});
