@@ -203,6 +203,7 @@ export class Agent {
       announcePort: this.#frames!,
       link: (name) => this.#links.link(name),
       sourceAddress: (ifindex, family) => this.#links.sourceAddress(ifindex, family, vips),
+      forwarding: ipv6Forwarding,
       onState: (r, from, to, reason) => this.#onState(r, from, to, reason),
     });
     this.#runners.set(ip.spec.name, runner);
@@ -613,6 +614,15 @@ export class ConfigRefused extends Error {
     super(`configuration refused (${errors.length} error(s))`);
     this.name = "ConfigRefused";
     this.errors = errors;
+  }
+}
+
+/** Whether IPv6 forwarding is on for an interface (RFC 4861: NAs then carry the Router flag). */
+function ipv6Forwarding(ifname: string): boolean {
+  try {
+    return Deno.readTextFileSync(`/proc/sys/net/ipv6/conf/${ifname}/forwarding`).trim() === "1";
+  } catch {
+    return false;
   }
 }
 

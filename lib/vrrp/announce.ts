@@ -33,6 +33,8 @@ export interface AnnounceTarget {
   mac: Uint8Array;
   family: "ipv4" | "ipv6";
   address: Uint8Array;
+  /** IPv6: set the Router flag in the NA (the interface forwards). */
+  router?: boolean;
 }
 
 /** Frames for a list of targets, in keepalived's order (repeat outer, addresses inner). */
@@ -41,7 +43,9 @@ export function announceFrames(
 ): { target: AnnounceTarget; frame: Uint8Array }[] {
   return targets.map((t) => ({
     target: t,
-    frame: t.family === "ipv4" ? gratuitousArp(t.mac, t.address) : unsolicitedNa(t.mac, t.address),
+    frame: t.family === "ipv4"
+      ? gratuitousArp(t.mac, t.address)
+      : unsolicitedNa(t.mac, t.address, { router: t.router === true }),
   }));
 }
 

@@ -75,6 +75,8 @@ export interface RunnerHost {
   link(name: string): { index: number; mac: Uint8Array; up: boolean } | null;
   /** The interface's source address for a family (primary IPv4 / link-local IPv6), or null. */
   sourceAddress(ifindex: number, family: "ipv4" | "ipv6"): string | null;
+  /** Whether IPv6 forwarding is on for an interface (the NA Router flag). */
+  forwarding(ifname: string): boolean;
   /** Called on every state change (notify scripts, sync groups, status). */
   onState(r: VrrpRunner, from: VrrpState, to: VrrpState, reason: string): void;
 }
@@ -454,6 +456,7 @@ export class VrrpRunner implements Disposable {
         mac: link.mac,
         family: v.family,
         address: parseIp(v.address)!.bytes,
+        ...(v.family === "ipv6" ? { router: this.#host.forwarding(ifname) } : {}),
       });
     }
     return out;
