@@ -469,12 +469,20 @@ export class Agent {
     this.#log.setLevel(plan.logLevel);
     this.#plan = plan;
     const next = new Map(plan.instances.map((i) => [i.spec.name, i]));
-    let kept = 0, restarted = 0, added = 0, removed = 0;
+    let kept = 0, restarted = 0, added = 0, removed = 0, reprioritized = 0;
     for (const [name, runner] of [...this.#runners]) {
       const n = next.get(name);
       const o = this.#instancePlans.get(name);
       if (n !== undefined && JSON.stringify(n) === JSON.stringify(o)) {
         kept++;
+        continue;
+      }
+      if (n !== undefined && o !== undefined && onlyPriorityChanged(o, n)) {
+        // A new priority applies from the next advert: no restart, no VIP flap.
+        runner.setBasePriority(n.spec.priority);
+        this.#instancePlans.set(name, n);
+        this.#log.info(`instance ${name}: priority ${o.spec.priority} -> ${n.spec.priority}`);
+        reprioritized++;
         continue;
       }
       runner.stop();
@@ -500,7 +508,8 @@ export class Agent {
     if (this.#lvs !== null) await this.#lvs.reload(loaded.lvs);
     this.#reloads++;
     const message = `reloaded ${this.#configFile}: ${kept} instance(s) unchanged, ` +
-      `${restarted} restarted, ${added} added, ${removed} removed`;
+      `${reprioritized} with a new priority, ${restarted} restarted, ${added} added, ` +
+      `${removed} removed`;
     this.#log.info(message);
     this.#lastReload = { at, ok: true, message };
     return { ok: true, message };
@@ -615,6 +624,13 @@ export class ConfigRefused extends Error {
     this.name = "ConfigRefused";
     this.errors = errors;
   }
+}
+
+/** Whether two instance plans differ only in a non-owner priority. */
+function onlyPriorityChanged(a: InstancePlan, b: InstancePlan): boolean {
+  if (a.spec.priority === 255 || b.spec.priority === 255) return false;
+  const norm = (p: InstancePlan) => JSON.stringify({ ...p, spec: { ...p.spec, priority: 0 } });
+  return norm(a) === norm(b);
 }
 
 /** Whether IPv6 forwarding is on for an interface (RFC 4861: NAs then carry the Router flag). */

@@ -83,7 +83,7 @@ export interface RunnerHost {
 
 /** A running VRRP instance. */
 export class VrrpRunner implements Disposable {
-  readonly spec: InstanceSpec;
+  #spec: InstanceSpec;
   readonly counters = new DropCounters();
   readonly #host: RunnerHost;
   readonly #log: Logger;
@@ -110,7 +110,7 @@ export class VrrpRunner implements Disposable {
   readonly #authData: Uint8Array | null;
 
   constructor(spec: InstanceSpec, host: RunnerHost) {
-    this.spec = spec;
+    this.#spec = spec;
     this.#host = host;
     this.#log = host.log.child(`vrrp ${spec.name}`);
     this.#announcer = new Announcer(host.clock, host.announcePort, spec.announce);
@@ -122,6 +122,24 @@ export class VrrpRunner implements Disposable {
     this.#authData = spec.version === 2 && spec.authPassword !== null
       ? passwordBytes(spec.authPassword)
       : null;
+  }
+
+  /** The instance's settings. */
+  get spec(): InstanceSpec {
+    return this.#spec;
+  }
+
+  /**
+   * Changes the configured priority without a restart (a reload that changed only the
+   * priority). Owners (255) cannot change this way: the caller restarts them.
+   */
+  setBasePriority(priority: number): void {
+    if (priority === 255 || this.#spec.priority === 255) {
+      throw new RangeError("an address owner's priority cannot change without a restart");
+    }
+    this.#spec = { ...this.#spec, priority };
+    this.#effectivePriority = priority;
+    this.#instance?.setEffectivePriority(priority);
   }
 
   /** Current state (FAULT while the interface is missing). */
