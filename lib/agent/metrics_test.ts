@@ -1,0 +1,57 @@
+import { assert, assertMatch } from "../../tests/helpers/assert.ts";
+import { renderMetrics } from "./metrics.ts";
+import type { AgentStatus } from "./status_types.ts";
+
+Deno.test("metrics: VRRP state, priority, drops and real servers in Prometheus text", () => {
+  const st: AgentStatus = {
+    version: "0.1.0",
+    pid: 1,
+    routerId: "r1",
+    configFile: "ha.yaml",
+    startedAt: "",
+    uptimeS: 5,
+    reloads: 2,
+    lastReload: null,
+    instances: [{
+      name: "VI_1",
+      interface: "eth0",
+      vrid: 51,
+      version: 3,
+      family: "ipv4",
+      state: "MASTER",
+      reason: "",
+      since: "",
+      priority: 150,
+      effectivePriority: 140,
+      advertIntervalMs: 100,
+      masterAdverIntervalMs: 100,
+      masterAddress: null,
+      vips: [],
+      faults: [],
+      stats: { advertsSent: 7 },
+      drops: { checksum: 3 },
+    }],
+    syncGroups: [],
+    ipvs: { available: false, reason: "x", services: 0, lastOps: 0, errors: 0 },
+    virtualServers: [{
+      name: "TCP 10.0.0.1:80",
+      quorumUp: true,
+      realServers: [{ address: "10.0.0.11:80", up: false, weight: 0, reason: "", checks: [] }],
+    }],
+    drops: { "unknown-vrid": 4 },
+  };
+  const text = renderMetrics(st);
+  assertMatch(text, /^haagent_vrrp_state\{instance="VI_1",interface="eth0",vrid="51"\} 2$/m);
+  assertMatch(text, /^haagent_vrrp_priority\{.*\} 140$/m);
+  assertMatch(text, /^haagent_vrrp_adverts_sent_total\{.*\} 7$/m);
+  assertMatch(text, /^haagent_vrrp_dropped_adverts_total\{.*reason="checksum"\} 3$/m);
+  assertMatch(text, /^haagent_vrrp_unknown_vrid_total 4$/m);
+  assertMatch(
+    text,
+    /^haagent_real_server_up\{virtual_server="TCP 10.0.0.1:80",real_server="10.0.0.11:80"\} 0$/m,
+  );
+  assert(text.endsWith("\n"));
+  for (const line of text.split("\n").filter((l) => l && !l.startsWith("#"))) {
+    assertMatch(line, /^[a-z_]+(\{[^}]*\})? -?\d+(\.\d+)?$/);
+  }
+});
