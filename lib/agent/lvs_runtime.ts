@@ -1,35 +1,284 @@
 /**
- * The load-balancer runtime: health checkers steering IPVS through the reconciler.
+ * The load-balancer runtime: one CheckRunner per check of every real server, real server
+ * state (all checks up = up), quorum with hysteresis, notify scripts, and IPVS programmed
+ * through the reconciler after every change and periodically (rules changed by hand are put
+ * back). Without IPVS in the kernel the checkers still run and status says why.
  *
  * @module
  */
-import type { Config } from "../config/types.ts";
 import type { LvsFactory } from "../agent.ts";
+import { CheckRunner, IcmpService, makeChecker } from "../check/mod.ts";
+import type { Config } from "../config/types.ts";
+import { IpvsManager } from "../ipvs/manager.ts";
+import type { DesiredService } from "../ipvs/types.ts";
+import type { Timer } from "../runtime/clock.ts";
 import type { LvsRuntime } from "./lvs.ts";
+import {
+  aliveWeight,
+  buildModels,
+  desiredFor,
+  liveWeight,
+  nextQuorum,
+  type RsModel,
+  type RsState,
+  type VsModel,
+} from "./lvs_model.ts";
+import type { RealServerStatus, VirtualServerStatus } from "./status_types.ts";
+
+/** How often IPVS is compared with the configuration even when nothing changed. */
+const RESYNC_MS = 10_000;
+
+interface RsRun {
+  model: RsModel;
+  runners: CheckRunner[];
+  state: RsState;
+  reason: string;
+}
+
+interface VsRun {
+  model: VsModel;
+  rs: Map<string, RsRun>;
+  quorumUp: boolean;
+}
 
 /** Builds the LVS runtime (checkers + IPVS). */
-export const makeLvsRuntime: LvsFactory = (_deps) => {
-  let services = 0;
+export const makeLvsRuntime: LvsFactory = (deps) => {
+  const { clock, reactor, log, scripts } = deps;
+  let ipvs: IpvsManager | null = null;
+  let unavailable = "";
+  let icmp: IcmpService | null = null;
+  let vss = new Map<string, VsRun>();
+  let lastOps = 0, errors = 0;
+  let pending: Timer | null = null;
+  let resync: Timer | null = null;
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  let heloName = "haagent";
+
+  const states = (v: VsRun) => new Map([...v.rs].map(([id, r]) => [id, r.state]));
+
+  const desired = (): DesiredService[] =>
+    [...vss.values()].flatMap((v) => desiredFor(v.model, states(v), v.quorumUp));
+
+  const reconcile = () => {
+    if (ipvs === null || stopped) return;
+    const m = ipvs;
+    running = running.then(async () => {
+      const r = await m.reconcile(desired());
+      lastOps = r.ops.length;
+      errors += r.errors.length;
+      for (const e of r.errors) log.error(`IPVS: ${e.error.message}`);
+    }).catch((e) => log.error(`IPVS reconcile failed: ${(e as Error).message}`));
+  };
+
+  const schedule = () => {
+    if (pending !== null) return;
+    pending = clock.setTimer(0, () => {
+      pending = null;
+      reconcile();
+    });
+  };
+
+  const runScript = (key: string, cmd: string | undefined, user?: string) => {
+    if (cmd === undefined) return;
+    scripts.enqueue(key, cmd, [], { timeoutMs: 30_000, ...(user ? { user } : {}) });
+  };
+
+  const updateQuorum = (v: VsRun) => {
+    const alive = aliveWeight(v.model, states(v));
+    const q = nextQuorum(v.model, alive, v.quorumUp);
+    if (q === v.quorumUp) return;
+    v.quorumUp = q;
+    log.warn(
+      `virtual server ${v.model.name}: quorum ${q ? "gained" : "lost"} ` +
+        `(alive weight ${alive}, quorum ${v.model.config.quorum}, hysteresis ${v.model.config.hysteresis})`,
+    );
+    runScript(`VS:${v.model.name}`, q ? v.model.config.quorumUp : v.model.config.quorumDown);
+  };
+
+  const onCheck = (vsId: string, rsId: string) => {
+    // Looked up at call time, so checkers kept across a reload report to the new objects.
+    const v = vss.get(vsId);
+    const r = v?.rs.get(rsId);
+    if (v === undefined || r === undefined) return;
+    const up = r.runners.every((c) => c.up);
+    const weights = r.runners.map((c) => c.lastResult).flatMap((o) =>
+      o?.ok && o.weight !== undefined ? [o.weight] : []
+    );
+    const dynamicWeight = weights.length > 0 ? weights[weights.length - 1]! : null;
+    const last = r.runners.find((c) => !c.up)?.lastResult;
+    const reason = up ? "all checks pass" : last && !last.ok ? last.reason : "check failing";
+    const changed = up !== r.state.up;
+    if (!changed && dynamicWeight === r.state.dynamicWeight) return;
+    r.state = { up, dynamicWeight };
+    r.reason = reason;
+    if (changed) {
+      log.info(
+        `real server ${r.model.name} of ${v.model.name} is ${up ? "UP" : "DOWN"}: ${reason}`,
+      );
+      runScript(`RS:${r.model.id}`, up ? r.model.config.notifyUp : r.model.config.notifyDown);
+    } else {
+      log.info(
+        `real server ${r.model.name} of ${v.model.name}: weight ` +
+          `${liveWeight(r.model.config, r.state)}`,
+      );
+    }
+    updateQuorum(v);
+    schedule();
+  };
+
+  const startRs = (vsId: string, alpha: boolean, model: RsModel): RsRun => {
+    const r: RsRun = {
+      model,
+      runners: [],
+      state: { up: !alpha || model.checks.length === 0, dynamicWeight: null },
+      reason: model.checks.length === 0 ? "no checks" : "not checked yet",
+    };
+    if (
+      icmp === null && model.checks.some((c) => c.type === "PING_CHECK" || c.type === "UDP_CHECK")
+    ) {
+      icmp = new IcmpService(reactor);
+    }
+    const target = { address: model.config.address, port: model.config.port };
+    for (const spec of model.checks) {
+      const checker = makeChecker(spec, target, icmp !== null ? { icmp: () => icmp! } : {});
+      r.runners.push(
+        new CheckRunner(spec, checker, clock, () => onCheck(vsId, model.id), {
+          initiallyUp: !spec.alpha,
+        }),
+      );
+    }
+    return r;
+  };
+
+  const apply = (config: Config) => {
+    heloName = config.global.routerId ?? heloName;
+    const next = new Map<string, VsRun>();
+    const started: RsRun[] = [];
+    for (const m of buildModels(config, heloName)) {
+      const old = vss.get(m.id);
+      const v: VsRun = { model: m, rs: new Map(), quorumUp: old?.quorumUp ?? true };
+      for (const rsm of m.realServers) {
+        const prev = old?.rs.get(rsm.id);
+        if (prev !== undefined && JSON.stringify(prev.model) === JSON.stringify(rsm)) {
+          // Unchanged real server: its checkers and state go on.
+          v.rs.set(rsm.id, { ...prev, model: rsm });
+          old!.rs.delete(rsm.id);
+        } else {
+          const r = startRs(m.id, m.config.alpha, rsm);
+          started.push(r);
+          v.rs.set(rsm.id, r);
+        }
+      }
+      if (old === undefined) {
+        v.quorumUp = aliveWeight(m, states(v)) >= m.config.quorum;
+      }
+      next.set(m.id, v);
+    }
+    for (const v of vss.values()) {
+      for (const r of v.rs.values()) r.runners.forEach((c) => c.dispose());
+    }
+    vss = next;
+    for (const r of started) r.runners.forEach((c) => c.start());
+    schedule();
+  };
+
   const runtime: LvsRuntime = {
-    start(lvs: unknown) {
-      services = (lvs as Config).virtualServers.length;
-      return Promise.resolve();
+    async start(lvs: unknown) {
+      const config = lvs as Config;
+      if (config.virtualServers.length === 0) {
+        unavailable = "no virtual servers configured";
+        return;
+      }
+      const m = await IpvsManager.open(reactor, log);
+      if (m instanceof IpvsManager) ipvs = m;
+      else {
+        unavailable = m.unavailable;
+        log.warn(
+          `${m.unavailable}: virtual servers are not programmed; ` +
+            `VRRP and the health checks keep running`,
+        );
+      }
+      apply(config);
+      const tick = () => {
+        reconcile();
+        resync = clock.setTimer(RESYNC_MS, tick);
+      };
+      resync = clock.setTimer(RESYNC_MS, tick);
     },
-    reload(lvs: unknown) {
-      services = (lvs as Config).virtualServers.length;
-      return Promise.resolve();
+    async reload(lvs: unknown) {
+      const config = lvs as Config;
+      if (
+        ipvs === null && config.virtualServers.length > 0 && unavailable.startsWith("no virtual")
+      ) {
+        await this.start(config);
+        return;
+      }
+      apply(config);
     },
-    stop: () => Promise.resolve(),
-    status: () => ({
-      ipvs: {
-        available: false,
-        reason: services === 0 ? "no virtual servers configured" : "not wired yet",
-        services: 0,
-        lastOps: 0,
-        errors: 0,
-      },
-      virtualServers: [],
-    }),
+    async stop() {
+      stopped = true;
+      pending?.cancel();
+      resync?.cancel();
+      for (const v of vss.values()) {
+        for (const r of v.rs.values()) {
+          r.runners.forEach((c) => c.dispose());
+          if (v.model.config.omega && r.state.up) {
+            runScript(`RS:${r.model.id}`, r.model.config.notifyDown);
+          }
+        }
+        if (v.model.config.omega && v.quorumUp) {
+          runScript(`VS:${v.model.name}`, v.model.config.quorumDown);
+        }
+      }
+      await running;
+      if (ipvs !== null) {
+        // Like keepalived: the services we programmed go away with us.
+        const r = await ipvs.reconcile([]).catch((e) => {
+          log.error(`cannot remove IPVS services: ${(e as Error).message}`);
+          return null;
+        });
+        if (r !== null && r.ops.length > 0) log.info(`removed ${r.ops.length} IPVS rule(s)`);
+        ipvs[Symbol.dispose]();
+      }
+      icmp?.close();
+    },
+    status() {
+      const virtualServers: VirtualServerStatus[] = [...vss.values()].map((v) => ({
+        name: v.model.name,
+        quorumUp: v.quorumUp,
+        realServers: [...v.rs.values()].map((r): RealServerStatus => ({
+          address: r.model.name,
+          up: r.state.up,
+          weight: r.state.up
+            ? liveWeight(r.model.config, r.state)
+            : r.model.config.inhibitOnFailure
+            ? 0
+            : -1,
+          reason: r.reason,
+          checks: r.runners.map((c, i) => ({
+            type: r.model.checks[i]!.type,
+            up: c.up,
+            last: c.lastResult === null
+              ? "not run yet"
+              : c.lastResult.ok
+              ? c.lastResult.detail
+              : c.lastResult.reason,
+          })),
+        })),
+      }));
+      const services = [...vss.values()].reduce((n, v) => n + v.model.keys.length, 0);
+      return {
+        ipvs: {
+          available: ipvs !== null,
+          reason: ipvs !== null ? "" : unavailable,
+          services,
+          lastOps,
+          errors,
+        },
+        virtualServers,
+      };
+    },
   };
   return runtime;
 };
