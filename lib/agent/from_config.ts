@@ -70,9 +70,11 @@ function instanceSpec(i: VrrpInstanceConfig, c: Config): InstanceSpec {
       to: r.to.address,
       prefix: r.to.prefix,
       via: r.via ?? null,
+      src: r.src ?? null,
       device: r.device ?? null,
       table: r.table ?? null,
       metric: r.metric ?? null,
+      blackhole: r.blackhole,
     })),
     v3Checksum: c.global.v3Checksum,
     announce: {

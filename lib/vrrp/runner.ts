@@ -7,7 +7,7 @@
  */
 import type { Received } from "../../ffi/socket.ts";
 import { SyscallError } from "../../ffi/errno.ts";
-import type { Rtnl } from "../netlink/rtnl.ts";
+import type { RouteSpec, Rtnl } from "../netlink/rtnl.ts";
 import { formatIp, ipEqual, parseIp } from "../net/ip.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { type Logger, RateLimiter } from "../runtime/log.ts";
@@ -37,9 +37,11 @@ export interface VrouteSpec {
   to: string;
   prefix: number;
   via: string | null;
+  src: string | null;
   device: string | null;
   table: number | null;
   metric: number | null;
+  blackhole: boolean;
 }
 
 /** Everything a runner needs, in kernel-ready units. */
@@ -375,21 +377,32 @@ export class VrrpRunner implements Disposable {
     return this.#host.link(v.device)?.index ?? null;
   }
 
+  #routeSpec(r: VrouteSpec): RouteSpec {
+    const ifindex = r.blackhole
+      ? undefined
+      : r.device === null
+      ? this.#ifindex
+      : this.#host.link(r.device)?.index;
+    return {
+      family: r.family,
+      to: r.to,
+      prefix: r.prefix,
+      ...(r.via !== null ? { via: r.via } : {}),
+      ...(r.src !== null ? { src: r.src } : {}),
+      ...(ifindex !== undefined ? { ifindex } : {}),
+      ...(r.table !== null ? { table: r.table } : {}),
+      ...(r.metric !== null ? { metric: r.metric } : {}),
+      ...(r.blackhole ? { type: "blackhole" as const } : {}),
+    };
+  }
+
   #addVips(): void {
     this.#vipsInstalled = true;
     for (const v of this.spec.vips) this.#addVip(v);
     for (const r of this.spec.routes) {
-      const ifindex = r.device === null ? this.#ifindex : this.#host.link(r.device)?.index;
       this.#track(
-        this.#host.rtnl.addRoute({
-          family: r.family,
-          to: r.to,
-          prefix: r.prefix,
-          ...(r.via !== null ? { via: r.via } : {}),
-          ...(ifindex !== undefined ? { ifindex } : {}),
-          ...(r.table !== null ? { table: r.table } : {}),
-          ...(r.metric !== null ? { metric: r.metric } : {}),
-        }).catch((e) => this.#ignore(e, [17], `cannot add route ${r.to}/${r.prefix}`)),
+        this.#host.rtnl.addRoute(this.#routeSpec(r))
+          .catch((e) => this.#ignore(e, [17], `cannot add route ${r.to}/${r.prefix}`)),
       );
     }
   }
@@ -418,17 +431,9 @@ export class VrrpRunner implements Disposable {
     this.#vipsInstalled = false;
     this.#announcer.stop();
     for (const r of this.spec.routes) {
-      const ifindex = r.device === null ? this.#ifindex : this.#host.link(r.device)?.index;
       this.#track(
-        this.#host.rtnl.deleteRoute({
-          family: r.family,
-          to: r.to,
-          prefix: r.prefix,
-          ...(r.via !== null ? { via: r.via } : {}),
-          ...(ifindex !== undefined ? { ifindex } : {}),
-          ...(r.table !== null ? { table: r.table } : {}),
-          ...(r.metric !== null ? { metric: r.metric } : {}),
-        }).catch((e) => this.#ignore(e, [2, 3], `cannot delete route ${r.to}/${r.prefix}`)),
+        this.#host.rtnl.deleteRoute(this.#routeSpec(r))
+          .catch((e) => this.#ignore(e, [2, 3], `cannot delete route ${r.to}/${r.prefix}`)),
       );
     }
     for (const v of this.spec.vips) {

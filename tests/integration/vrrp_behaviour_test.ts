@@ -148,3 +148,29 @@ Deno.test({
     assertEquals((await lab.status(r2))?.instances[0]?.state, "BACKUP");
   },
 });
+
+Deno.test({
+  name: "virtual routes are added while master and removed on stop",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using lab = await VrrpLab.create("rt");
+    const cfg = CONFIG.replace(
+      "    virtual_ipaddresses: [10.77.0.50/24, 10.77.0.51/24]\n",
+      "    virtual_ipaddresses: [10.77.0.50/24, 10.77.0.51/24]\n" +
+        "    virtual_routes: [{ to: 192.168.77.0/24, via: 10.77.0.254 }, " +
+        "{ to: 192.168.78.0/24, blackhole: true }]\n",
+    );
+    const a = lab.startHaagent("r1", cfg);
+    await lab.waitVip("r1", "10.77.0.50", 5000);
+    const routes = async () => (await lab.lab.exec("r1", ["ip", "route", "show"])).trim();
+    await waitFor(async () => (await routes()).includes("192.168.78.0/24"), 3000);
+    const on = await routes();
+    assert(on.includes("192.168.77.0/24 via 10.77.0.254 dev eth0"), on);
+    assert(on.includes("blackhole 192.168.78.0/24"), on);
+    assertEquals(await lab.stop(a), 0);
+    const off = await routes();
+    assert(!off.includes("192.168.77.0/24") && !off.includes("192.168.78.0/24"), off);
+  },
+});
