@@ -1,0 +1,91 @@
+/**
+ * Tracking in namespaces: a failing vrrp_script with a negative weight hands mastership to
+ * the peer and takes it back when it passes again; a weight-0 script puts the instance in
+ * FAULT; a sync group moves its members together.
+ */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { netnsUnavailable } from "../helpers/netns.ts";
+import { VrrpLab } from "../helpers/vrrp_lab.ts";
+
+const why = netnsUnavailable();
+if (why !== null) console.log(`tracking tests skipped: ${why}`);
+const ignore = why !== null;
+
+/** Two instances; VI_1 tracks `test -f flag` unless `flag` is null. */
+function yaml(prio: number, flag: string | null, weight: number, group: boolean): string {
+  const scripts = flag === null ? "" : `scripts:
+  chk_flag:
+    command: "/usr/bin/test -f ${flag}"
+    interval: 100ms
+    timeout: 1s
+    weight: ${weight}
+    fall: 2
+    rise: 2
+`;
+  return `global:
+  vrrp_version: 3
+${scripts}vrrp_instances:
+  VI_1:
+    interface: eth0
+    vrid: 51
+    priority: ${prio}
+    advert_interval: 100ms
+    virtual_ipaddresses: [10.77.0.50/24]
+${flag === null ? "" : "    track_scripts: [chk_flag]\n"}  VI_2:
+    interface: eth0
+    vrid: 52
+    priority: ${prio}
+    advert_interval: 100ms
+    virtual_ipaddresses: [10.77.0.52/24]
+${group ? "sync_groups:\n  G1:\n    members: [VI_1, VI_2]\n" : ""}`;
+}
+
+Deno.test({
+  name: "tracking: a failing script with weight -60 hands over, and takes back when it passes",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using lab = await VrrpLab.create("tr");
+    const flag = `${lab.dir}/flag`;
+    await Deno.writeTextFile(flag, "");
+    const r1 = lab.startHaagent("r1", yaml(150, flag, -60, false));
+    const r2 = lab.startHaagent("r2", yaml(100, null, 0, false));
+    await lab.waitVip("r1", "10.77.0.50", 5000);
+    await lab.waitState(r2, "BACKUP", 5000);
+    await Deno.remove(flag);
+    await lab.waitVip("r2", "10.77.0.50", 5000);
+    await lab.waitVip("r1", "10.77.0.50", 2000, false);
+    const st = await lab.status(r1);
+    assertEquals(st?.instances[0]?.effectivePriority, 90);
+    assert(await lab.hasVip("r1", "10.77.0.52"), "the untracked instance stays master");
+    await Deno.writeTextFile(flag, "");
+    await lab.waitVip("r1", "10.77.0.50", 5000);
+    await lab.waitState(r1, "MASTER", 2000);
+    assertEquals((await lab.status(r1))?.instances[0]?.effectivePriority, 150);
+  },
+});
+
+Deno.test({
+  name: "tracking: a weight-0 script puts the instance in FAULT; a sync group follows it",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using lab = await VrrpLab.create("sg");
+    const flag = `${lab.dir}/flag`;
+    await Deno.writeTextFile(flag, "");
+    const r1 = lab.startHaagent("r1", yaml(150, flag, 0, true));
+    await lab.waitVip("r1", "10.77.0.50", 5000);
+    await lab.waitVip("r1", "10.77.0.52", 5000);
+    await Deno.remove(flag);
+    await lab.waitVip("r1", "10.77.0.50", 3000, false);
+    await lab.waitVip("r1", "10.77.0.52", 3000, false);
+    const st = await lab.status(r1);
+    assertEquals(st?.instances.map((i) => i.state), ["FAULT", "FAULT"]);
+    assertEquals(st?.syncGroups[0]?.state, "FAULT");
+    await Deno.writeTextFile(flag, "");
+    await lab.waitVip("r1", "10.77.0.50", 5000);
+    await lab.waitVip("r1", "10.77.0.52", 5000);
+  },
+});
