@@ -216,11 +216,11 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       30_000,
       5,
     );
-    const goneMs = await until(async () => !(await hasVip(lab, "r2")), 10_000, 5);
+    const r2Has = await hasVip(lab, "r2");
     const r1Has = await hasVip(lab, "r1");
     say(
-      `r1 is MASTER again ${backMs.toFixed(0)} ms after its restart; r2 released ${VIP} ` +
-        `at ${goneMs.toFixed(0)} ms; r1 holds it: ${r1Has}`,
+      `r1 is MASTER again ${backMs.toFixed(0)} ms after its restart; ${VIP} on r1: ${r1Has}, ` +
+        `on r2: ${r2Has}`,
     );
     await new Promise((r) => setTimeout(r, 300));
     const gap2 = pingGap(ping, tBack);
