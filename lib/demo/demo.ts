@@ -182,7 +182,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
     const intervalS = 0.01;
     const ping = startPing(lab, intervalS);
-    await until(async () => ping.replies.length > 20, 5000, 20);
+    await until(() => Promise.resolve(ping.replies.length > 20), 5000, 20);
     say(
       `client pings ${VIP} every ${intervalS * 1000} ms; its neighbour entry: ${await neighMac(
         lab,
