@@ -9,3 +9,4 @@ export * from "./types.ts";
 export * from "./codec.ts";
 export * from "./diff.ts";
 export * from "./manager.ts";
+export * from "./desired.ts";
