@@ -219,7 +219,7 @@ for (const cmd of SUBCOMMANDS) {
   });
 }
 
-Deno.test("help: haagent --help, -h and help print the overview with every subcommand", async () => {
+Deno.test("help: --help, -h and help print the overview with every subcommand", async () => {
   for (const args of [["--help"], ["-h"], ["help"]]) {
     const r = await haagent(...args);
     assertEquals(r.code, 0, show(r));
@@ -264,7 +264,7 @@ function asRun(golden: string): string {
 }
 
 for (const name of ["vrrp_pair", "v3_ipv6", "unicast", "lvs", "unsupported"]) {
-  Deno.test(`import-keepalived: ${name}.conf prints its golden YAML, which check accepts`, async () => {
+  Deno.test(`import-keepalived: ${name}.conf prints its golden YAML; check accepts it`, async () => {
     const conf = `${IMPORT}${name}.conf`;
     const r = await haagent("import-keepalived", conf);
     assertEquals(r.code, 0, show(r));
@@ -356,7 +356,7 @@ Deno.test("status: a path that is not a socket exits 3", async () => {
   }
 });
 
-Deno.test("run: a refused file exits 1 with FILE:LINE:COL errors, before touching anything", async () => {
+Deno.test("run: a refused file exits 1 with FILE:LINE:COL, before touching anything", async () => {
   const file = `${BAD}priority_too_high.yaml`;
   const exp = expectations(await Deno.readTextFile(ROOT + file));
   const pid = await Deno.makeTempDir({ prefix: "haagent-cli-" });

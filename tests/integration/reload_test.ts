@@ -19,7 +19,14 @@ const VIP_A = "10.77.0.51";
 const VIP_B = "10.77.0.52";
 const INTERVAL_S = 0.1;
 
-function yaml(router: string, prioA: number | string, prioB: number): string {
+function yaml(router: string, prioA: number | string, prioB: number | null): string {
+  const b = prioB === null ? "" : `  VI_B:
+    interface: eth0
+    vrid: 52
+    priority: ${prioB}
+    advert_interval: 100ms
+    virtual_ipaddresses: [${VIP_B}/24]
+`;
   return `global:
   router_id: ${router}
   vrrp_version: 3
@@ -30,13 +37,7 @@ vrrp_instances:
     priority: ${prioA}
     advert_interval: 100ms
     virtual_ipaddresses: [${VIP_A}/24]
-  VI_B:
-    interface: eth0
-    vrid: 52
-    priority: ${prioB}
-    advert_interval: 100ms
-    virtual_ipaddresses: [${VIP_B}/24]
-`;
+${b}`;
 }
 
 /** Runs the haagent CLI on the host (the control socket is a path, seen from every netns). */
@@ -99,6 +100,14 @@ function advertGaps(adverts: CapturedAdvert[], src: string, vrid: number) {
   return { count: mine.length, maxGap, prio0: mine.filter((a) => a.priority === 0).length };
 }
 
+/** The counts of a successful reload's message. */
+function counts(kept: number, prio: number, restarted: number, added: number, removed: number) {
+  return new RegExp(
+    `^reloaded \\S+: ${kept} instance\\(s\\) unchanged, ${prio} with a new priority, ` +
+      `${restarted} restarted, ${added} added, ${removed} removed`,
+  );
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test({
@@ -132,18 +141,20 @@ Deno.test({
       const n = (await lab.status(r1))!.reloads;
       const cap = await lab.capture();
       await sleep(500);
-      if (how === "SIGHUP") r1.proc.kill("SIGHUP");
-      else {
+      if (how === "SIGHUP") {
+        const pid = (await Deno.readTextFile(`${lab.dir}/r1.pid`)).trim();
+        await lab.lab.exec(null, ["kill", "-HUP", pid]);
+      } else {
         const r = await cli("reload", "--control", r1.control!);
         assertEquals(r.code, 0, `${r.stdout}${r.stderr}`);
-        assertMatch(r.stdout, /reloaded .*: 2 instance\(s\) unchanged, 0 restarted, 0 added/);
+        assertMatch(r.stdout, counts(2, 0, 0, 0, 0));
       }
       await waitFor(async () => (await lab.status(r1))?.reloads === n + 1, 10_000);
       await sleep(700);
       const adverts = await cap.stop();
       const st = await lab.status(r1);
       assertEquals(st?.lastReload?.ok, true, how);
-      assertMatch(st!.lastReload!.message, /2 instance\(s\) unchanged, 0 restarted/);
+      assertMatch(st!.lastReload!.message, counts(2, 0, 0, 0, 0));
       for (const [name, since, vrid] of [["VI_A", sinceA, 51], ["VI_B", sinceB, 52]] as const) {
         assertEquals(inst(st, name).state, "MASTER", `${how}: ${name}`);
         assertEquals(inst(st, name).since, since, `${how}: ${name} since changed`);
@@ -206,7 +217,8 @@ Deno.test({
     await sleep(500);
     r = await cli("reload", "--control", r1.control!);
     assertEquals(r.code, 0, `${r.stdout}${r.stderr}`);
-    assertMatch(r.stdout, /1 instance\(s\) unchanged, 1 restarted, 0 added, 0 removed/);
+    assertMatch(r.stdout, counts(1, 1, 0, 0, 0));
+    assert(r1.log.some((l) => l.includes("instance VI_A: priority 150 -> 100")), "no log line");
     await lab.waitVip("r2", VIP_A, 5000);
     await lab.waitVip("r1", VIP_A, 5000, false);
     await waitInst(lab, r2, "VI_A", "MASTER", 5000);
@@ -231,6 +243,30 @@ Deno.test({
       throw new Error(`ip monitor saw no deletion of ${VIP_A}:\n${mon.lines.join("\n")}`);
     });
     assertEquals(deletedLines(mon.lines, VIP_B), [], "VI_B's VIP was removed");
+
+    // (e) VI_B removed from the file: r1 lets it go and r2 takes it; VI_A is not touched.
+    const sinceA2 = inst(st, "VI_A").since;
+    await Deno.writeTextFile(file, yaml("r1", 100, null));
+    r = await cli("reload", "--control", r1.control!);
+    assertEquals(r.code, 0, `${r.stdout}${r.stderr}`);
+    assertMatch(r.stdout, counts(1, 0, 0, 0, 1));
+    await lab.waitVip("r1", VIP_B, 5000, false);
+    await lab.waitVip("r2", VIP_B, 5000);
+    await waitInst(lab, r2, "VI_B", "MASTER", 5000);
+    st = await lab.status(r1);
+    assertEquals(st?.instances.map((i) => i.name), ["VI_A"]);
+    assertEquals(inst(st, "VI_A").since, sinceA2, "VI_A was restarted");
+    // ... and added back at 150: r1 preempts it again.
+    await Deno.writeTextFile(file, yaml("r1", 100, 150));
+    r = await cli("reload", "--control", r1.control!);
+    assertEquals(r.code, 0, `${r.stdout}${r.stderr}`);
+    assertMatch(r.stdout, counts(1, 0, 0, 1, 0));
+    await waitInst(lab, r1, "VI_B", "MASTER", 5000);
+    await lab.waitVip("r1", VIP_B, 5000);
+    await lab.waitVip("r2", VIP_B, 5000, false);
+    st = await lab.status(r1);
+    assertEquals(inst(st, "VI_A").since, sinceA2, "VI_A was restarted");
+    assertEquals(st?.reloads, 5);
 
     // Both agents still run and stop cleanly.
     assertEquals(await lab.stop(r1), 0);
