@@ -264,7 +264,7 @@ function asRun(golden: string): string {
 }
 
 for (const name of ["vrrp_pair", "v3_ipv6", "unicast", "lvs", "unsupported"]) {
-  Deno.test(`import-keepalived: ${name}.conf prints its golden YAML; check accepts it`, async () => {
+  Deno.test(`import-keepalived: ${name}.conf gives its golden YAML; check accepts it`, async () => {
     const conf = `${IMPORT}${name}.conf`;
     const r = await haagent("import-keepalived", conf);
     assertEquals(r.code, 0, show(r));
