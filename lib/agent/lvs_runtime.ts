@@ -25,8 +25,13 @@ import {
 } from "./lvs_model.ts";
 import type { RealServerStatus, VirtualServerStatus } from "./status_types.ts";
 
-/** How often IPVS is compared with the configuration even when nothing changed. */
+/**
+ * How often IPVS is compared with the configuration even when nothing changed (to put back
+ * rules changed by hand): every 10 s, or 20 times the last pass's duration when a large table
+ * makes a pass slow, so resyncing never takes more than 5 % of the time.
+ */
 const RESYNC_MS = 10_000;
+const RESYNC_FACTOR = 20;
 
 interface RsRun {
   model: RsModel;
@@ -48,7 +53,7 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
   let unavailable = "";
   let icmp: IcmpService | null = null;
   let vss = new Map<string, VsRun>();
-  let lastOps = 0, errors = 0;
+  let lastOps = 0, errors = 0, lastPassMs = 0;
   let pending: Timer | null = null;
   let resync: Timer | null = null;
   let running: Promise<void> = Promise.resolve();
@@ -64,7 +69,9 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
     if (ipvs === null || stopped) return;
     const m = ipvs;
     running = running.then(async () => {
+      const t0 = clock.now();
       const r = await m.reconcile(desired());
+      lastPassMs = clock.now() - t0;
       lastOps = r.ops.length;
       errors += r.errors.length;
       for (const e of r.errors) log.error(`IPVS: ${e.error.message}`);
@@ -202,7 +209,7 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
       apply(config);
       const tick = () => {
         reconcile();
-        resync = clock.setTimer(RESYNC_MS, tick);
+        resync = clock.setTimer(Math.max(RESYNC_MS, RESYNC_FACTOR * lastPassMs), tick);
       };
       resync = clock.setTimer(RESYNC_MS, tick);
     },

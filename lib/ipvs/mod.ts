@@ -9,4 +9,3 @@ export * from "./types.ts";
 export * from "./codec.ts";
 export * from "./diff.ts";
 export * from "./manager.ts";
-export * from "./desired.ts";
