@@ -317,3 +317,35 @@ Deno.test({
     assertEquals(await lab.stop(a), 0);
   },
 });
+
+Deno.test({
+  name: "cli runtime: a pid_file changed by a reload does not leave the old pid file behind",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using lab = await VrrpLab.create("cp");
+    const [pidA, pidB, sock] = ["a.pid", "b.pid", "a.sock"].map((n) => `${lab.dir}/${n}`);
+    const config = `${lab.dir}/global.yaml`;
+    const text = (pid: string) =>
+      `global:\n  pid_file: ${pid}\n  control: ${sock}\n` +
+      yaml("r1", 150).replace("global:\n", "");
+    await Deno.writeTextFile(config, text(pidA!));
+    // No --pid-file / --control: both come from the file.
+    const p = lab.lab.spawn("r1", ["deno", "run", "-A", "--quiet", MAIN, "-f", config], {
+      stderr: "piped",
+    });
+    const a: Agent = { kind: "haagent", router: "r1", proc: p, control: sock!, log: [] };
+    await lab.waitState(a, "MASTER", 10_000);
+    assertEquals(await Deno.readTextFile(pidA!), `${p.pid}\n`);
+    await Deno.writeTextFile(config, text(pidB!));
+    const r = await cli("reload", "--control", sock!);
+    assertEquals(r.code, 0, r.stderr);
+    p.kill("SIGTERM");
+    assertEquals((await p.child.status).code, 0);
+    // The file the agent wrote is the one it must remove (it never wrote b.pid).
+    assert(await gone(pidA!), "a.pid left behind after SIGTERM");
+    assert(await gone(pidB!));
+    assert(await gone(sock!), "control socket left behind");
+  },
+});
