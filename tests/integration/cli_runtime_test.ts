@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
-import { netnsUnavailable, type Output } from "../helpers/netns.ts";
+import { netnsUnavailable, type Output, waitFor } from "../helpers/netns.ts";
 import { type Agent, type RouterName, VrrpLab } from "../helpers/vrrp_lab.ts";
 import type { AgentStatus } from "../../lib/agent/status_types.ts";
 
@@ -192,8 +192,15 @@ Deno.test({
     r = await cli("status", "--control", f1.control);
     assertEquals(r.code, 3, "status of a stopped agent");
 
-    // SIGINT stops cleanly too.
+    // SIGUSR1 logs the status as JSON.
     await lab.waitState(r2, "MASTER", 3000);
+    r2.proc.kill("SIGUSR1");
+    await waitFor(() => r2.log.some((l) => l.includes('status {"version":')), 3000);
+    const line = r2.log.find((l) => l.includes('status {"version":'))!;
+    const usr1 = JSON.parse(line.slice(line.indexOf("{"))) as AgentStatus;
+    assertEquals(usr1.instances[0]?.state, "MASTER");
+
+    // SIGINT stops cleanly too.
     r2.proc.kill("SIGINT");
     assertEquals((await r2.proc.child.status).code, 0);
     assert(await gone(f2.pid), "pid file left after SIGINT");
