@@ -26,6 +26,7 @@ import {
   haagentYaml,
   keepalivedConf,
   machine,
+  machineJiffies,
   masterDownMs,
   nowMs,
   type PairSpec,
@@ -208,10 +209,16 @@ async function main(): Promise<void> {
       continue;
     }
     const results: Record<Kind, Cycle[]> = { keepalived: [], haagent: [] };
+    const busy: Record<Kind, string> = { keepalived: "-", haagent: "-" };
     for (const kind of kinds) {
       const t = performance.now();
+      const m0 = machineJiffies();
       try {
         results[kind] = await runKind(kind, spec);
+        const m1 = machineJiffies();
+        busy[kind] = `${
+          ((100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total)).toFixed(0)
+        } %`;
       } catch (e) {
         console.log(`  ${mode} ${kind}: failed: ${(e as Error).message.split("\n")[0]}`);
       }
@@ -223,7 +230,8 @@ async function main(): Promise<void> {
     console.log(
       `\n${mode}: protocol floor 3 x ${spec.intervalMs} ms + skew ` +
         `${(floor - 3 * spec.intervalMs).toFixed(1)} ms = ${floor.toFixed(1)} ms after the last ` +
-        `advert; cycles: keepalived ${results.keepalived.length}, haagent ${results.haagent.length}`,
+        `advert; cycles: keepalived ${results.keepalived.length}, haagent ${results.haagent.length}; ` +
+        `machine busy (all processes) ${busy.keepalived} / ${busy.haagent}`,
     );
     console.log(
       `  ${"ms, min / median / max".padEnd(36)}${"keepalived".padEnd(28)}${"haagent".padEnd(28)}${

@@ -21,6 +21,7 @@ import {
   haagentYaml,
   keepalivedConf,
   machine,
+  machineJiffies,
   masterDownMs,
   nowMs,
   type PairSpec,
@@ -69,6 +70,10 @@ interface Soak {
   cpuMs: number;
   rssMb: number;
   captureDropped: string;
+  /** Mean advert interval, ms. */
+  meanIntervalMs: number;
+  /** Share of both cores busy (all processes) during the soak, % (from /proc/stat). */
+  machineBusyPct: number;
 }
 
 function start(vl: VrrpLab, kind: Kind, router: "r1" | "r2"): Agent {
@@ -92,6 +97,7 @@ async function soak(kind: Kind): Promise<Soak> {
   const cap = await tcpdump(vl.lab, "ip proto 112");
   const pids = await agentPids(master);
   const cpu0 = pids.reduce((s, p) => s + cpuMs(p), 0);
+  const m0 = machineJiffies();
   const t0 = nowMs();
   let backupVipSeconds = 0;
   while (nowMs() - t0 < soakMs) {
@@ -99,6 +105,7 @@ async function soak(kind: Kind): Promise<Soak> {
     if (await vl.hasVip("r2", VIP)) backupVipSeconds++;
   }
   const cpu1 = pids.reduce((s, p) => s + cpuMs(p), 0);
+  const m1 = machineJiffies();
   const t1 = nowMs();
   const rss = pids.reduce((s, p) => s + rssMb(p), 0);
   const becameMaster1 = kind === "haagent"
@@ -130,6 +137,8 @@ async function soak(kind: Kind): Promise<Soak> {
     backupVipSeconds,
     cpuMs: cpu1 - cpu0,
     rssMb: rss,
+    meanIntervalMs: times.length > 1 ? (times.at(-1)! - times[0]!) / (times.length - 1) : NaN,
+    machineBusyPct: (100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total),
     captureDropped: cap.stderr.find((l) => l.includes("dropped by kernel"))?.trim() ?? "?",
   };
 }
@@ -140,7 +149,9 @@ function report(s: Soak): void {
   const cpuPct = (100 * s.cpuMs) / (s.seconds * 1000);
   console.log(
     `\n${s.kind}: ${s.seconds.toFixed(0)} s, ${s.adverts} adverts captured ` +
-      `(${(s.adverts / s.seconds).toFixed(1)}/s; tcpdump: ${s.captureDropped})`,
+      `(${(s.adverts / s.seconds).toFixed(1)}/s, mean interval ${s.meanIntervalMs.toFixed(3)} ` +
+      `ms; tcpdump: ${s.captureDropped}); machine busy ${s.machineBusyPct.toFixed(1)} % ` +
+      `(all processes, both cores)`,
   );
   console.log(
     `  interval deviation from ${spec.intervalMs} ms: p50 ${percentile(d, 50).toFixed(3)} ms, ` +

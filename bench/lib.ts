@@ -327,3 +327,12 @@ export function machine(): string {
   return `${cpu}, ${navigator.hardwareConcurrency} cores, Linux ${Deno.osRelease()}, ` +
     `Deno ${Deno.version.deno}`;
 }
+
+/** Busy and total jiffies of all CPUs (every process on the machine), from /proc/stat. */
+export function machineJiffies(): { busy: number; total: number } {
+  const f = Deno.readTextFileSync("/proc/stat").split("\n")[0]!.trim().split(/\s+/).slice(1)
+    .map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { busy: total - idle, total };
+}
