@@ -66,6 +66,8 @@ export class Agent {
   #frames: FramePort | null = null;
   #scriptsQueue: ScriptQueue;
   #plan: Plan | null = null;
+  /** The pid file this agent wrote (a reload does not move it). */
+  #pidFile: string | null = null;
   #runners = new Map<string, VrrpRunner>();
   #instancePlans = new Map<string, InstancePlan>();
   #scripts = new Map<string, ScriptRun>();
@@ -107,6 +109,7 @@ export class Agent {
     this.#log.setLevel(plan.logLevel);
     this.#plan = plan;
     await this.#writePidFile(plan.pidFile);
+    this.#pidFile = plan.pidFile;
     this.#reactor = new Reactor();
     const reactor = this.#reactor;
     reactor.run().catch((e) => this.#log.error(`event loop stopped: ${e}`));
@@ -466,6 +469,9 @@ export class Agent {
     for (const w of loaded.warnings) this.#log.warn(w);
     const plan = loaded.plan;
     const old = this.#plan!;
+    for (const k of ["pidFile", "control"] as const) {
+      if (plan[k] !== old[k]) this.#log.warn(`${k} ${plan[k]} takes effect at the next start`);
+    }
     this.#log.setLevel(plan.logLevel);
     this.#plan = plan;
     const next = new Map(plan.instances.map((i) => [i.spec.name, i]));
@@ -540,8 +546,8 @@ export class Agent {
     this.#transport?.[Symbol.dispose]();
     this.#frames?.[Symbol.dispose]();
     this.#reactor?.close();
-    if (this.#plan !== null) {
-      const pidFile = this.#plan.pidFile;
+    if (this.#pidFile !== null) {
+      const pidFile = this.#pidFile;
       try {
         if ((await Deno.readTextFile(pidFile)).trim() === String(Deno.pid)) {
           await Deno.remove(pidFile);

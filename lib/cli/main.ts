@@ -5,6 +5,7 @@
  * @module
  */
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./exit.ts";
+import { parseFlags } from "./args.ts";
 import { VERSION } from "./version.ts";
 
 /** One subcommand. */
@@ -28,8 +29,12 @@ const commands: Record<string, () => Promise<Command>> = {
       name: "version",
       summary: "print the version",
       usage: "haagent version",
-      run: () => {
-        console.log(`haagent ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})`);
+      run(args) {
+        if (parseFlags(args, {}).values.help) {
+          console.log(`usage: ${this.usage}\n\nPrints the haagent, Deno and target versions.`);
+        } else {
+          console.log(`haagent ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})`);
+        }
         return Promise.resolve(EXIT_OK);
       },
     }),

@@ -241,12 +241,13 @@ export class VrrpRunner implements Disposable {
     );
     this.#instance = inst;
     this.#faults.delete("interface");
-    inst.start();
+    if (!link.up) this.#faults.set("link", `interface ${this.spec.interface} down`);
     if (this.#effectivePriority !== this.spec.priority) {
       inst.setEffectivePriority(this.#effectivePriority);
     }
+    // Faults known before the start keep it in FAULT (no BACKUP -> FAULT flap).
     if (this.#faults.size > 0) inst.setFault(true, this.faults.join("; "));
-    else if (!link.up) this.linkChanged(false);
+    inst.start();
     return true;
   }
 
@@ -523,12 +524,15 @@ export class VrrpRunner implements Disposable {
 
   /** The interface was deleted: stop the machine and wait in FAULT. */
   linkDeleted(): void {
-    if (this.#instance === null) return;
-    this.#instance.shutdown();
+    const inst = this.#instance;
+    if (inst === null) return;
+    const why = `interface "${this.spec.interface}" was deleted`;
+    // Straight to FAULT (a master sends priority 0 and releases); FAULT leaves no timers, so
+    // the machine is dropped without a shutdown, whose INIT would run notify_stop.
+    inst.setFault(true, why);
     this.#instance = null;
     this.#closeSockets();
     this.#announcer.stop();
-    const why = `interface "${this.spec.interface}" was deleted`;
     this.#log.warn(`${why}: instance in FAULT until it appears`);
     this.#waitingLogged = true;
     this.#setFault("interface", why);
