@@ -7,6 +7,7 @@
  */
 import { Lab, type LabProcess, waitFor } from "./netns.ts";
 import { controlRequest } from "../../lib/runtime/control.ts";
+import { selfCommand } from "../../lib/runtime/self.ts";
 import type { AgentStatus } from "../../lib/agent/status_types.ts";
 
 /** Router facts. */
@@ -17,7 +18,6 @@ export const ROUTERS = {
 /** Router names. */
 export type RouterName = keyof typeof ROUTERS;
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** A running agent (haagent or keepalived) on a router. */
 export interface Agent {
@@ -80,10 +80,7 @@ export class VrrpLab implements AsyncDisposable {
     Deno.writeTextFileSync(file, config);
     const control = `${this.dir}/${router}.sock`;
     const proc = this.lab.spawn(router, [
-      "deno",
-      "run",
-      "-A",
-      `${ROOT}main.ts`,
+      ...selfCommand(),
       "--config",
       file,
       "--control",
