@@ -7,28 +7,23 @@
  */
 import { Reactor } from "../ffi/reactor.ts";
 import { LinkCache } from "./agent/links.ts";
-import type {
-  InstancePlan,
-  NotifyPlan,
-  Plan,
-  SyncGroupPlan,
-  TrackScriptPlan,
-} from "./agent/plan.ts";
+import type { InstancePlan, Plan, SyncGroupPlan } from "./agent/plan.ts";
 import type { AgentStatus, InstanceStatus } from "./agent/status_types.ts";
 import type { LvsRuntime } from "./agent/lvs.ts";
+import { Notifier } from "./agent/notify.ts";
+import { TrackingRuntime } from "./agent/tracking.ts";
 import { serveMetrics } from "./agent/metrics.ts";
 import { VERSION } from "./cli/version.ts";
 import { Rtnl, type RtnlEvent } from "./netlink/rtnl.ts";
 import { formatIp, parseIp } from "./net/ip.ts";
-import { type Clock, RealClock, type Timer } from "./runtime/clock.ts";
+import { type Clock, RealClock } from "./runtime/clock.ts";
 import { ControlServer } from "./runtime/control.ts";
 import type { Logger } from "./runtime/log.ts";
-import { runScript, ScriptQueue } from "./runtime/script.ts";
+import { ScriptQueue } from "./runtime/script.ts";
 import { FramePort } from "./vrrp/announce.ts";
 import type { VrrpState } from "./vrrp/instance.ts";
 import { VrrpRunner } from "./vrrp/runner.ts";
 import { SyncGroup } from "./vrrp/sync_group.ts";
-import { computeTracking, ScriptTracker, type TrackedItem } from "./vrrp/tracking.ts";
 import { VrrpTransport } from "./vrrp/transport.ts";
 
 /** Loads and validates the configuration file; the agent calls it at start and on reload. */
@@ -40,15 +35,6 @@ export type PlanLoader = () => Promise<
 export type LvsFactory = (
   deps: { clock: Clock; reactor: Reactor; log: Logger; scripts: ScriptQueue },
 ) => LvsRuntime;
-
-/** A vrrp_script being run periodically. */
-interface ScriptRun {
-  plan: TrackScriptPlan;
-  tracker: ScriptTracker;
-  timer: Timer | null;
-  inFlight: AbortController | null;
-  lastResult: string;
-}
 
 /** The running agent. */
 export class Agent {
@@ -70,9 +56,8 @@ export class Agent {
   #pidFile: string | null = null;
   #runners = new Map<string, VrrpRunner>();
   #instancePlans = new Map<string, InstancePlan>();
-  #scripts = new Map<string, ScriptRun>();
-  #fileTimers: Timer[] = [];
-  #fileValues = new Map<string, number>();
+  readonly #tracking: TrackingRuntime;
+  readonly #notifier: Notifier;
   #groups: { plan: SyncGroupPlan; group: SyncGroup | null; state: VrrpState }[] = [];
   #lvs: LvsRuntime | null = null;
   #control: ControlServer | null = null;
@@ -97,6 +82,10 @@ export class Agent {
     this.#log = opts.log;
     this.#lvsFactory = opts.lvs ?? null;
     this.#scriptsQueue = new ScriptQueue(opts.log.child("scripts"));
+    this.#notifier = new Notifier(this.#scriptsQueue, opts.log.child("notify"));
+    this.#tracking = new TrackingRuntime(this.#clock, opts.log.child("track"), (names) => {
+      for (const n of names) this.#updateTracking(n);
+    });
     this.done = new Promise((r) => (this.#done = r));
   }
 
@@ -132,10 +121,9 @@ export class Agent {
       );
     }
     await this.#removeLeftoverVips(plan.instances);
-    this.#applyScripts(plan.scripts);
+    this.#tracking.apply(plan);
     for (const ip of plan.instances) this.#startInstance(ip);
     this.#buildGroups(plan.syncGroups);
-    this.#startFileTracking();
     if (this.#lvsFactory !== null) {
       this.#lvs = this.#lvsFactory({
         clock: this.#clock,
@@ -217,150 +205,29 @@ export class Agent {
 
   #onState(r: VrrpRunner, from: VrrpState, to: VrrpState, reason: string): void {
     const ip = this.#instancePlans.get(r.spec.name);
-    if (ip !== undefined) this.#notify("INSTANCE", r.spec.name, ip.notify, to, r.effectivePriority);
+    if (ip !== undefined) {
+      this.#notifier.notify(
+        "INSTANCE",
+        r.spec.name,
+        ip.notify,
+        to,
+        r.effectivePriority,
+        this.#plan?.scriptUser ?? null,
+      );
+    }
     // An instance created late (its interface appeared) joins its sync group now.
     if (from === "FAULT" || from === "INIT") this.#maybeRebuildGroups();
     void reason;
   }
 
-  #notify(kind: "INSTANCE" | "GROUP", name: string, n: NotifyPlan, state: VrrpState, prio: number) {
-    const s = state === "INIT" ? "STOP" : state;
-    const user = this.#plan?.scriptUser ?? undefined;
-    const opts = { timeoutMs: 30_000, ...(user ? { user } : {}) };
-    const key = `${kind}:${name}`;
-    const specific = s === "MASTER"
-      ? n.master
-      : s === "BACKUP"
-      ? n.backup
-      : s === "FAULT"
-      ? n.fault
-      : n.stop;
-    if (specific !== null) this.#scriptsQueue.enqueue(key, specific, [], opts);
-    if (n.any !== null) {
-      this.#scriptsQueue.enqueue(key, n.any, [kind, name, s, String(prio)], opts);
-    }
-    if (n.fifo !== null) {
-      const line = `${kind} "${name}" ${s} ${prio}\n`;
-      writeFifo(n.fifo, line).catch((e) =>
-        this.#log.warn(`cannot write notify fifo ${n.fifo}: ${(e as Error).message}`)
-      );
-    }
-  }
-
   // ---- tracking -----------------------------------------------------------------------
-
-  #applyScripts(scripts: Record<string, TrackScriptPlan>): void {
-    const used = new Set<string>();
-    for (const ip of this.#plan!.instances) for (const t of ip.trackScripts) used.add(t.name);
-    for (const [name, run] of this.#scripts) {
-      const next = scripts[name];
-      if (
-        next === undefined || !used.has(name) || JSON.stringify(next) !== JSON.stringify(run.plan)
-      ) {
-        run.timer?.cancel();
-        run.inFlight?.abort();
-        this.#scripts.delete(name);
-      }
-    }
-    for (const name of used) {
-      const plan = scripts[name];
-      if (plan === undefined || this.#scripts.has(name)) continue;
-      const run: ScriptRun = {
-        plan,
-        tracker: new ScriptTracker({ rise: plan.rise, fall: plan.fall, initFail: plan.initFail }),
-        timer: null,
-        inFlight: null,
-        lastResult: "not run yet",
-      };
-      this.#scripts.set(name, run);
-      this.#runScriptLoop(run, 0);
-    }
-  }
-
-  #runScriptLoop(run: ScriptRun, delayMs: number): void {
-    run.timer = this.#clock.setTimer(delayMs, async () => {
-      if (this.#scripts.get(run.plan.name) !== run) return;
-      const ac = new AbortController();
-      run.inFlight = ac;
-      const user = run.plan.user ?? this.#plan?.scriptUser ?? undefined;
-      const r = await runScript(run.plan.command, {
-        timeoutMs: run.plan.timeoutMs,
-        signal: ac.signal,
-        ...(user ? { user } : {}),
-      });
-      run.inFlight = null;
-      if (this.#scripts.get(run.plan.name) !== run) return;
-      const ok = r.code === 0 && !r.timedOut;
-      run.lastResult = r.error ??
-        (r.timedOut ? `timed out after ${run.plan.timeoutMs} ms` : `exit ${r.code ?? r.signal}`);
-      if (run.tracker.record(ok)) {
-        this.#log.info(
-          `script ${run.plan.name} is now ${run.tracker.up ? "up" : "down"} (${run.lastResult})`,
-        );
-        for (const ip of this.#plan!.instances) {
-          if (ip.trackScripts.some((t) => t.name === run.plan.name)) {
-            this.#updateTracking(ip.spec.name);
-          }
-        }
-      }
-      this.#runScriptLoop(run, run.plan.intervalMs);
-    });
-  }
-
-  #startFileTracking(): void {
-    for (const t of this.#fileTimers) t.cancel();
-    this.#fileTimers = [];
-    const paths = new Set<string>();
-    for (const ip of this.#plan!.instances) for (const f of ip.trackFiles) paths.add(f.path);
-    for (const path of paths) {
-      const tick = async () => {
-        let v = 0;
-        try {
-          v = Number.parseInt((await Deno.readTextFile(path)).trim(), 10);
-          if (!Number.isFinite(v)) v = 0;
-        } catch {
-          v = 0;
-        }
-        if (this.#fileValues.get(path) !== v) {
-          this.#fileValues.set(path, v);
-          for (const ip of this.#plan!.instances) {
-            if (ip.trackFiles.some((f) => f.path === path)) this.#updateTracking(ip.spec.name);
-          }
-        }
-        this.#fileTimers.push(this.#clock.setTimer(1000, tick));
-      };
-      void tick();
-    }
-  }
 
   #updateTracking(name: string): void {
     const ip = this.#instancePlans.get(name);
     const runner = this.#runners.get(name);
     if (ip === undefined || runner === undefined) return;
-    const items: TrackedItem[] = [];
-    for (const t of ip.trackInterfaces) {
-      const up = this.#links.link(t.name)?.up ?? false;
-      items.push({ kind: "interface", name: t.name, weight: t.reverse ? -t.weight : t.weight, up });
-    }
-    for (const t of ip.trackScripts) {
-      const run = this.#scripts.get(t.name);
-      const up = run?.tracker.up ?? false;
-      items.push({ kind: "script", name: t.name, weight: t.reverse ? -t.weight : t.weight, up });
-    }
-    const base = computeTracking(ip.spec.priority, items);
-    let delta = 0;
-    const reasons = [...base.reasons];
-    for (const f of ip.trackFiles) {
-      const v = this.#fileValues.get(f.path) ?? 0;
-      if (f.weight === 0) {
-        if (v !== 0) reasons.push(`file ${f.path} holds ${v}`);
-      } else delta += v * f.weight;
-    }
-    const prio = ip.spec.priority === 255
-      ? 255
-      : Math.min(254, Math.max(1, base.effectivePriority + delta));
-    if (items.length === 0 && ip.trackFiles.length === 0) return;
-    runner.setTracking(reasons.length > 0, reasons, prio);
+    const t = this.#tracking.compute(ip, (n) => this.#links.link(n)?.up ?? false);
+    if (t !== null) runner.setTracking(t.fault, t.reasons, t.priority);
   }
 
   // ---- sync groups --------------------------------------------------------------------
@@ -386,7 +253,14 @@ export class Agent {
         (c) => {
           g.state = c.to;
           this.#log.info(`sync group ${c.group}: ${c.from} -> ${c.to} (${c.reason})`);
-          this.#notify("GROUP", g.plan.name, g.plan.notify, c.to, 0);
+          this.#notifier.notify(
+            "GROUP",
+            g.plan.name,
+            g.plan.notify,
+            c.to,
+            0,
+            this.#plan?.scriptUser ?? null,
+          );
         },
       );
     }
@@ -498,7 +372,7 @@ export class Agent {
       if (n === undefined) removed++;
       else restarted++;
     }
-    this.#applyScripts(plan.scripts);
+    this.#tracking.apply(plan);
     for (const ip of plan.instances) {
       if (this.#runners.has(ip.spec.name)) continue;
       if (!old.instances.some((i) => i.spec.name === ip.spec.name)) added++;
@@ -510,7 +384,6 @@ export class Agent {
     ) {
       this.#buildGroups(plan.syncGroups);
     }
-    this.#startFileTracking();
     if (this.#lvs !== null) await this.#lvs.reload(loaded.lvs);
     this.#reloads++;
     const message = `reloaded ${this.#configFile}: ${kept} instance(s) unchanged, ` +
@@ -532,11 +405,7 @@ export class Agent {
     for (const g of this.#groups) g.group?.[Symbol.dispose]();
     for (const r of this.#runners.values()) r.stop();
     await Promise.all([...this.#runners.values()].map((r) => r.settled()));
-    for (const run of this.#scripts.values()) {
-      run.timer?.cancel();
-      run.inFlight?.abort();
-    }
-    for (const t of this.#fileTimers) t.cancel();
+    this.#tracking.stop();
     if (this.#lvs !== null) await this.#lvs.stop().catch((e) => this.#log.error(String(e)));
     await Promise.race([this.#scriptsQueue.idle(), new Promise((r) => setTimeout(r, 5000))]);
     await this.#control?.close();
@@ -655,17 +524,5 @@ function isAlive(pid: number): boolean {
     return cmd.length > 0;
   } catch {
     return false;
-  }
-}
-
-async function writeFifo(path: string, line: string): Promise<void> {
-  // O_NONBLOCK is not offered by Deno.open: a FIFO without a reader would block, so check first.
-  const st = await Deno.stat(path);
-  if (!st.isFifo) throw new Error(`${path} is not a FIFO`);
-  const f = await Deno.open(path, { write: true });
-  try {
-    await f.write(new TextEncoder().encode(line));
-  } finally {
-    f.close();
   }
 }

@@ -1,0 +1,179 @@
+/**
+ * What moves a VRRP instance's priority or puts it in FAULT: vrrp_scripts run periodically
+ * (with rise/fall), files read every second, and tracked interfaces. Results are folded into
+ * an effective priority per instance by `compute`.
+ *
+ * @module
+ */
+import type { Clock, Timer } from "../runtime/clock.ts";
+import type { Logger } from "../runtime/log.ts";
+import { runScript } from "../runtime/script.ts";
+import { computeTracking, ScriptTracker, type TrackedItem } from "../vrrp/tracking.ts";
+import type { InstancePlan, Plan, TrackScriptPlan } from "./plan.ts";
+
+/** How often a tracked file is read. */
+const FILE_PERIOD_MS = 1000;
+
+interface ScriptRun {
+  plan: TrackScriptPlan;
+  tracker: ScriptTracker;
+  timer: Timer | null;
+  inFlight: AbortController | null;
+  lastResult: string;
+}
+
+/** What tracking means for one instance now. */
+export interface TrackingState {
+  fault: boolean;
+  reasons: string[];
+  priority: number;
+}
+
+/** Runs tracked scripts and files; tells `onChange` which instances to re-evaluate. */
+export class TrackingRuntime {
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #onChange: (instances: string[]) => void;
+  #plan: Plan | null = null;
+  readonly #scripts = new Map<string, ScriptRun>();
+  readonly #fileValues = new Map<string, number>();
+  #fileTimers: Timer[] = [];
+
+  constructor(clock: Clock, log: Logger, onChange: (instances: string[]) => void) {
+    this.#clock = clock;
+    this.#log = log;
+    this.#onChange = onChange;
+  }
+
+  /** (Re)configures from a plan: unchanged scripts keep running with their state. */
+  apply(plan: Plan): void {
+    this.#plan = plan;
+    const used = new Set(plan.instances.flatMap((ip) => ip.trackScripts.map((t) => t.name)));
+    for (const [name, run] of this.#scripts) {
+      const next = plan.scripts[name];
+      if (
+        next === undefined || !used.has(name) || JSON.stringify(next) !== JSON.stringify(run.plan)
+      ) {
+        this.#cancel(run);
+        this.#scripts.delete(name);
+      }
+    }
+    for (const name of used) {
+      const sp = plan.scripts[name];
+      if (sp === undefined || this.#scripts.has(name)) continue;
+      const run: ScriptRun = {
+        plan: sp,
+        tracker: new ScriptTracker({ rise: sp.rise, fall: sp.fall, initFail: sp.initFail }),
+        timer: null,
+        inFlight: null,
+        lastResult: "not run yet",
+      };
+      this.#scripts.set(name, run);
+      this.#loop(run, 0);
+    }
+    this.#startFiles(plan);
+  }
+
+  #cancel(run: ScriptRun): void {
+    run.timer?.cancel();
+    run.inFlight?.abort();
+  }
+
+  #users(pred: (ip: InstancePlan) => boolean): string[] {
+    return (this.#plan?.instances ?? []).filter(pred).map((ip) => ip.spec.name);
+  }
+
+  #loop(run: ScriptRun, delayMs: number): void {
+    run.timer = this.#clock.setTimer(delayMs, async () => {
+      if (this.#scripts.get(run.plan.name) !== run) return;
+      const ac = new AbortController();
+      run.inFlight = ac;
+      const user = run.plan.user ?? this.#plan?.scriptUser ?? undefined;
+      const r = await runScript(run.plan.command, {
+        timeoutMs: run.plan.timeoutMs,
+        signal: ac.signal,
+        ...(user ? { user } : {}),
+      });
+      run.inFlight = null;
+      if (this.#scripts.get(run.plan.name) !== run) return;
+      run.lastResult = r.error ??
+        (r.timedOut ? `timed out after ${run.plan.timeoutMs} ms` : `exit ${r.code ?? r.signal}`);
+      if (run.tracker.record(r.code === 0 && !r.timedOut)) {
+        this.#log.info(
+          `script ${run.plan.name} is now ${run.tracker.up ? "up" : "down"} (${run.lastResult})`,
+        );
+        this.#onChange(this.#users((ip) => ip.trackScripts.some((t) => t.name === run.plan.name)));
+      }
+      this.#loop(run, run.plan.intervalMs);
+    });
+  }
+
+  #startFiles(plan: Plan): void {
+    for (const t of this.#fileTimers) t.cancel();
+    this.#fileTimers = [];
+    const paths = new Set(plan.instances.flatMap((ip) => ip.trackFiles.map((f) => f.path)));
+    for (const path of paths) {
+      const tick = async () => {
+        let v = 0;
+        try {
+          v = Number.parseInt((await Deno.readTextFile(path)).trim(), 10);
+          if (!Number.isFinite(v)) v = 0;
+        } catch {
+          v = 0;
+        }
+        if (this.#fileValues.get(path) !== v) {
+          this.#fileValues.set(path, v);
+          this.#onChange(this.#users((ip) => ip.trackFiles.some((f) => f.path === path)));
+        }
+        this.#fileTimers.push(this.#clock.setTimer(FILE_PERIOD_MS, tick));
+      };
+      void tick();
+    }
+  }
+
+  /**
+   * Fault and effective priority of an instance from its tracked objects, or null when it
+   * tracks nothing. `linkUp` says whether a tracked interface is up.
+   */
+  compute(ip: InstancePlan, linkUp: (name: string) => boolean): TrackingState | null {
+    if (ip.trackInterfaces.length + ip.trackScripts.length + ip.trackFiles.length === 0) {
+      return null;
+    }
+    const items: TrackedItem[] = [
+      ...ip.trackInterfaces.map((t): TrackedItem => ({
+        kind: "interface",
+        name: t.name,
+        weight: t.reverse ? -t.weight : t.weight,
+        up: linkUp(t.name),
+      })),
+      ...ip.trackScripts.map((t): TrackedItem => ({
+        kind: "script",
+        name: t.name,
+        weight: t.reverse ? -t.weight : t.weight,
+        up: this.#scripts.get(t.name)?.tracker.up ?? false,
+      })),
+    ];
+    const base = computeTracking(ip.spec.priority, items);
+    const reasons = [...base.reasons];
+    let delta = 0;
+    // keepalived track_file: the number read times the weight; weight 0 = FAULT unless 0.
+    for (const f of ip.trackFiles) {
+      const v = this.#fileValues.get(f.path) ?? 0;
+      if (f.weight === 0) {
+        if (v !== 0) reasons.push(`file ${f.path} holds ${v}`);
+      } else delta += v * f.weight;
+    }
+    const priority = ip.spec.priority === 255
+      ? 255
+      : Math.min(254, Math.max(1, base.effectivePriority + delta));
+    return { fault: reasons.length > 0, reasons, priority };
+  }
+
+  /** Stops every script and file timer. */
+  stop(): void {
+    for (const run of this.#scripts.values()) this.#cancel(run);
+    this.#scripts.clear();
+    for (const t of this.#fileTimers) t.cancel();
+    this.#fileTimers = [];
+  }
+}
