@@ -162,7 +162,10 @@ const obj = (
   o: Omit<Opts<ObjectSpec>, "title" | "fields"> = {},
 ): ObjectSpec => ({ kind: "object", title, doc, fields, ...o });
 const script = (doc: string, keepalived: string): StringSpec =>
-  str(`${doc} Run through /bin/sh -c.`, { keepalived, minLength: 1 });
+  str(`${doc} Split into words as keepalived does (quotes group words; no shell).`, {
+    keepalived,
+    minLength: 1,
+  });
 
 /** IPVS schedulers the kernel provides (keepalived lb_algo / lvs_sched). */
 export const SCHEDULERS = [
@@ -290,11 +293,14 @@ const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_de
 // ---- vrrp_script ----------------------------------------------------------------------------
 
 const SCRIPT = obj("script", "A check command whose exit status moves instances (vrrp_script).", {
-  command: str("Command line, run through /bin/sh -c; exit status 0 means success.", {
-    required: true,
-    minLength: 1,
-    keepalived: "script",
-  }),
+  command: str(
+    "Command line, split into words as keepalived does (no shell); exit status 0 means success.",
+    {
+      required: true,
+      minLength: 1,
+      keepalived: "script",
+    },
+  ),
   interval: dur("Time between runs.", { default: "1s", minMs: 10, keepalived: "interval" }),
   timeout: dur("A run taking longer counts as a failure.", {
     defaultDoc: "interval",
@@ -597,7 +603,7 @@ const CHECK: TaggedSpec = {
       verify_cert: bool("Verify the server certificate.", { default: false }),
     },
     MISC_CHECK: {
-      misc_path: str("Command line, run through /bin/sh -c; exit 0 = up.", {
+      misc_path: str("Command line, split into words as keepalived does (no shell); exit 0 = up.", {
         required: true,
         minLength: 1,
       }),
