@@ -41,7 +41,7 @@ export class Agent {
   readonly #log: Logger;
   readonly #configFile: string;
   readonly #load: PlanLoader;
-  readonly #lvsFactory: LvsFactory | null;
+  readonly #lvsFactory: (() => Promise<LvsFactory>) | null;
   readonly #clock: Clock = new RealClock();
   readonly #startedAt = new Date();
   #reactor: Reactor | null = null;
@@ -75,7 +75,8 @@ export class Agent {
     configFile: string;
     load: PlanLoader;
     log: Logger;
-    lvs?: LvsFactory;
+    /** Loads the load-balancer side; called only once a configuration has virtual servers. */
+    lvs?: () => Promise<LvsFactory>;
   }) {
     this.#configFile = opts.configFile;
     this.#load = opts.load;
@@ -124,19 +125,24 @@ export class Agent {
     this.#tracking.apply(plan);
     for (const ip of plan.instances) this.#startInstance(ip);
     this.#buildGroups(plan.syncGroups);
-    if (this.#lvsFactory !== null) {
-      this.#lvs = this.#lvsFactory({
-        clock: this.#clock,
-        reactor,
-        log: this.#log.child("lvs"),
-        scripts: this.#scriptsQueue,
-      });
-      await this.#lvs.start(loaded.lvs);
-    }
+    if (plan.hasVirtualServers) await this.#startLvs(loaded.lvs);
     this.#log.info(
       `haagent ${VERSION} started: ${plan.instances.length} VRRP instance(s), ` +
         `control ${plan.control}, pid ${Deno.pid}`,
     );
+  }
+
+  /** Loads and starts the load-balancer side (its modules load only when needed). */
+  async #startLvs(lvs: unknown): Promise<void> {
+    if (this.#lvsFactory === null || this.#reactor === null) return;
+    const factory = await this.#lvsFactory();
+    this.#lvs = factory({
+      clock: this.#clock,
+      reactor: this.#reactor,
+      log: this.#log.child("lvs"),
+      scripts: this.#scriptsQueue,
+    });
+    await this.#lvs.start(lvs);
   }
 
   async #writePidFile(path: string): Promise<void> {
@@ -385,6 +391,7 @@ export class Agent {
       this.#buildGroups(plan.syncGroups);
     }
     if (this.#lvs !== null) await this.#lvs.reload(loaded.lvs);
+    else if (plan.hasVirtualServers) await this.#startLvs(loaded.lvs);
     this.#reloads++;
     const message = `reloaded ${this.#configFile}: ${kept} instance(s) unchanged, ` +
       `${reprioritized} with a new priority, ${restarted} restarted, ${added} added, ` +

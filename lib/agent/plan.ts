@@ -59,4 +59,6 @@ export interface Plan {
   instances: InstancePlan[];
   syncGroups: SyncGroupPlan[];
   metricsListen: { address: string; port: number } | null;
+  /** The file has virtual servers (the load-balancer side is loaded only then). */
+  hasVirtualServers: boolean;
 }

@@ -6,7 +6,6 @@
  */
 import { Agent, ConfigRefused, type PlanLoader } from "../agent.ts";
 import { planFromConfig } from "../agent/from_config.ts";
-import { makeLvsRuntime } from "../agent/lvs_runtime.ts";
 import { formatIssue } from "../config/errors.ts";
 import { loadConfigFile } from "../config/load.ts";
 import { type Level, log } from "../runtime/log.ts";
@@ -73,7 +72,12 @@ global.pid_file, so two agents can run side by side.`);
       }
       return { ok: true, plan, lvs: r.config, warnings };
     };
-    const agent = new Agent({ configFile: file, load, log, lvs: makeLvsRuntime });
+    const agent = new Agent({
+      configFile: file,
+      load,
+      log,
+      lvs: async () => (await import("../agent/lvs_runtime.ts")).makeLvsRuntime,
+    });
     const stop = () => {
       agent.stop().catch((e) => log.error(`stop failed: ${e}`));
     };
