@@ -179,15 +179,18 @@ async function runKind(kind: Kind, spec: PairSpec): Promise<Cycle[]> {
 function row(label: string, ka: number[], ha: number[]): string {
   const k = summarize(ka.filter(Number.isFinite));
   const h = summarize(ha.filter(Number.isFinite));
-  const cell = (s: ReturnType<typeof summarize>) =>
+  // "(n=8)" when some cycles did not see the event (e.g. a GARP inside the neighbour locktime).
+  const cell = (s: ReturnType<typeof summarize>, all: number) =>
     s.n === 0
       ? "-".padEnd(28)
-      : `${s.min.toFixed(1)} / ${s.p50.toFixed(1)} / ${s.max.toFixed(1)}`.padEnd(28);
+      : `${s.min.toFixed(1)} / ${s.p50.toFixed(1)} / ${s.max.toFixed(1)}${
+        s.n < all ? ` (n=${s.n})` : ""
+      }`.padEnd(28);
   const ratio = k.n > 0 && h.n > 0 ? (h.p50 / k.p50).toFixed(3) : "-";
   const diff = k.n > 0 && h.n > 0
     ? `${(h.p50 - k.p50) >= 0 ? "+" : ""}${(h.p50 - k.p50).toFixed(1)}`
     : "-";
-  return `  ${label.padEnd(36)}${cell(k)}${cell(h)}${ratio.padEnd(8)}${diff}`;
+  return `  ${label.padEnd(36)}${cell(k, ka.length)}${cell(h, ha.length)}${ratio.padEnd(8)}${diff}`;
 }
 
 async function main(): Promise<void> {
