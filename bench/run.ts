@@ -24,6 +24,19 @@ export const BENCHMARKS: readonly { name: string; what: string }[] = [
 
 const here = new URL(".", import.meta.url);
 
+/** Every benchmark file present: the known ones in order, then any other bench/*.ts. */
+function discover(): { name: string; what: string }[] {
+  const others: { name: string; what: string }[] = [];
+  for (const e of Deno.readDirSync(here)) {
+    const name = e.name.replace(/\.ts$/, "");
+    if (!e.isFile || !e.name.endsWith(".ts") || e.name.endsWith("_test.ts")) continue;
+    if (name === "run" || name === "lib" || BENCHMARKS.some((b) => b.name === name)) continue;
+    others.push({ name, what: "(see the file's header)" });
+  }
+  others.sort((a, b) => a.name.localeCompare(b.name));
+  return [...BENCHMARKS.filter((b) => exists(b.name)), ...others];
+}
+
 function exists(name: string): boolean {
   try {
     return Deno.statSync(new URL(`${name}.ts`, here)).isFile;
@@ -35,11 +48,12 @@ function exists(name: string): boolean {
 async function main(args: string[]): Promise<number> {
   const names = args.filter((a) => !a.startsWith("-"));
   const flags = args.filter((a) => a.startsWith("-"));
-  const present = BENCHMARKS.filter((b) => exists(b.name));
+  const present = discover();
   if (flags.includes("--list") || flags.includes("--help")) {
     console.log("usage: deno task bench [NAME...] [FLAGS for the benchmark]\n");
-    for (const b of BENCHMARKS) {
-      console.log(`  ${b.name.padEnd(16)}${exists(b.name) ? "" : "(absent) "}${b.what}`);
+    const absent = BENCHMARKS.filter((b) => !exists(b.name)).map((b) => ({ ...b, absent: true }));
+    for (const b of [...present, ...absent]) {
+      console.log(`  ${b.name.padEnd(16)}${"absent" in b ? "(absent) " : ""}${b.what}`);
     }
     return 0;
   }
