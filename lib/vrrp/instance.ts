@@ -104,6 +104,8 @@ export class VrrpInstance {
   #masterAdverIntCs: number;
   #masterAddress: Uint8Array | null = null;
   #adverTimer: Timer | null = null;
+  /** When the next periodic advert is due (clock ms); adverts keep this phase. */
+  #adverDueMs = 0;
   #downTimer: Timer | null = null;
   #ownFault: string | null = null;
   #groupFault: string | null = null;
@@ -358,7 +360,13 @@ export class VrrpInstance {
     if (this.#state !== "MASTER") return;
     // RFC 5798 6.4.3: Adver_Timer fires -> send an advert, reset the timer.
     this.#sendAdvert(this.#effectivePriority);
-    this.#startAdverTimer();
+    // Due times advance by whole intervals from the last due time, so a late timer does not
+    // push every later advert back (a 10 ms interval would otherwise average ~10.8 ms).
+    const intervalMs = this.#opts.advertIntervalCs * 10;
+    const now = this.#clock.now();
+    this.#adverDueMs += intervalMs;
+    if (this.#adverDueMs <= now) this.#adverDueMs = now + intervalMs; // fell a whole interval behind
+    this.#armAdverTimer(this.#adverDueMs - now);
   }
 
   #becomeMaster(reason: string): void {
@@ -457,11 +465,14 @@ export class VrrpInstance {
   }
 
   #startAdverTimer(): void {
+    const intervalMs = this.#opts.advertIntervalCs * 10;
+    this.#adverDueMs = this.#clock.now() + intervalMs;
+    this.#armAdverTimer(intervalMs);
+  }
+
+  #armAdverTimer(delayMs: number): void {
     this.#adverTimer?.cancel();
-    this.#adverTimer = this.#clock.setTimer(
-      this.#opts.advertIntervalCs * 10,
-      () => this.#onAdverTimer(),
-    );
+    this.#adverTimer = this.#clock.setTimer(delayMs, () => this.#onAdverTimer());
   }
 
   #cancelTimers(): void {

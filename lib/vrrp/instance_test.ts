@@ -392,3 +392,37 @@ Deno.test("constructor rejects values no config could mean", () => {
     assertThrows(() => new VrrpInstance({ ...base, ...b }, clock, () => {}), RangeError);
   }
 });
+
+Deno.test("master: late timers do not slow the advert rate (due times keep their phase)", () => {
+  const fake = new FakeClock();
+  // Every timer fires 3 ms late, as a busy event loop would.
+  const late = {
+    now: () => fake.now(),
+    setTimer: (ms: number, fn: () => void) => fake.setTimer(ms + 3, fn),
+  };
+  let adverts = 0;
+  const inst = new VrrpInstance(
+    {
+      name: "VI_1",
+      vrid: 51,
+      version: 3,
+      family: "ipv4",
+      priority: 255,
+      advertIntervalCs: 1,
+      initialState: "MASTER",
+      preempt: true,
+      preemptDelayMs: 0,
+      primaryAddress: ME,
+    },
+    late,
+    (a) => {
+      if (a.type === "send-advert") adverts++;
+    },
+  );
+  inst.start();
+  adverts = 0;
+  fake.advance(10_000);
+  // 10 ms adverts for 10 s: 1,000, not the 769 a restarted 13 ms timer would give.
+  assert(adverts >= 995 && adverts <= 1000, `${adverts} adverts`);
+  inst.shutdown();
+});
