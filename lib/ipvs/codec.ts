@@ -6,7 +6,7 @@
  * @module
  */
 
-import { AttributeDecoder, AttributeEncoder } from "../netlink/attrs.ts";
+import { AttributeDecoder } from "../netlink/attrs.ts";
 import { formatIp, parseIp } from "../net/ip.ts";
 import {
   addressFamily,
@@ -21,6 +21,7 @@ import {
   type ServiceKey,
   type TunnelType,
 } from "./types.ts";
+import { AttrReader, AttrWriter, ipv4Into, ipv4Text, isIpv4Text } from "./wire.ts";
 
 /** A decode result: wire input never throws. */
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -103,6 +104,8 @@ const AF = { ipv4: 2, ipv6: 10 } as const;
 const PROTO: Record<IpvsProtocol, number> = { tcp: 6, udp: 17, sctp: 132 };
 const FWD: Record<Forwarding, number> = { nat: 0, local: 1, tun: 2, dr: 3 };
 const TUN: Record<TunnelType, number> = { ipip: 0, gue: 1, gre: 2 };
+const PROTO_BY_NUMBER = new Map(Object.entries(PROTO).map(([k, v]) => [v, k as IpvsProtocol]));
+const FWD_BY_NUMBER = new Map(Object.entries(FWD).map(([k, v]) => [v, k as Forwarding]));
 /** sizeof(union nf_inet_addr): addresses always travel in 16 bytes. */
 const ADDR_LEN = 16;
 
@@ -114,15 +117,20 @@ export interface IpvsRequest {
   dump: boolean;
 }
 
-function addrBytes(address: string, family: IpvsFamily, what: string): Uint8Array {
+/** Writes `address` as 16 bytes (`union nf_inet_addr`); IPv4 text takes the fast path. */
+function addrAttr(w: AttrWriter, type: number, address: string, family: IpvsFamily, what: string) {
+  if (family === "ipv4" && ipv4Into(address, addr4)) {
+    w.bytes(type, addr4, ADDR_LEN);
+    return;
+  }
   const ip = parseIp(address);
   if (ip === null || ip.family !== family) {
     throw new TypeError(`${what}: "${address}" is not an ${family} address`);
   }
-  const out = new Uint8Array(ADDR_LEN);
-  out.set(ip.bytes);
-  return out;
+  w.bytes(type, ip.bytes, ADDR_LEN);
 }
+
+const addr4 = new Uint8Array(4);
 
 function checkPort(port: number, what: string): void {
   if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
@@ -130,16 +138,16 @@ function checkPort(port: number, what: string): void {
   }
 }
 
-function keyAttrs(e: AttributeEncoder, key: ServiceKey): void {
-  e.u16(SVC.AF, AF[key.family]);
+function keyAttrs(w: AttrWriter, key: ServiceKey): void {
+  w.u16(SVC.AF, AF[key.family]);
   if ("fwmark" in key) {
-    e.u32(SVC.FWMARK, key.fwmark);
+    w.u32(SVC.FWMARK, key.fwmark);
     return;
   }
   checkPort(key.port, `service ${key.address}`);
-  e.u16(SVC.PROTOCOL, PROTO[key.protocol]);
-  e.bytes(SVC.ADDR, addrBytes(key.address, key.family, "service"));
-  e.u16be(SVC.PORT, key.port);
+  w.u16(SVC.PROTOCOL, PROTO[key.protocol]);
+  addrAttr(w, SVC.ADDR, key.address, key.family, "service");
+  w.u16be(SVC.PORT, key.port);
 }
 
 /** The kernel's flag word of a service (hashed is never sent). */
@@ -152,85 +160,92 @@ export function serviceFlagBits(f: ServiceFlags): number {
   return bits;
 }
 
-function netmaskAttr(e: AttributeEncoder, s: Service): void {
+function netmaskAttr(w: AttrWriter, s: Service): void {
   if (s.key.family === "ipv4") {
-    const m = parseIp(s.netmask);
-    if (m === null || m.family !== "ipv4") {
-      throw new TypeError(`service netmask "${s.netmask}" is not an IPv4 mask`);
+    if (ipv4Into(s.netmask, addr4)) {
+      w.bytes(SVC.NETMASK, addr4);
+      return;
     }
-    e.bytes(SVC.NETMASK, m.bytes);
-    return;
+    throw new TypeError(`service netmask "${s.netmask}" is not an IPv4 mask`);
   }
   // IPv6 services carry a prefix length, in host order.
   const len = Number(s.netmask);
   if (!Number.isInteger(len) || len < 0 || len > 128) {
     throw new RangeError(`IPv6 service netmask "${s.netmask}" is not a prefix length 0..128`);
   }
-  e.u32(SVC.NETMASK, len);
+  w.u32(SVC.NETMASK, len);
 }
 
-function serviceAttrs(e: AttributeEncoder, s: Service): void {
-  keyAttrs(e, s.key);
-  e.string(SVC.SCHED_NAME, s.scheduler);
-  const flags = new Uint8Array(8);
-  const v = new DataView(flags.buffer);
-  v.setUint32(0, serviceFlagBits(s.flags), true);
-  v.setUint32(4, 0xffffffff & ~SVC_F.HASHED, true);
-  e.bytes(SVC.FLAGS, flags);
-  e.u32(SVC.TIMEOUT, s.timeoutS);
-  netmaskAttr(e, s);
+function serviceAttrs(w: AttrWriter, s: Service): void {
+  keyAttrs(w, s.key);
+  w.string(SVC.SCHED_NAME, s.scheduler);
+  w.u32pair(SVC.FLAGS, serviceFlagBits(s.flags), 0xffffffff & ~SVC_F.HASHED);
+  w.u32(SVC.TIMEOUT, s.timeoutS);
+  netmaskAttr(w, s);
 }
 
-function destAttrs(e: AttributeEncoder, d: Destination, full: boolean): void {
-  const family = addressFamily(d.address);
+function destAttrs(w: AttrWriter, d: Destination, full: boolean): void {
+  const family: IpvsFamily | null = isIpv4Text(d.address) ? "ipv4" : addressFamily(d.address);
   if (family === null) throw new TypeError(`destination "${d.address}" is not an address`);
   checkPort(d.port, `destination ${d.address}`);
-  e.bytes(DEST.ADDR, addrBytes(d.address, family, "destination"));
-  e.u16be(DEST.PORT, d.port);
-  e.u16(DEST.ADDR_FAMILY, AF[family]);
+  addrAttr(w, DEST.ADDR, d.address, family, "destination");
+  w.u16be(DEST.PORT, d.port);
+  w.u16(DEST.ADDR_FAMILY, AF[family]);
   if (!full) return;
-  e.u32(DEST.FWD_METHOD, FWD[d.forwarding]);
-  e.u32(DEST.WEIGHT, d.weight);
-  e.u32(DEST.U_THRESH, d.upperThreshold);
-  e.u32(DEST.L_THRESH, d.lowerThreshold);
+  w.u32(DEST.FWD_METHOD, FWD[d.forwarding]);
+  w.u32(DEST.WEIGHT, d.weight);
+  w.u32(DEST.U_THRESH, d.upperThreshold);
+  w.u32(DEST.L_THRESH, d.lowerThreshold);
   if (d.forwarding === "tun") {
-    e.u8(DEST.TUN_TYPE, TUN[d.tunnelType ?? "ipip"]);
-    e.u16be(DEST.TUN_PORT, d.tunnelPort ?? 0);
+    w.u8(DEST.TUN_TYPE, TUN[d.tunnelType ?? "ipip"]);
+    w.u16be(DEST.TUN_PORT, d.tunnelPort ?? 0);
   }
 }
 
-function request(cmd: number, fn: (e: AttributeEncoder) => void, dump = false): IpvsRequest {
-  const e = new AttributeEncoder();
-  fn(e);
-  return { cmd, attrs: e.finish(), dump };
+/** One writer for every request: encoding is synchronous, so it is never shared. */
+const writer = new AttrWriter(512);
+
+function request(cmd: number, fn: (w: AttrWriter) => void, dump = false): IpvsRequest {
+  const w = writer.reset();
+  fn(w);
+  return { cmd, attrs: w.finish(), dump };
+}
+
+function nested(w: AttrWriter, type: number, fn: () => void): void {
+  const at = w.open(type);
+  fn();
+  w.close(at);
 }
 
 /** IPVS_CMD_NEW_SERVICE (add) or SET_SERVICE (edit) with every setting. */
 export function encodeService(s: Service, edit = false): IpvsRequest {
   return request(
     edit ? IpvsCmd.SET_SERVICE : IpvsCmd.NEW_SERVICE,
-    (e) => e.nested(CMD_ATTR.SERVICE, (n) => serviceAttrs(n, s)),
+    (w) => nested(w, CMD_ATTR.SERVICE, () => serviceAttrs(w, s)),
   );
 }
 
 /** IPVS_CMD_DEL_SERVICE. */
 export function encodeDeleteService(key: ServiceKey): IpvsRequest {
-  return request(IpvsCmd.DEL_SERVICE, (e) => e.nested(CMD_ATTR.SERVICE, (n) => keyAttrs(n, key)));
+  return request(
+    IpvsCmd.DEL_SERVICE,
+    (w) => nested(w, CMD_ATTR.SERVICE, () => keyAttrs(w, key)),
+  );
 }
 
 /** IPVS_CMD_NEW_DEST (add) or SET_DEST (edit) of `dest` in service `key`. */
 export function encodeDest(key: ServiceKey, dest: Destination, edit = false): IpvsRequest {
-  return request(edit ? IpvsCmd.SET_DEST : IpvsCmd.NEW_DEST, (e) => {
-    e.nested(CMD_ATTR.SERVICE, (n) => keyAttrs(n, key));
-    e.nested(CMD_ATTR.DEST, (n) => destAttrs(n, dest, true));
+  return request(edit ? IpvsCmd.SET_DEST : IpvsCmd.NEW_DEST, (w) => {
+    nested(w, CMD_ATTR.SERVICE, () => keyAttrs(w, key));
+    nested(w, CMD_ATTR.DEST, () => destAttrs(w, dest, true));
   });
 }
 
 /** IPVS_CMD_DEL_DEST. */
 export function encodeDeleteDest(key: ServiceKey, dest: Destination): IpvsRequest {
-  return request(IpvsCmd.DEL_DEST, (e) => {
-    e.nested(CMD_ATTR.SERVICE, (n) => keyAttrs(n, key));
-    e.nested(CMD_ATTR.DEST, (n) => destAttrs(n, dest, false));
+  return request(IpvsCmd.DEL_DEST, (w) => {
+    nested(w, CMD_ATTR.SERVICE, () => keyAttrs(w, key));
+    nested(w, CMD_ATTR.DEST, () => destAttrs(w, dest, false));
   });
 }
 
@@ -243,7 +258,7 @@ export function encodeGetServices(): IpvsRequest {
 export function encodeGetDests(key: ServiceKey): IpvsRequest {
   return request(
     IpvsCmd.GET_DEST,
-    (e) => e.nested(CMD_ATTR.SERVICE, (n) => keyAttrs(n, key)),
+    (w) => nested(w, CMD_ATTR.SERVICE, () => keyAttrs(w, key)),
     true,
   );
 }
@@ -263,34 +278,35 @@ function familyOf(af: number): IpvsFamily | null {
 }
 
 function addrText(bytes: Uint8Array, family: IpvsFamily): string | null {
-  const n = family === "ipv4" ? 4 : 16;
-  return bytes.length < n ? null : formatIp(bytes.subarray(0, n));
+  if (family === "ipv4") return bytes.length < 4 ? null : ipv4Text(bytes, 0);
+  return bytes.length < 16 ? null : formatIp(bytes.subarray(0, 16));
 }
 
-function decodeStats(d: AttributeDecoder, wide: boolean): IpvsStats {
+function decodeStats(d: AttrReader, wide: boolean): IpvsStats {
   const s: IpvsStats = { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0 };
-  d.nested((n) => {
-    while (n.next()) {
-      const v = wide || n.length === 8 ? Number(n.u64()) : n.u32();
-      switch (n.type) {
-        case STATS.CONNS:
-          s.conns = v;
-          break;
-        case STATS.INPKTS:
-          s.inPkts = v;
-          break;
-        case STATS.OUTPKTS:
-          s.outPkts = v;
-          break;
-        case STATS.INBYTES:
-          s.inBytes = v;
-          break;
-        case STATS.OUTBYTES:
-          s.outBytes = v;
-          break;
-      }
+  if (d.error !== null) return s;
+  const n = d.nested();
+  while (n.next()) {
+    const v = wide || n.length === 8 ? n.u64() : n.u32();
+    switch (n.type) {
+      case STATS.CONNS:
+        s.conns = v;
+        break;
+      case STATS.INPKTS:
+        s.inPkts = v;
+        break;
+      case STATS.OUTPKTS:
+        s.outPkts = v;
+        break;
+      case STATS.INBYTES:
+        s.inBytes = v;
+        break;
+      case STATS.OUTBYTES:
+        s.outBytes = v;
+        break;
     }
-  });
+  }
+  d.adopt(n);
   return s;
 }
 
@@ -298,20 +314,26 @@ function decodeStats(d: AttributeDecoder, wide: boolean): IpvsStats {
 function withNested<T>(
   attrs: Uint8Array,
   type: number,
-  fn: (d: AttributeDecoder) => Decoded<T>,
+  fn: (d: AttrReader) => Decoded<T>,
 ): Decoded<T> {
-  const d = new AttributeDecoder(attrs);
+  const d = new AttrReader(attrs);
   let out: Decoded<T> | null = null;
   while (d.next()) {
-    if (d.type === type && out === null) d.nested((n) => (out = fn(n)));
+    if (d.type === type && out === null) {
+      const n = d.nested();
+      out = fn(n);
+      d.adopt(n);
+    }
   }
-  const err = d.err();
-  if (err !== null) return { ok: false, reason: err.message };
+  if (d.error !== null) return { ok: false, reason: `netlink attributes: ${d.error}` };
   return out ?? { ok: false, reason: `no nested attribute ${type}` };
 }
 
-/** Decodes the attributes of one GET_SERVICE dump reply (after the genl header). */
-export function decodeService(attrs: Uint8Array): Decoded<Service> {
+/**
+ * Decodes the attributes of one GET_SERVICE dump reply (after the genl header); without
+ * `counters` the traffic counters are skipped (a diff does not look at them).
+ */
+export function decodeService(attrs: Uint8Array, counters = true): Decoded<Service> {
   return withNested(attrs, CMD_ATTR.SERVICE, (d) => {
     let af = 0, protocol = 0, port = 0, fwmark = 0, timeoutS = 0, bits = 0;
     let addr: Uint8Array | null = null, netmask: Uint8Array | null = null;
@@ -327,7 +349,7 @@ export function decodeService(attrs: Uint8Array): Decoded<Service> {
           protocol = d.u16();
           break;
         case SVC.ADDR:
-          addr = d.bytes();
+          addr = d.view();
           break;
         case SVC.PORT:
           port = d.u16be();
@@ -339,29 +361,29 @@ export function decodeService(attrs: Uint8Array): Decoded<Service> {
           scheduler = d.string();
           break;
         case SVC.FLAGS:
-          bits = d.length >= 4 ? new DataView(d.bytes().buffer).getUint32(0, true) : 0;
+          bits = d.firstU32();
           break;
         case SVC.TIMEOUT:
           timeoutS = d.u32();
           break;
         case SVC.NETMASK:
-          netmask = d.bytes();
+          netmask = d.view();
           break;
         case SVC.STATS64:
-          stats = decodeStats(d, true);
+          if (counters) stats = decodeStats(d, true);
           break;
         case SVC.STATS:
-          stats32 = decodeStats(d, false);
+          if (counters) stats32 = decodeStats(d, false);
           break;
       }
     }
-    if (d.err() !== null) return { ok: false, reason: d.err()!.message };
+    if (d.error !== null) return { ok: false, reason: `netlink attributes: ${d.error}` };
     const family = familyOf(af);
     if (family === null) return { ok: false, reason: `service address family ${af}` };
     let key: ServiceKey;
     if (fwmark !== 0) key = { family, fwmark };
     else {
-      const proto = (Object.keys(PROTO) as IpvsProtocol[]).find((p) => PROTO[p] === protocol);
+      const proto = PROTO_BY_NUMBER.get(protocol);
       if (proto === undefined) return { ok: false, reason: `service protocol ${protocol}` };
       const address = addr === null ? null : addrText(addr, family);
       if (address === null) return { ok: false, reason: "service without a valid address" };
@@ -371,7 +393,7 @@ export function decodeService(attrs: Uint8Array): Decoded<Service> {
     if (netmask !== null && netmask.length === 4) {
       mask = family === "ipv4"
         ? formatIp(netmask)
-        : String(new DataView(netmask.buffer).getUint32(0, true));
+        : String(new DataView(netmask.buffer, netmask.byteOffset, 4).getUint32(0, true));
     }
     const mh = scheduler === "mh";
     const flags: ServiceFlags = {};
@@ -387,8 +409,15 @@ export function decodeService(attrs: Uint8Array): Decoded<Service> {
   });
 }
 
-/** Decodes the attributes of one GET_DEST dump reply (after the genl header). */
-export function decodeDest(attrs: Uint8Array, serviceFamily: IpvsFamily): Decoded<Destination> {
+/**
+ * Decodes the attributes of one GET_DEST dump reply (after the genl header); without `counters`
+ * the traffic counters and connection counts are skipped.
+ */
+export function decodeDest(
+  attrs: Uint8Array,
+  serviceFamily: IpvsFamily,
+  counters = true,
+): Decoded<Destination> {
   return withNested(attrs, CMD_ATTR.DEST, (d) => {
     let addr: Uint8Array | null = null;
     let af = 0, port = 0, fwd = 0, weight = 0, upper = 0, lower = 0, active = 0, inactive = 0;
@@ -398,7 +427,7 @@ export function decodeDest(attrs: Uint8Array, serviceFamily: IpvsFamily): Decode
     while (d.next()) {
       switch (d.type) {
         case DEST.ADDR:
-          addr = d.bytes();
+          addr = d.view();
           break;
         case DEST.PORT:
           port = d.u16be();
@@ -431,19 +460,19 @@ export function decodeDest(attrs: Uint8Array, serviceFamily: IpvsFamily): Decode
           tunPort = d.u16be();
           break;
         case DEST.STATS64:
-          stats = decodeStats(d, true);
+          if (counters) stats = decodeStats(d, true);
           break;
         case DEST.STATS:
-          stats32 = decodeStats(d, false);
+          if (counters) stats32 = decodeStats(d, false);
           break;
       }
     }
-    if (d.err() !== null) return { ok: false, reason: d.err()!.message };
+    if (d.error !== null) return { ok: false, reason: `netlink attributes: ${d.error}` };
     const family = af === 0 ? serviceFamily : familyOf(af);
     if (family === null) return { ok: false, reason: `destination address family ${af}` };
     const address = addr === null ? null : addrText(addr, family);
     if (address === null) return { ok: false, reason: "destination without a valid address" };
-    const forwarding = (Object.keys(FWD) as Forwarding[]).find((f) => FWD[f] === fwd);
+    const forwarding = FWD_BY_NUMBER.get(fwd);
     if (forwarding === undefined) return { ok: false, reason: `forwarding method ${fwd}` };
     const dest: Destination = {
       address,
@@ -452,9 +481,11 @@ export function decodeDest(attrs: Uint8Array, serviceFamily: IpvsFamily): Decode
       weight,
       upperThreshold: upper,
       lowerThreshold: lower,
-      activeConns: active,
-      inactiveConns: inactive,
     };
+    if (counters) {
+      dest.activeConns = active;
+      dest.inactiveConns = inactive;
+    }
     if (forwarding === "tun" && tunType >= 0) {
       const t = (Object.keys(TUN) as TunnelType[]).find((k) => TUN[k] === tunType);
       if (t === undefined) return { ok: false, reason: `tunnel type ${tunType}` };

@@ -68,7 +68,10 @@ export function sameDestSettings(desired: Destination, actual: Destination): boo
 
 function byName<T>(items: readonly T[], name: (t: T) => string): Map<string, T> {
   const m = new Map<string, T>();
-  for (const t of items) if (!m.has(name(t))) m.set(name(t), t);
+  for (const t of items) {
+    const n = name(t);
+    if (!m.has(n)) m.set(n, t);
+  }
   return m;
 }
 

@@ -7,7 +7,13 @@
  */
 
 import { Errno } from "../../ffi/errno.ts";
-import { type NetlinkConn, openGenericConn, type ReactorLike } from "../netlink/client.ts";
+import {
+  type BatchFailure,
+  type NetlinkConn,
+  NetlinkError,
+  openGenericConn,
+  type ReactorLike,
+} from "../netlink/client.ts";
 import { decodeGenl, Genl, type GenlFamily } from "../netlink/genl.ts";
 import { NLM_F_DUMP, type NlMessage } from "../netlink/message.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -46,8 +52,25 @@ export interface ReconcileOptions {
   owned?: (key: ServiceKey) => boolean;
 }
 
-/** Requests in flight at once: enough to hide the round trip, few enough for the socket buffer. */
-const WINDOW = 64;
+/** Ops per batch: the socket is read between batches, and other work may run. */
+const BATCH_OPS = 256;
+/** Synchronous work allowed before yielding to timers and I/O (VRRP shares the thread). */
+const SLICE_MS = 20;
+
+/** Lets timers and I/O run once `SLICE_MS` of synchronous netlink work has gone by. */
+class Slicer {
+  #since = performance.now();
+
+  async maybeYield(): Promise<void> {
+    if (performance.now() - this.#since < SLICE_MS) return;
+    await new Promise<void>((ok) => setTimeout(ok, 0));
+    this.#since = performance.now();
+  }
+}
+
+function opWhat(op: Op): string {
+  return `IPVS ${describeOp(op)} failed`;
+}
 
 function opRequest(op: Op): IpvsRequest {
   switch (op.op) {
@@ -64,21 +87,6 @@ function opRequest(op: Op): IpvsRequest {
     case "delete-dest":
       return encodeDeleteDest(op.key, op.dest);
   }
-}
-
-/** Runs `fn` over `items` with at most `window` promises pending, preserving start order. */
-async function pipelined<T>(
-  items: readonly T[],
-  window: number,
-  fn: (t: T) => Promise<void>,
-): Promise<void> {
-  const inFlight = new Set<Promise<void>>();
-  for (const item of items) {
-    const p = fn(item).finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    if (inFlight.size >= window) await Promise.race(inFlight);
-  }
-  await Promise.all(inFlight);
 }
 
 /** Programs IPVS through the "IPVS" generic netlink family. */
@@ -145,55 +153,78 @@ export class IpvsManager implements Disposable {
   }
 
   /** Every virtual service in the kernel with its destinations and counters. */
-  async dump(): Promise<DesiredService[]> {
+  dump(): Promise<DesiredService[]> {
+    return this.#dump(true);
+  }
+
+  async #dump(counters: boolean): Promise<DesiredService[]> {
     const replies = await this.#send(encodeGetServices(), "Cannot list IPVS services");
     const services: DesiredService[] = [];
     for (const m of replies) {
       const g = decodeGenl(m, this.#family.hdrSize);
       if (!g.ok) throw new Error(`IPVS service dump: ${g.reason}`);
-      const s = decodeService(g.value.attrs);
+      const s = decodeService(g.value.attrs, counters);
       if (!s.ok) throw new Error(`IPVS service dump: ${s.reason}`);
       services.push({ ...s.value, destinations: [] });
     }
     // A netlink socket runs one dump at a time (a second one is EBUSY): one service after another.
-    await pipelined(services, 1, async (s) => {
-      const name = serviceName(s.key);
+    const slicer = new Slicer();
+    for (const s of services) {
       const msgs = await this.#send(
         encodeGetDests(s.key),
-        `Cannot list the destinations of IPVS service ${name}`,
+        `Cannot list the destinations of IPVS service ${serviceName(s.key)}`,
       );
       for (const m of msgs) {
         const g = decodeGenl(m, this.#family.hdrSize);
-        if (!g.ok) throw new Error(`IPVS destination dump of ${name}: ${g.reason}`);
-        const d = decodeDest(g.value.attrs, s.key.family);
-        if (!d.ok) throw new Error(`IPVS destination dump of ${name}: ${d.reason}`);
+        if (!g.ok) throw new Error(`IPVS destination dump of ${serviceName(s.key)}: ${g.reason}`);
+        const d = decodeDest(g.value.attrs, s.key.family, counters);
+        if (!d.ok) throw new Error(`IPVS destination dump of ${serviceName(s.key)}: ${d.reason}`);
         s.destinations.push(d.value);
       }
-    });
+      await slicer.maybeYield();
+    }
     return services;
   }
 
-  /** Sends `ops` in order (pipelined); returns the ones the kernel refused, logged. */
+  /** Sends `ops` in order (packed into batches); returns the ones the kernel refused, logged. */
   async apply(ops: readonly Op[]): Promise<{ op: Op; error: Error }[]> {
-    const errors: { op: Op; error: Error }[] = [];
-    await pipelined(ops, WINDOW, async (op) => {
-      const what = `IPVS ${describeOp(op)} failed`;
-      let req: IpvsRequest;
-      try {
-        req = opRequest(op);
-      } catch (e) {
-        errors.push({ op, error: e as Error });
-        this.#log.error(`${what}: ${(e as Error).message}`);
-        return;
+    const failed: { at: number; error: Error }[] = [];
+    const slicer = new Slicer();
+    for (let start = 0; start < ops.length; start += BATCH_OPS) {
+      const reqs: IpvsRequest[] = [];
+      const at: number[] = [];
+      for (let i = start; i < Math.min(ops.length, start + BATCH_OPS); i++) {
+        try {
+          reqs.push(opRequest(ops[i]!));
+          at.push(i);
+        } catch (e) {
+          const error = e as Error;
+          failed.push({ at: i, error: new Error(`${opWhat(ops[i]!)}: ${error.message}`) });
+        }
       }
+      let answers: BatchFailure[];
       try {
-        await this.#send(req, what);
+        answers = await this.#genl.requestBatch(this.#family, reqs);
       } catch (e) {
-        errors.push({ op, error: e as Error });
-        this.#log.error((e as Error).message);
+        for (const i of at) failed.push({ at: i, error: e as Error });
+        continue;
       }
+      for (let k = 0; k < answers.length; k++) {
+        const a = answers[k];
+        if (a === null || a === undefined) continue;
+        const op = `${this.#family.name} cmd ${reqs[k]!.cmd}`;
+        failed.push({
+          at: at[k]!,
+          error: new NetlinkError(op, a.errno, opWhat(ops[at[k]!]!), a.kernelMessage),
+        });
+      }
+      await slicer.maybeYield();
+    }
+    failed.sort((a, b) => a.at - b.at);
+    return failed.map(({ at, error }) => {
+      this.#log.error(error.message);
+      return { op: ops[at]!, error };
     });
-    return errors;
   }
 
   /**
@@ -205,7 +236,7 @@ export class IpvsManager implements Disposable {
     desired: readonly DesiredService[],
     opts: ReconcileOptions = {},
   ): Promise<ReconcileResult> {
-    const actual = await this.dump();
+    const actual = await this.#dump(false);
     const owned = opts.owned ?? ((k: ServiceKey) => this.#owned.has(serviceName(k)));
     const ops = diff(desired, actual, owned);
     const errors = await this.apply(ops);

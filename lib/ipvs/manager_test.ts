@@ -2,9 +2,10 @@ import { assert, assertEquals, assertMatch } from "../../tests/helpers/assert.ts
 import { SyscallError } from "../../ffi/errno.ts";
 import { Reactor } from "../../ffi/reactor.ts";
 import { AttributeEncoder } from "../netlink/attrs.ts";
-import { FakeNetlink } from "../netlink/fake.ts";
+import { type BatchFailure, type BatchRequest, ReplyRouter } from "../netlink/client.ts";
+import { errorMessage, FakeNetlink } from "../netlink/fake.ts";
 import { decodeGenl, GENL_ID_CTRL, genlHeader } from "../netlink/genl.ts";
-import type { NlMessage } from "../netlink/message.ts";
+import { decodeMessages, NLM_F_ACK, type NlMessage } from "../netlink/message.ts";
 import { Logger } from "../runtime/log.ts";
 import { decodeDest, decodeService, IpvsCmd } from "./codec.ts";
 import { IpvsManager } from "./manager.ts";
@@ -112,11 +113,47 @@ function svc(key: ServiceKey, dests: Destination[]): DesiredService {
   };
 }
 
-async function open(kernel: FakeIpvs): Promise<{ m: IpvsManager; lines: string[] }> {
+/**
+ * A fake that also takes batches the way the kernel does: every message of a datagram is
+ * handled in order, a failure gets its own NLMSG_ERROR, and only the last message its ACK.
+ */
+class BatchingFake extends FakeNetlink {
+  readonly #router = new ReplyRouter(1_000_000);
+  readonly #handle: (req: NlMessage) => NlMessage[] | SyscallError;
+  datagrams = 0;
+
+  constructor(handle: (req: NlMessage) => NlMessage[] | SyscallError) {
+    super(handle);
+    this.#handle = handle;
+  }
+
+  requestBatch(reqs: readonly BatchRequest[]): Promise<BatchFailure[]> {
+    const b = this.#router.beginBatch(reqs, 0, { maxMessages: 3 });
+    for (const d of b.datagrams) {
+      this.datagrams++;
+      const ms = decodeMessages(d);
+      assert(ms.ok);
+      for (const m of ms.value) {
+        const answer = this.#handle(m);
+        const failed = answer instanceof SyscallError;
+        if (failed || (m.flags & NLM_F_ACK) !== 0) {
+          this.#router.feed(errorMessage(m, failed ? -answer.errno : 0));
+        }
+      }
+    }
+    return b.done;
+  }
+}
+
+async function open(
+  kernel: FakeIpvs,
+  batching = false,
+): Promise<{ m: IpvsManager; lines: string[]; conn: FakeNetlink }> {
   const { log, lines } = capture();
-  const m = await IpvsManager.withConn(new FakeNetlink(kernel.handle), log);
+  const conn = batching ? new BatchingFake(kernel.handle) : new FakeNetlink(kernel.handle);
+  const m = await IpvsManager.withConn(conn, log);
   assert(m instanceof IpvsManager);
-  return { m, lines };
+  return { m, lines, conn };
 }
 
 Deno.test("manager: without the IPVS family, open reports it unavailable", async () => {
@@ -166,20 +203,63 @@ Deno.test("manager: foreign services stay; services it programmed are removed wh
   assertEquals(kernel.services.size, 0);
 });
 
-Deno.test("manager: kernel errors are logged naming service and destination, not thrown", async () => {
+for (const batching of [false, true]) {
+  const how = batching ? "batched" : "one by one";
+  Deno.test(`manager: kernel errors are logged naming service and destination (${how})`, async () => {
+    const kernel = new FakeIpvs();
+    const { m, lines } = await open(kernel, batching);
+    const errors = await m.apply([
+      { op: "add-dest", key: web, dest: dest("10.0.0.11") },
+      { op: "add-service", service: svc(web, []) },
+      { op: "add-dest", key: web, dest: { ...dest("10.0.0.12"), port: 70000 } },
+      { op: "add-service", service: svc(web, []) },
+      { op: "delete-dest", key: web, dest: dest("10.0.0.99") },
+    ]);
+    assertEquals(errors.map((e) => (e.error as SyscallError).code ?? "RangeError"), [
+      "ENOENT",
+      "RangeError",
+      "EEXIST",
+      "ENOENT",
+    ]);
+    assertEquals(errors.map((e) => e.op.op), [
+      "add-dest",
+      "add-dest",
+      "add-service",
+      "delete-dest",
+    ]);
+    assertEquals(lines.length, 4);
+    assertMatch(lines[0]!, /add-dest TCP 10\.0\.0\.50:80 -> 10\.0\.0\.11:80 failed: ENOENT/);
+    assertMatch(lines[1]!, /add-dest TCP 10\.0\.0\.50:80 -> 10\.0\.0\.12:70000 failed: .*range/);
+    assertMatch(lines[2]!, /add-service TCP 10\.0\.0\.50:80 failed: EEXIST/);
+    assertMatch(lines[3]!, /delete-dest TCP 10\.0\.0\.50:80 -> 10\.0\.0\.99:80 failed: ENOENT/);
+    assertEquals(kernel.services.size, 1);
+  });
+}
+
+Deno.test("manager: batched reconcile of many services, then a second pass sends nothing", async () => {
   const kernel = new FakeIpvs();
-  const { m, lines } = await open(kernel);
-  const errors = await m.apply([
-    { op: "add-dest", key: web, dest: dest("10.0.0.11") },
-    { op: "add-service", service: svc(web, []) },
-    { op: "add-service", service: svc(web, []) },
-    { op: "delete-dest", key: web, dest: dest("10.0.0.99") },
-  ]);
-  assertEquals(errors.map((e) => (e.error as SyscallError).code), ["ENOENT", "EEXIST", "ENOENT"]);
-  assertEquals(lines.length, 3);
-  assertMatch(lines[0]!, /add-dest TCP 10\.0\.0\.50:80 -> 10\.0\.0\.11:80 failed: ENOENT/);
-  assertMatch(lines[1]!, /add-service TCP 10\.0\.0\.50:80 failed: EEXIST/);
-  assertMatch(lines[2]!, /delete-dest TCP 10\.0\.0\.50:80 -> 10\.0\.0\.99:80 failed: ENOENT/);
+  const { m, conn } = await open(kernel, true);
+  assert(conn instanceof BatchingFake);
+  const want = Array.from(
+    { length: 40 },
+    (_, i) =>
+      svc({ ...web, address: `10.1.0.${i + 1}` }, [dest(`10.2.${i}.1`), dest(`10.2.${i}.2`)]),
+  );
+  const first = await m.reconcile(want);
+  assertEquals(first.ops.length, 120);
+  assertEquals(first.errors, []);
+  assertEquals(kernel.services.size, 40);
+  assertEquals([...kernel.services.values()].map((s) => s.dests.size), want.map(() => 2));
+  assertEquals(conn.datagrams, 40, "120 ops, 3 to a datagram");
+  assertEquals(conn.requests.length, 2, "only the family lookup and the service dump");
+  const second = await m.reconcile(want);
+  assertEquals(second.ops, []);
+  want[7]!.destinations[1]!.weight = 9;
+  want.pop();
+  const third = await m.reconcile(want);
+  assertEquals(third.ops.map((o) => o.op), ["delete-service", "edit-dest"]);
+  assertEquals(kernel.services.size, 39);
+  m[Symbol.dispose]();
 });
 
 Deno.test("manager: a hand-made change is put back; flush empties", async () => {

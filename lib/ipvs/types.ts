@@ -6,6 +6,7 @@
  */
 
 import { formatIp, parseIp } from "../net/ip.ts";
+import { isIpv4Text } from "./wire.ts";
 
 /** Address family of a service or destination. */
 export type IpvsFamily = "ipv4" | "ipv6";
@@ -91,12 +92,15 @@ export function fullNetmask(family: IpvsFamily): string {
 
 /** The canonical text of an address (so `::0001` and `::1` compare equal); input if invalid. */
 export function canonicalAddress(address: string): string {
+  // Dotted quads parseIp accepts have no leading zeros: they are their own canonical text.
+  if (isIpv4Text(address)) return address;
   const ip = parseIp(address);
   return ip === null ? address : formatIp(ip.bytes);
 }
 
 /** The family of an address text, or null when it is not an address. */
 export function addressFamily(address: string): IpvsFamily | null {
+  if (isIpv4Text(address)) return "ipv4";
   return parseIp(address)?.family ?? null;
 }
 

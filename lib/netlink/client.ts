@@ -13,6 +13,7 @@ import {
   decodeMessages,
   doneErrno,
   encodeMessage,
+  nlAlign,
   NLM_F_ACK,
   NLM_F_DUMP,
   NLM_F_DUMP_INTR,
@@ -20,6 +21,7 @@ import {
   type NlMessage,
   NLMSG_DONE,
   NLMSG_ERROR,
+  NLMSG_HDRLEN,
   NLMSG_NOOP,
   NLMSG_OVERRUN,
   rtmTypeName,
@@ -40,6 +42,13 @@ export interface NetlinkConn extends Disposable {
     what: string,
     op?: string,
   ): Promise<NlMessage[]>;
+  /**
+   * Optional: sends many non-dump requests packed into as few datagrams as possible, with one
+   * ACK per datagram (the kernel answers every failed message with its own NLMSG_ERROR). Resolves
+   * with one entry per request, in order: null when the kernel accepted it. Rejects only when
+   * the connection fails (closed, replies lost). Use `requestBatch(conn, reqs)` for any conn.
+   */
+  requestBatch?(reqs: readonly BatchRequest[]): Promise<BatchFailure[]>;
   /** Delivers multicast notifications (after subscribe); returns a handle to stop. */
   onNotification(fn: (m: NlMessage) => void): Disposable;
   /** Called when the kernel dropped notifications (ENOBUFS): the listener must resync. */
@@ -68,6 +77,59 @@ export class NetlinkError extends SyscallError {
   }
 }
 
+/** One request of a batch (`NetlinkConn.requestBatch`): never a dump. */
+export interface BatchRequest {
+  type: number;
+  /** Extra flags (NLM_F_CREATE...); NLM_F_REQUEST is added, NLM_F_ACK where needed. */
+  flags: number;
+  payload: Uint8Array;
+}
+
+/** The kernel's refusal of one batched request, or null when it was accepted. */
+export type BatchFailure = { errno: number; kernelMessage: string | null } | null;
+
+/** Limits on the datagrams a batch is packed into. */
+export interface BatchLimits {
+  /** Largest datagram (default 64 KiB). */
+  maxDatagramBytes?: number;
+  /** Most messages in one datagram (default 1024). */
+  maxMessages?: number;
+}
+
+/** A batch being answered: failures by index, datagrams whose final ACK is still due. */
+interface BatchState {
+  readonly failures: BatchFailure[];
+  open: number;
+  settled: boolean;
+  resolve: (v: BatchFailure[]) => void;
+  reject: (e: Error) => void;
+}
+
+/** One datagram of a batch: its seqs (their slots are dropped when its last message is answered). */
+interface BatchDatagram {
+  readonly batch: BatchState;
+  readonly seqs: number[];
+  readonly first: number;
+  done: boolean;
+}
+
+/** Where the reply to a batched message goes. */
+interface BatchSlot {
+  readonly datagram: BatchDatagram;
+  readonly index: number;
+  readonly last: boolean;
+}
+
+/** A batch registered with the router: its datagrams, ready to send in order. */
+export interface BatchBegun {
+  /** Encoded datagrams, to send in order. */
+  datagrams: Uint8Array[];
+  /** Resolves when every datagram is answered (see `NetlinkConn.requestBatch`). */
+  done: Promise<BatchFailure[]>;
+  /** Marks datagram `i` as not sent: its messages fail with `errno`. */
+  unsent(i: number, errno: number): void;
+}
+
 interface Pending {
   dump: boolean;
   op: string;
@@ -88,12 +150,14 @@ export function isDump(flags: number): boolean {
  * routes every received datagram to the request it answers or to the notification listeners.
  */
 export class ReplyRouter {
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new Map<number, Pending | BatchSlot>();
   readonly #notify = new Set<(m: NlMessage) => void>();
   readonly #overrun = new Set<() => void>();
   /** Datagrams or messages dropped, by reason. */
   readonly drops = new Map<string, number>();
   #seq: number;
+  #defer = false;
+  #queued: NlMessage[] = [];
 
   /** `firstSeq` lets tests pin sequence numbers. */
   constructor(firstSeq = 1 + Math.floor(Math.random() * 0x7fffffff)) {
@@ -135,19 +199,101 @@ export class ReplyRouter {
     return { seq, bytes, replies };
   }
 
+  /**
+   * Registers a batch of non-dump requests and packs them into datagrams: every message gets
+   * its own seq, only the last of each datagram asks for an ACK (the kernel answers the others
+   * only when they fail, and handles a datagram's messages in order). Throws `TypeError` for a
+   * dump (a socket runs one dump at a time).
+   */
+  beginBatch(reqs: readonly BatchRequest[], pid = 0, limits: BatchLimits = {}): BatchBegun {
+    const maxBytes = limits.maxDatagramBytes ?? 64 << 10;
+    const maxMessages = Math.max(1, limits.maxMessages ?? 1024);
+    for (const r of reqs) {
+      if (isDump(r.flags)) throw new TypeError("A dump cannot be part of a netlink batch");
+    }
+    let resolve!: (v: BatchFailure[]) => void;
+    let reject!: (e: Error) => void;
+    const done = new Promise<BatchFailure[]>((ok, fail) => {
+      resolve = ok;
+      reject = fail;
+    });
+    const batch: BatchState = {
+      failures: new Array<BatchFailure>(reqs.length).fill(null),
+      open: 0,
+      settled: false,
+      resolve,
+      reject,
+    };
+    const datagrams: Uint8Array[] = [];
+    const groups: BatchDatagram[] = [];
+    let start = 0;
+    while (start < reqs.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < reqs.length && end - start < maxMessages) {
+        const len = nlAlign(NLMSG_HDRLEN + reqs[end]!.payload.length);
+        if (end > start && bytes + len > maxBytes) break;
+        bytes += len;
+        end++;
+      }
+      const out = new Uint8Array(bytes);
+      const v = new DataView(out.buffer);
+      const group: BatchDatagram = { batch, seqs: [], first: start, done: false };
+      let off = 0;
+      for (let i = start; i < end; i++) {
+        const r = reqs[i]!;
+        const seq = this.#nextSeq();
+        const last = i === end - 1;
+        const len = NLMSG_HDRLEN + r.payload.length;
+        v.setUint32(off, len, true);
+        v.setUint16(off + 4, r.type, true);
+        v.setUint16(off + 6, r.flags | NLM_F_REQUEST | (last ? NLM_F_ACK : 0), true);
+        v.setUint32(off + 8, seq, true);
+        v.setUint32(off + 12, pid >>> 0, true);
+        out.set(r.payload, off + NLMSG_HDRLEN);
+        off += nlAlign(len);
+        group.seqs.push(seq);
+        this.#pending.set(seq, { datagram: group, index: i, last });
+      }
+      datagrams.push(out);
+      groups.push(group);
+      batch.open++;
+      start = end;
+    }
+    if (batch.open === 0) resolve(batch.failures);
+    const unsent = (i: number, errno: number): void => {
+      const g = groups[i];
+      if (g === undefined || g.done) return;
+      for (let k = 0; k < g.seqs.length; k++) {
+        batch.failures[g.first + k] = { errno, kernelMessage: null };
+      }
+      this.#closeDatagram(g);
+    };
+    return { datagrams, done, unsent };
+  }
+
   /** Fails one request (e.g. the send failed). */
   cancel(seq: number, err: Error): void {
     const p = this.#pending.get(seq);
-    if (p === undefined) return;
+    if (p === undefined || "datagram" in p) return;
     this.#pending.delete(seq);
     p.reject(err);
   }
 
-  /** Fails every waiting request (connection closed, replies lost). */
+  /** Fails every waiting request and batch (connection closed, replies lost). */
   failAll(err: (p: { op: string; what: string }) => Error): void {
     const all = [...this.#pending.values()];
     this.#pending.clear();
-    for (const p of all) p.reject(err(p));
+    for (const p of all) {
+      if (!("datagram" in p)) {
+        p.reject(err(p));
+        continue;
+      }
+      const b = p.datagram.batch;
+      if (b.settled) continue;
+      b.settled = true;
+      b.reject(err({ op: "netlink batch", what: `${b.failures.length} batched requests` }));
+    }
   }
 
   /** Routes one received datagram. Never throws on bad input: it is counted in `drops`. */
@@ -166,6 +312,14 @@ export class ReplyRouter {
       new NetlinkError(p.op, Errno.ENOBUFS!, `${p.what} (netlink replies lost)`, null)
     );
     for (const fn of [...this.#overrun]) fn();
+  }
+
+  /**
+   * While on, notifications are queued and delivered from a microtask (so a listener never
+   * runs inside the `request` call that read them).
+   */
+  deferNotifications(on: boolean): void {
+    this.#defer = on;
   }
 
   /** Adds a notification listener. */
@@ -187,9 +341,11 @@ export class ReplyRouter {
         this.#drop("stray control message");
         return;
       }
-      for (const fn of [...this.#notify]) fn(m);
+      if (this.#defer) this.#deferred(m);
+      else for (const fn of [...this.#notify]) fn(m);
       return;
     }
+    if ("datagram" in p) return this.#routeBatch(m, p);
     if (m.flags & NLM_F_DUMP_INTR) p.interrupted = true;
     switch (m.type) {
       case NLMSG_NOOP:
@@ -205,6 +361,48 @@ export class ReplyRouter {
         return this.#finish(m.seq, p, Errno.ENOBUFS!, null);
       default:
         p.replies.push(m);
+    }
+  }
+
+  #deferred(m: NlMessage): void {
+    if (this.#notify.size === 0) return;
+    this.#queued.push(m);
+    if (this.#queued.length > 1) return;
+    queueMicrotask(() => {
+      const ms = this.#queued;
+      this.#queued = [];
+      for (const q of ms) for (const fn of [...this.#notify]) fn(q);
+    });
+  }
+
+  #routeBatch(m: NlMessage, slot: BatchSlot): void {
+    if (m.type !== NLMSG_ERROR) {
+      if (m.type !== NLMSG_NOOP) this.#drop("reply to a batched request");
+      return;
+    }
+    const e = decodeError(m);
+    const g = slot.datagram;
+    this.#pending.delete(m.seq);
+    if (!e.ok) g.batch.failures[slot.index] = { errno: Errno.EPROTO!, kernelMessage: e.reason };
+    else if (e.value.errno !== 0) {
+      g.batch.failures[slot.index] = { errno: e.value.errno, kernelMessage: e.value.message };
+    }
+    // The kernel handles a datagram's messages in order: its last answer closes it.
+    if (slot.last) this.#closeDatagram(g);
+  }
+
+  #closeDatagram(g: BatchDatagram): void {
+    if (g.done) return;
+    g.done = true;
+    for (const seq of g.seqs) {
+      const s = this.#pending.get(seq);
+      if (s !== undefined && "datagram" in s && s.datagram === g) this.#pending.delete(seq);
+    }
+    const b = g.batch;
+    b.open--;
+    if (b.open === 0 && !b.settled) {
+      b.settled = true;
+      b.resolve(b.failures);
     }
   }
 
@@ -233,16 +431,22 @@ export class ReplyRouter {
   }
 }
 
-/** A `NetlinkConn` over a real netlink socket, read through the reactor. */
+/**
+ * A `NetlinkConn` over a real netlink socket. The kernel answers a request inside `sendto` (and
+ * makes the next part of a dump inside each read), so replies are read right after sending,
+ * without a round through the reactor; the reactor delivers notifications and anything later.
+ */
 export class SocketConn implements NetlinkConn {
   readonly #sock: NetlinkSocket;
   readonly #router = new ReplyRouter();
   readonly #watch: Disposable;
+  readonly #limits: BatchLimits;
   #closed = false;
 
-  /** Takes ownership of `sock` and registers it with `reactor`. */
-  constructor(sock: NetlinkSocket, reactor: ReactorLike, label: string) {
+  /** Takes ownership of `sock` and registers it with `reactor`; `limits` shape batches. */
+  constructor(sock: NetlinkSocket, reactor: ReactorLike, label: string, limits: BatchLimits = {}) {
     this.#sock = sock;
+    this.#limits = limits;
     this.#watch = reactor.watch(sock.fd, () => this.#readable(), label);
   }
 
@@ -271,8 +475,28 @@ export class SocketConn implements NetlinkConn {
       this.#sock.send(r.bytes, what);
     } catch (e) {
       this.#router.cancel(r.seq, e as Error);
+      return r.replies;
     }
+    this.#drainNow();
     return r.replies;
+  }
+
+  requestBatch(reqs: readonly BatchRequest[]): Promise<BatchFailure[]> {
+    if (this.#closed) {
+      return Promise.reject(new Error(`${reqs.length} batched requests: connection is closed`));
+    }
+    const b = this.#router.beginBatch(reqs, this.#sock.pid, this.#limits);
+    for (let i = 0; i < b.datagrams.length; i++) {
+      try {
+        this.#sock.send(b.datagrams[i]!, `netlink batch of ${reqs.length} requests`);
+      } catch (e) {
+        b.unsent(i, (e as { errno?: number }).errno ?? Errno.EIO!);
+        continue;
+      }
+      // Read the answers before the next datagram, so they never pile up in the buffer.
+      this.#drainNow();
+    }
+    return b.done;
   }
 
   onNotification(fn: (m: NlMessage) => void): Disposable {
@@ -281,6 +505,16 @@ export class SocketConn implements NetlinkConn {
 
   onOverrun(fn: () => void): Disposable {
     return this.#router.onOverrun(fn);
+  }
+
+  /** Reads what the kernel queued while answering, with notifications deferred to a microtask. */
+  #drainNow(): void {
+    this.#router.deferNotifications(true);
+    try {
+      this.#readable();
+    } finally {
+      this.#router.deferNotifications(false);
+    }
   }
 
   #readable(): void {
@@ -314,4 +548,25 @@ export function openRouteConn(reactor: ReactorLike, groups: number[] = []): Netl
 /** Opens a NETLINK_GENERIC connection. */
 export function openGenericConn(reactor: ReactorLike): NetlinkConn {
   return new SocketConn(NetlinkSocket.open(NETLINK_GENERIC), reactor, "generic netlink");
+}
+
+/**
+ * Sends `reqs` as a batch on any connection: `conn.requestBatch` when it has one, else one
+ * `request` each (all at once; the kernel or fake answers them in order). Rejects only when the
+ * connection fails.
+ */
+export async function requestBatch(
+  conn: NetlinkConn,
+  reqs: readonly BatchRequest[],
+): Promise<BatchFailure[]> {
+  if (conn.requestBatch !== undefined) return conn.requestBatch(reqs);
+  const settled = await Promise.allSettled(
+    reqs.map((r) => conn.request(r.type, r.flags, r.payload, "batched request")),
+  );
+  return settled.map((s) => {
+    if (s.status === "fulfilled") return null;
+    const e = s.reason as Error;
+    if (!(e instanceof SyscallError)) throw e;
+    return { errno: e.errno, kernelMessage: e instanceof NetlinkError ? e.kernelMessage : null };
+  });
 }

@@ -1,11 +1,14 @@
-import { assert, assertEquals, assertRejects } from "../../tests/helpers/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../../tests/helpers/assert.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import { AttributeEncoder } from "./attrs.ts";
-import { NetlinkError, ReplyRouter } from "./client.ts";
+import { NetlinkError, ReplyRouter, requestBatch } from "./client.ts";
+import { FakeNetlink } from "./fake.ts";
 import {
+  decodeMessages,
   encodeMessage,
   NLM_F_ACK_TLVS,
   NLM_F_CAPPED,
+  NLM_F_CREATE,
   NLM_F_DUMP,
   NLM_F_MULTI,
   type NlMessage,
@@ -133,4 +136,97 @@ Deno.test("router: garbage never throws", () => {
     r.feed(junk);
   }
   r.failAll(() => new Error("end"));
+});
+
+function messagesOf(datagram: Uint8Array): NlMessage[] {
+  const d = decodeMessages(datagram);
+  assert(d.ok);
+  return d.value;
+}
+
+Deno.test("router: a batch packs requests into datagrams, ACK on the last of each", async () => {
+  const r = new ReplyRouter(10);
+  const reqs = Array.from({ length: 5 }, (_, i) => ({
+    type: 30,
+    flags: NLM_F_CREATE,
+    payload: new Uint8Array(i + 1).fill(i),
+  }));
+  const b = r.beginBatch(reqs, 77, { maxMessages: 2 });
+  assertEquals(b.datagrams.length, 3);
+  const ms = b.datagrams.flatMap(messagesOf);
+  assertEquals(ms.map((m) => m.seq), [11, 12, 13, 14, 15]);
+  assertEquals(ms.map((m) => m.flags), [0x401, 0x405, 0x401, 0x405, 0x405]);
+  assertEquals(ms.map((m) => m.pid), [77, 77, 77, 77, 77]);
+  assertEquals(ms.map((m) => [...m.payload]), reqs.map((q) => [...q.payload]));
+  // The kernel answers failures of unacked messages, then the last ACK of each datagram.
+  r.feed(ack(11, -17, "exists"));
+  r.feed(ack(12, 0));
+  r.feed(ack(14, -2));
+  assertEquals(r.pending, 1);
+  r.feed(ack(15, 0));
+  assertEquals(await b.done, [
+    { errno: 17, kernelMessage: "exists" },
+    null,
+    null,
+    { errno: 2, kernelMessage: null },
+    null,
+  ]);
+  assertEquals(r.pending, 0);
+  assertEquals(r.drops.size, 0);
+});
+
+Deno.test("router: a batch by bytes; an unsent datagram fails its requests; overrun rejects", async () => {
+  const r = new ReplyRouter(0);
+  const reqs = Array.from({ length: 4 }, () => ({
+    type: 30,
+    flags: 0,
+    payload: new Uint8Array(40),
+  }));
+  const b = r.beginBatch(reqs, 0, { maxDatagramBytes: 120 });
+  assertEquals(b.datagrams.map((d) => d.length), [112, 112]);
+  r.feed(ack(2, -95));
+  b.unsent(1, 105);
+  assertEquals(await b.done, [
+    null,
+    { errno: 95, kernelMessage: null },
+    { errno: 105, kernelMessage: null },
+    { errno: 105, kernelMessage: null },
+  ]);
+  assertEquals(r.pending, 0);
+  const c = r.beginBatch(reqs, 0);
+  assertEquals(c.datagrams.length, 1);
+  r.overrun();
+  const e = await assertRejects(() => c.done, SyscallError);
+  assertEquals((e as SyscallError).code, "ENOBUFS");
+  assertEquals(r.pending, 0);
+  assertThrows(
+    () => r.beginBatch([{ type: 30, flags: NLM_F_DUMP, payload: new Uint8Array(0) }]),
+    TypeError,
+  );
+  assertEquals(await r.beginBatch([]).done, []);
+});
+
+Deno.test("requestBatch: without conn.requestBatch, one request each; errors by index", async () => {
+  const conn = new FakeNetlink((req) =>
+    req.payload[0] === 1 ? new SyscallError("x", 17, "exists") : []
+  );
+  const reqs = [0, 1, 0, 1].map((b) => ({ type: 30, flags: 0, payload: Uint8Array.of(b) }));
+  const got = await requestBatch(conn, reqs);
+  assertEquals(got.map((g) => g?.errno ?? 0), [0, 17, 0, 17]);
+  assertEquals(conn.requests.length, 4);
+  conn[Symbol.dispose]();
+  await assertRejects(() => requestBatch(conn, reqs));
+});
+
+Deno.test("router: deferred notifications arrive from a microtask, in order", async () => {
+  const r = new ReplyRouter(0);
+  const seen: number[] = [];
+  r.onNotification((m) => seen.push(m.type));
+  r.deferNotifications(true);
+  r.feed(data(0, 16, false));
+  r.feed(data(0, 20, false));
+  r.deferNotifications(false);
+  assertEquals(seen, []);
+  await Promise.resolve();
+  assertEquals(seen, [16, 20]);
 });

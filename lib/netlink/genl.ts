@@ -6,7 +6,13 @@
  */
 
 import { AttributeDecoder, AttributeEncoder } from "./attrs.ts";
-import { type NetlinkConn, NetlinkError } from "./client.ts";
+import {
+  type BatchFailure,
+  type BatchRequest,
+  type NetlinkConn,
+  NetlinkError,
+  requestBatch,
+} from "./client.ts";
 import type { Decoded, NlMessage } from "./message.ts";
 
 /** The controller family's fixed id. */
@@ -147,6 +153,27 @@ export class Genl implements Disposable {
     payload.set(genlHeader(cmd, family.version));
     payload.set(attrs, GENL_HDRLEN + family.hdrSize);
     return this.#conn.request(family.id, flags, payload, what, `${family.name} cmd ${cmd}`);
+  }
+
+  /**
+   * Sends many non-dump commands to `family` packed into few datagrams (see `requestBatch`);
+   * resolves with one entry per command, null when the kernel accepted it.
+   */
+  requestBatch(
+    family: GenlFamily,
+    cmds: readonly { cmd: number; attrs: Uint8Array; flags?: number }[],
+  ): Promise<BatchFailure[]> {
+    const hdr = GENL_HDRLEN + family.hdrSize;
+    const reqs: BatchRequest[] = new Array(cmds.length);
+    for (let i = 0; i < cmds.length; i++) {
+      const c = cmds[i]!;
+      const payload = new Uint8Array(hdr + c.attrs.length);
+      payload[0] = c.cmd & 0xff;
+      payload[1] = family.version & 0xff;
+      payload.set(c.attrs, hdr);
+      reqs[i] = { type: family.id, flags: c.flags ?? 0, payload };
+    }
+    return requestBatch(this.#conn, reqs);
   }
 
   /** Closes the connection. */
