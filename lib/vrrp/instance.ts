@@ -48,6 +48,12 @@ export interface InstanceOptions {
   primaryAddress: Uint8Array;
   /** Missed adverts before the master is declared down (keepalived down_timer_adverts). */
   downTimerAdverts?: number;
+  /**
+   * Reads adverts already waiting in the socket and feeds them to `receive` (the executor's
+   * hook). Called when Master_Down_Timer fires, so an event loop that was stalled does not
+   * declare a live master dead because its adverts are still unread.
+   */
+  pollInput?: () => void;
 }
 
 /** A received advertisement, already validated by the codec and the receive checks. */
@@ -345,6 +351,9 @@ export class VrrpInstance {
   #onDownTimer(): void {
     this.#downTimer = null;
     if (this.#state !== "BACKUP") return;
+    this.#opts.pollInput?.();
+    // An advert that was waiting re-armed the timer (or moved us): the master is alive.
+    if (this.#downTimer !== null || this.#state !== "BACKUP") return;
     this.#wantsMaster = true;
     if (this.#masterGate !== null && !this.#masterGate()) {
       // keepalived sync group: go master only when every member wants to.

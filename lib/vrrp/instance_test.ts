@@ -426,3 +426,45 @@ Deno.test("master: late timers do not slow the advert rate (due times keep their
   assert(adverts >= 995 && adverts <= 1000, `${adverts} adverts`);
   inst.shutdown();
 });
+
+Deno.test("backup: adverts waiting in the socket when Master_Down_Timer fires keep it backup", () => {
+  const clock = new FakeClock();
+  const states: string[] = [];
+  let waiting = 0;
+  const inst: VrrpInstance = new VrrpInstance(
+    {
+      name: "VI_1",
+      vrid: 51,
+      version: 3,
+      family: "ipv4",
+      priority: 100,
+      advertIntervalCs: 1,
+      initialState: "BACKUP",
+      preempt: true,
+      preemptDelayMs: 0,
+      primaryAddress: ME,
+      // A stalled loop: an advert arrived but was not read before the timer fired.
+      pollInput: () => {
+        for (; waiting > 0; waiting--) {
+          inst.receive({
+            priority: 150,
+            maxAdverIntCs: 1,
+            src: HIGHER_IP,
+          });
+        }
+      },
+    },
+    clock,
+    (a) => {
+      if (a.type === "state") states.push(a.to);
+    },
+  );
+  inst.start();
+  waiting = 1;
+  clock.advance(40);
+  assertEquals(inst.state, "BACKUP", "the waiting advert proved the master alive");
+  clock.advance(40);
+  assertEquals(inst.state, "MASTER", "with nothing waiting, the timer takes over");
+  assertEquals(states, ["BACKUP", "MASTER"]);
+  inst.shutdown();
+});

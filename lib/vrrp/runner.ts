@@ -235,6 +235,7 @@ export class VrrpRunner implements Disposable {
         preempt: this.spec.preempt,
         preemptDelayMs: this.spec.preemptDelayMs,
         primaryAddress: parseIp(src)!.bytes,
+        pollInput: () => this.#host.transport.poll(this.spec.interface, this.spec.family),
       },
       this.#host.clock,
       (a) => this.#act(a),

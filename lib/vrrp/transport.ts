@@ -131,6 +131,12 @@ export class VrrpTransport implements Disposable {
     }
   }
 
+  /** Reads whatever is waiting on (ifname, family) now, dispatching it as usual. */
+  poll(ifname: string, family: "ipv4" | "ipv6"): void {
+    const ch = this.#channels.get(`${ifname}/${family}`);
+    if (ch !== undefined) this.#drain(ch);
+  }
+
   #drain(ch: Channel): void {
     // Bounded per wake-up so one flooded interface cannot starve the loop.
     for (let i = 0; i < 256; i++) {
