@@ -322,10 +322,17 @@ export class VrrpRunner implements Disposable {
     });
   }
 
-  #logDrop(key: string, msg: string): void {
-    const suppressed = this.#dropLog.allow(key);
+  /**
+   * Logs a dropped or odd advert: at most 5 lines per instance per 10 s whatever the reason
+   * (a flood of mixed garbage must not flood the log); the counters keep the full tally.
+   */
+  #logDrop(reason: string, msg: string): void {
+    const suppressed = this.#dropLog.allow("drop");
     if (suppressed === null) return;
-    this.#log.warn(suppressed > 0 ? `${msg} (${suppressed} similar suppressed)` : msg);
+    this.#log.warn(
+      suppressed > 0 ? `${msg} (${suppressed} more dropped or odd adverts not logged)` : msg,
+      { reason },
+    );
   }
 
   #advertAddresses(): Uint8Array[] {
