@@ -9,7 +9,7 @@
  * @module
  */
 import type { Lab, LabProcess } from "../tests/helpers/netns.ts";
-import { waitFor } from "../tests/helpers/netns.ts";
+import { readLines, waitFor } from "../tests/helpers/netns.ts";
 import type { RouterName } from "../tests/helpers/vrrp_lab.ts";
 
 /** Wall-clock now in epoch milliseconds, with sub-millisecond precision. */
@@ -180,22 +180,6 @@ export function tcpdump(lab: Lab, filter: string, ns = "c"): Promise<Tap> {
     "eth0",
     filter,
   ], "listening on");
-}
-
-async function readLines(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
-  const dec = new TextDecoder();
-  let buf = "";
-  try {
-    for await (const chunk of stream) {
-      buf += dec.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        into.push(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-      }
-    }
-  } catch { /* killed */ }
-  if (buf.length > 0) into.push(buf);
 }
 
 /** One frame printed by `tcpdump -n -e -tt`: a VRRP advert or an ARP packet. */

@@ -8,7 +8,7 @@
 import { controlRequest } from "../runtime/control.ts";
 import { selfCommand } from "../runtime/self.ts";
 import type { AgentStatus } from "../agent/status_types.ts";
-import { Lab, type LabProcess, netnsUnavailable } from "./lab.ts";
+import { Lab, type LabProcess, netnsUnavailable, readLines } from "./lab.ts";
 
 /** Demo options. */
 export interface DemoOptions {
@@ -81,20 +81,10 @@ interface PingTrack {
 function startPing(lab: Lab, intervalS: number): PingTrack {
   const proc = lab.spawn("c", ["ping", "-n", "-i", String(intervalS), VIP], { stdout: "piped" });
   const track: PingTrack = { proc, replies: [] };
-  (async () => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of proc.child.stdout) {
-      buf += dec.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        const m = /icmp_seq=(\d+)/.exec(line);
-        if (m) track.replies.push({ seq: Number(m[1]), at: performance.now() });
-      }
-    }
-  })().catch(() => {});
+  void readLines(proc.child.stdout, [], (line) => {
+    const m = /icmp_seq=(\d+)/.exec(line);
+    if (m) track.replies.push({ seq: Number(m[1]), at: performance.now() });
+  });
   return track;
 }
 
@@ -110,21 +100,9 @@ function pingGap(track: PingTrack, from: number): { gapMs: number; lost: number 
 }
 
 function pipeLog(name: string, proc: LabProcess, lines: string[]): void {
-  (async () => {
-    const dec = new TextDecoder();
-    let buf = "";
-    const stream = proc.child.stderr;
-    for await (const chunk of stream) {
-      buf += dec.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        lines.push(line);
-        if (/ -> |ERROR|refused/.test(line)) say(`  ${name}| ${line.replace(/^\S+ /, "")}`);
-      }
-    }
-  })().catch(() => {});
+  void readLines(proc.child.stderr, lines, (line) => {
+    if (/ -> |ERROR|refused/.test(line)) say(`  ${name}| ${line.replace(/^\S+ /, "")}`);
+  });
 }
 
 /** Runs the demo; returns the exit code. */

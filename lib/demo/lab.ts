@@ -209,6 +209,34 @@ export class Lab implements AsyncDisposable {
   }
 }
 
+/**
+ * Appends each line of `stream` to `into` as it arrives (a partial last line too); resolves
+ * when the stream ends or fails (a killed process).
+ */
+export async function readLines(
+  stream: ReadableStream<Uint8Array>,
+  into: string[],
+  onLine?: (line: string) => void,
+): Promise<void> {
+  const dec = new TextDecoder();
+  let buf = "";
+  const push = (line: string) => {
+    into.push(line);
+    onLine?.(line);
+  };
+  try {
+    for await (const chunk of stream) {
+      buf += dec.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        push(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    }
+  } catch { /* the process was killed */ }
+  if (buf.length > 0) push(buf);
+}
+
 async function runOut(args: string[]): Promise<Output> {
   const o = await new Deno.Command(args[0]!, {
     args: args.slice(1),

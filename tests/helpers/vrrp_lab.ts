@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Lab, type LabProcess, waitFor } from "./netns.ts";
+import { Lab, type LabProcess, readLines, waitFor } from "./netns.ts";
 import { controlRequest } from "../../lib/runtime/control.ts";
 import { selfCommand } from "../../lib/runtime/self.ts";
 import type { AgentStatus } from "../../lib/agent/status_types.ts";
@@ -17,7 +17,6 @@ export const ROUTERS = {
 } as const;
 /** Router names. */
 export type RouterName = keyof typeof ROUTERS;
-
 
 /** A running agent (haagent or keepalived) on a router. */
 export interface Agent {
@@ -242,27 +241,11 @@ export class VrrpLab implements AsyncDisposable {
 }
 
 function collect(proc: LabProcess, into: string[]): void {
-  const stream = proc.child.stderr;
-  readLines(stream, into);
+  void readLines(proc.child.stderr, into);
 }
 
 function collectStdout(proc: LabProcess, into: string[]): void {
-  readLines(proc.child.stdout, into);
-}
-
-function readLines(stream: ReadableStream<Uint8Array>, into: string[]): void {
-  (async () => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of stream) {
-      buf += dec.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        into.push(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-      }
-    }
-  })().catch(() => {});
+  void readLines(proc.child.stdout, into);
 }
 
 /** Parses tcpdump -n -tt lines of VRRP adverts. */

@@ -4,7 +4,7 @@
  * link down -> FAULT (priority 0) -> recovery.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { haveCommand, netnsUnavailable, waitFor } from "../helpers/netns.ts";
+import { haveCommand, netnsUnavailable, readLines, waitFor } from "../helpers/netns.ts";
 import { VrrpLab } from "../helpers/vrrp_lab.ts";
 
 const why = netnsUnavailable() ?? (haveCommand("tcpdump") ? null : "tcpdump is not installed");
@@ -36,20 +36,8 @@ async function sniff(lab: VrrpLab, filter: string) {
   });
   const lines: string[] = [];
   const err: string[] = [];
-  const pump = async (s: ReadableStream<Uint8Array>, into: string[]) => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const c of s) {
-      buf += dec.decode(c, { stream: true });
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        into.push(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-      }
-    }
-  };
-  pump(proc.child.stdout, lines).catch(() => {});
-  pump(proc.child.stderr, err).catch(() => {});
+  void readLines(proc.child.stdout, lines);
+  void readLines(proc.child.stderr, err);
   await waitFor(() => err.some((l) => l.includes("listening on")), 10_000);
   return {
     lines,
