@@ -82,6 +82,7 @@ export class NetlinkSocket implements Disposable {
   /** The netlink protocol. */
   readonly protocol: number;
   readonly #recvBuf: Uint8Array;
+  readonly #recvLen: bigint;
   readonly #kernel = encodeSockaddrNl(0, 0);
   #closed = false;
 
@@ -90,6 +91,7 @@ export class NetlinkSocket implements Disposable {
     this.pid = pid;
     this.protocol = protocol;
     this.#recvBuf = new Uint8Array(maxBytes);
+    this.#recvLen = BigInt(maxBytes);
   }
 
   /** Opens, configures and binds a netlink socket; throws `SyscallError` naming the step. */
@@ -164,7 +166,7 @@ export class NetlinkSocket implements Disposable {
     const buf = this.#recvBuf;
     for (;;) {
       const n = Number(
-        libc().recvfrom(this.fd, buf, BigInt(buf.length), MSG_DONTWAIT | MSG_TRUNC, null, null),
+        libc().recvfrom(this.fd, buf, this.#recvLen, MSG_DONTWAIT | MSG_TRUNC, null, null),
       );
       if (n >= 0) {
         if (n > buf.length) {

@@ -315,8 +315,9 @@ function withNested<T>(
   attrs: Uint8Array,
   type: number,
   fn: (d: AttrReader) => Decoded<T>,
+  start: number,
 ): Decoded<T> {
-  const d = new AttrReader(attrs);
+  const d = new AttrReader(attrs, Math.min(start, attrs.length));
   let out: Decoded<T> | null = null;
   while (d.next()) {
     if (d.type === type && out === null) {
@@ -330,10 +331,10 @@ function withNested<T>(
 }
 
 /**
- * Decodes the attributes of one GET_SERVICE dump reply (after the genl header); without
- * `counters` the traffic counters are skipped (a diff does not look at them).
+ * Decodes the attributes of one GET_SERVICE dump reply (after the genl header, or from `start`
+ * in `attrs`); without `counters` the traffic counters are skipped (a diff does not look at them).
  */
-export function decodeService(attrs: Uint8Array, counters = true): Decoded<Service> {
+export function decodeService(attrs: Uint8Array, counters = true, start = 0): Decoded<Service> {
   return withNested(attrs, CMD_ATTR.SERVICE, (d) => {
     let af = 0, protocol = 0, port = 0, fwmark = 0, timeoutS = 0, bits = 0;
     let addr: Uint8Array | null = null, netmask: Uint8Array | null = null;
@@ -406,17 +407,18 @@ export function decodeService(attrs: Uint8Array, counters = true): Decoded<Servi
     const st = stats ?? stats32;
     if (st !== undefined) s.stats = st;
     return { ok: true, value: s };
-  });
+  }, start);
 }
 
 /**
- * Decodes the attributes of one GET_DEST dump reply (after the genl header); without `counters`
- * the traffic counters and connection counts are skipped.
+ * Decodes the attributes of one GET_DEST dump reply (after the genl header, or from `start` in
+ * `attrs`); without `counters` the traffic counters and connection counts are skipped.
  */
 export function decodeDest(
   attrs: Uint8Array,
   serviceFamily: IpvsFamily,
   counters = true,
+  start = 0,
 ): Decoded<Destination> {
   return withNested(attrs, CMD_ATTR.DEST, (d) => {
     let addr: Uint8Array | null = null;
@@ -495,7 +497,7 @@ export function decodeDest(
     const st = stats ?? stats32;
     if (st !== undefined) dest.stats = st;
     return { ok: true, value: dest };
-  });
+  }, start);
 }
 
 /** Decodes the attributes of the GET_INFO reply: version text and connection table size. */

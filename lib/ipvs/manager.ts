@@ -14,7 +14,7 @@ import {
   openGenericConn,
   type ReactorLike,
 } from "../netlink/client.ts";
-import { decodeGenl, Genl, type GenlFamily } from "../netlink/genl.ts";
+import { decodeGenl, Genl, GENL_HDRLEN, type GenlFamily } from "../netlink/genl.ts";
 import { NLM_F_DUMP, type NlMessage } from "../netlink/message.ts";
 import type { Logger } from "../runtime/log.ts";
 import {
@@ -55,7 +55,7 @@ export interface ReconcileOptions {
 /** Ops per batch: the socket is read between batches, and other work may run. */
 const BATCH_OPS = 256;
 /** Synchronous work allowed before yielding to timers and I/O (VRRP shares the thread). */
-const SLICE_MS = 20;
+const SLICE_MS = 50;
 
 /** Lets timers and I/O run once `SLICE_MS` of synchronous netlink work has gone by. */
 class Slicer {
@@ -160,10 +160,10 @@ export class IpvsManager implements Disposable {
   async #dump(counters: boolean): Promise<DesiredService[]> {
     const replies = await this.#send(encodeGetServices(), "Cannot list IPVS services");
     const services: DesiredService[] = [];
+    const at = GENL_HDRLEN + this.#family.hdrSize;
     for (const m of replies) {
-      const g = decodeGenl(m, this.#family.hdrSize);
-      if (!g.ok) throw new Error(`IPVS service dump: ${g.reason}`);
-      const s = decodeService(g.value.attrs, counters);
+      if (m.payload.length < at) throw new Error(`IPVS service dump: short reply`);
+      const s = decodeService(m.payload, counters, at);
       if (!s.ok) throw new Error(`IPVS service dump: ${s.reason}`);
       services.push({ ...s.value, destinations: [] });
     }
@@ -175,9 +175,10 @@ export class IpvsManager implements Disposable {
         `Cannot list the destinations of IPVS service ${serviceName(s.key)}`,
       );
       for (const m of msgs) {
-        const g = decodeGenl(m, this.#family.hdrSize);
-        if (!g.ok) throw new Error(`IPVS destination dump of ${serviceName(s.key)}: ${g.reason}`);
-        const d = decodeDest(g.value.attrs, s.key.family, counters);
+        if (m.payload.length < at) {
+          throw new Error(`IPVS destination dump of ${serviceName(s.key)}: short reply`);
+        }
+        const d = decodeDest(m.payload, s.key.family, counters, at);
         if (!d.ok) throw new Error(`IPVS destination dump of ${serviceName(s.key)}: ${d.reason}`);
         s.destinations.push(d.value);
       }

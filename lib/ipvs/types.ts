@@ -105,6 +105,7 @@ export function addressFamily(address: string): IpvsFamily | null {
 }
 
 function hostPort(address: string, port: number): string {
+  if (isIpv4Text(address)) return `${address}:${port}`;
   const a = canonicalAddress(address);
   return a.includes(":") ? `[${a}]:${port}` : `${a}:${port}`;
 }

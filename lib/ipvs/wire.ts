@@ -170,12 +170,11 @@ const NLA_TYPE_MASK = 0x3fff;
 
 /**
  * Walks attributes like `AttributeDecoder` (same checks, same sticky first error) without
- * allocating per read: one DataView over the whole message, absolute offsets, and `nested()`
+ * allocating per read: byte reads on the message's own array, absolute offsets, and `nested()`
  * giving a reader over a sub-range. Wire input never throws.
  */
 export class AttrReader {
   readonly #buf: Uint8Array;
-  readonly #view: DataView;
   #off: number;
   readonly #end: number;
   #at = 0;
@@ -183,10 +182,9 @@ export class AttrReader {
   #type = 0;
   #err: string | null = null;
 
-  /** Reads `buf[start, end)`; `view` (over all of `buf`) may be shared with other readers. */
-  constructor(buf: Uint8Array, view?: DataView, start = 0, end = buf.length) {
+  /** Reads `buf[start, end)`. */
+  constructor(buf: Uint8Array, start = 0, end = buf.length) {
     this.#buf = buf;
-    this.#view = view ?? new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.#off = start;
     this.#end = end;
   }
@@ -200,15 +198,17 @@ export class AttrReader {
       this.#err = `truncated attribute header: ${left} bytes at offset ${this.#off}`;
       return false;
     }
-    const len = this.#view.getUint16(this.#off, true);
+    const b = this.#buf;
+    const o = this.#off;
+    const len = b[o]! | (b[o + 1]! << 8);
     if (len < NLA_HDRLEN || len > left) {
-      this.#err = `bad attribute length ${len} at offset ${this.#off} (${left} bytes left)`;
+      this.#err = `bad attribute length ${len} at offset ${o} (${left} bytes left)`;
       return false;
     }
-    this.#type = this.#view.getUint16(this.#off + 2, true) & NLA_TYPE_MASK;
-    this.#at = this.#off + NLA_HDRLEN;
+    this.#type = (b[o + 2]! | (b[o + 3]! << 8)) & NLA_TYPE_MASK;
+    this.#at = o + NLA_HDRLEN;
     this.#len = len - NLA_HDRLEN;
-    this.#off = Math.min(this.#end, this.#off + ((len + 3) & ~3));
+    this.#off = Math.min(this.#end, o + ((len + 3) & ~3));
     return true;
   }
 
@@ -234,29 +234,30 @@ export class AttrReader {
 
   /** The payload as a 16-bit host-order number. */
   u16(): number {
-    return this.#fixed(2) ? this.#view.getUint16(this.#at, true) : 0;
+    if (!this.#fixed(2)) return 0;
+    return this.#buf[this.#at]! | (this.#buf[this.#at + 1]! << 8);
   }
 
   /** The payload as a 16-bit network-order number. */
   u16be(): number {
-    return this.#fixed(2) ? this.#view.getUint16(this.#at, false) : 0;
+    if (!this.#fixed(2)) return 0;
+    return (this.#buf[this.#at]! << 8) | this.#buf[this.#at + 1]!;
   }
 
   /** The payload as a 32-bit host-order number. */
   u32(): number {
-    return this.#fixed(4) ? this.#view.getUint32(this.#at, true) : 0;
+    return this.#fixed(4) ? this.#le32(this.#at) : 0;
   }
 
   /** The payload as a 64-bit host-order number, as a JS number (exact below 2^53). */
   u64(): number {
     if (!this.#fixed(8)) return 0;
-    return this.#view.getUint32(this.#at, true) +
-      this.#view.getUint32(this.#at + 4, true) * 0x100000000;
+    return this.#le32(this.#at) + this.#le32(this.#at + 4) * 0x100000000;
   }
 
   /** The first 32-bit host-order word of the payload, or 0 when it is shorter. */
   firstU32(): number {
-    return this.#err === null && this.#len >= 4 ? this.#view.getUint32(this.#at, true) : 0;
+    return this.#err === null && this.#len >= 4 ? this.#le32(this.#at) : 0;
   }
 
   /** A view of the payload (not a copy: it shares the message's memory). */
@@ -280,14 +281,19 @@ export class AttrReader {
     return s;
   }
 
-  /** A reader over the current payload; its first error becomes this reader's (see `done`). */
+  /** A reader over the current payload; pass it to `adopt` when done. */
   nested(): AttrReader {
-    return new AttrReader(this.#buf, this.#view, this.#at, this.#at + this.#len);
+    return new AttrReader(this.#buf, this.#at, this.#at + this.#len);
   }
 
   /** Takes the first error of a nested reader as this one's. */
   adopt(inner: AttrReader): void {
     if (this.#err === null && inner.#err !== null) this.#err = inner.#err;
+  }
+
+  #le32(at: number): number {
+    const b = this.#buf;
+    return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
   }
 
   #fixed(size: number): boolean {

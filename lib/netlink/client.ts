@@ -507,19 +507,23 @@ export class SocketConn implements NetlinkConn {
     return this.#router.onOverrun(fn);
   }
 
-  /** Reads what the kernel queued while answering, with notifications deferred to a microtask. */
+  /**
+   * Reads what the kernel queued while answering, until nothing waits for a reply (anything
+   * later is the reactor's); notifications met are deferred to a microtask.
+   */
   #drainNow(): void {
     this.#router.deferNotifications(true);
     try {
-      this.#readable();
+      this.#readable(true);
     } finally {
       this.#router.deferNotifications(false);
     }
   }
 
-  #readable(): void {
+  #readable(untilAnswered = false): void {
     try {
       for (;;) {
+        if (untilAnswered && this.#router.pending === 0) return;
         const r = this.#sock.recv();
         if (r === null) return;
         if (r === "overrun") this.#router.overrun();

@@ -150,7 +150,8 @@ export class Genl implements Disposable {
     what: string,
   ): Promise<NlMessage[]> {
     const payload = new Uint8Array(GENL_HDRLEN + family.hdrSize + attrs.length);
-    payload.set(genlHeader(cmd, family.version));
+    payload[0] = cmd & 0xff;
+    payload[1] = family.version & 0xff;
     payload.set(attrs, GENL_HDRLEN + family.hdrSize);
     return this.#conn.request(family.id, flags, payload, what, `${family.name} cmd ${cmd}`);
   }

@@ -243,3 +243,48 @@ Deno.test({
     assertEquals(await ipvsadmBlocks(), []);
   },
 });
+
+Deno.test({
+  name: "vm: a batch with failures in the middle: each refusal names its op, the rest applies",
+  ignore,
+  fn: async () => {
+    await sh(["ipvsadm", "-C"]);
+    await using session = await openManager();
+    const a = s(tcp("10.0.1.1", 80), "rr", []);
+    const b = s(tcp("10.0.1.2", 80), "rr", []);
+    const gone = tcp("10.0.1.3", 80);
+    const ops = [
+      { op: "add-service" as const, service: a },
+      { op: "add-dest" as const, key: gone, dest: d("10.0.2.1", 80, "nat", 1) },
+      { op: "add-dest" as const, key: a.key, dest: d("10.0.2.2", 80, "nat", 1) },
+      { op: "add-service" as const, service: a },
+      { op: "add-service" as const, service: b },
+      { op: "add-dest" as const, key: b.key, dest: d("10.0.2.3", 80, "nat", 2) },
+      { op: "add-dest" as const, key: b.key, dest: d("10.0.2.3", 80, "nat", 2) },
+    ];
+    // Hundreds of ops in one pass: several datagrams, failures spread through them.
+    for (let i = 0; i < 600; i++) {
+      ops.push({ op: "add-dest", key: a.key, dest: d(`10.0.3.${i % 250}`, 1000 + i, "nat", 1) });
+      if (i % 150 === 0) ops.push({ op: "add-dest", key: gone, dest: d("10.0.2.9", i, "nat", 1) });
+    }
+    const errs = await session.m.apply(ops);
+    assertEquals(errs.map((e) => [ops.indexOf(e.op as (typeof ops)[number]), e.op.op]), [
+      [1, "add-dest"],
+      [3, "add-service"],
+      [6, "add-dest"],
+      ...[0, 150, 300, 450].map((i) => [8 + i + i / 150, "add-dest"]),
+    ]);
+    assertEquals(errs.map((e) => (e.error as { code?: string }).code), [
+      "ESRCH",
+      "EEXIST",
+      "EEXIST",
+      "ESRCH",
+      "ESRCH",
+      "ESRCH",
+      "ESRCH",
+    ]);
+    const dumped = await session.m.dump();
+    const sizes = dumped.map((x) => [x.key, x.destinations.length] as const);
+    assertEquals(sizes.toSorted((x, y) => y[1] - x[1]), [[a.key, 601], [b.key, 1]]);
+  },
+});
