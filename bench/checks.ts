@@ -1,24 +1,61 @@
 /**
- * How many TCP_CHECK and HTTP_GET checks per second one agent process sustains against local
- * servers on 127.0.0.1 (loopback only), and the event-loop lag meanwhile (lateness of a 10 ms
- * timer, p50 / p99). The servers run in a child process so they do not share this event loop.
+ * How many TCP_CHECK and HTTP_GET checks per second one process sustains against local servers
+ * on 127.0.0.1 (loopback only) with 1, 8 and 64 checks in flight, and the event-loop lag
+ * meanwhile (lateness of a 10 ms timer, p50 / p99 / max). Kinds:
+ * - tcp: the real TCP_CHECK (non-blocking FFI connect; on loopback the handshake is done when
+ *   connect returns, so `poll` settles it without the Reactor);
+ * - tcp-epoll: the same with `pollFirst: false`, every connect waits on the shared checker
+ *   Reactor, as it does for a server across a real network;
+ * - tcp-deno: the former path (`Deno.connect` + close under the same deadline);
+ * - http: HTTP_GET against the fixture server.
+ * The TCP server is an accept-and-close sink (ffi/tcp.ts TcpSink, backlog 4096) in a child
+ * process (this file with --serve=PORT), HTTP the fixture server; neither shares this event
+ * loop. Each worker yields to the macrotask queue at least once a millisecond, as checks
+ * driven by timers would. Figures include this process's CPU (user + system, which on loopback
+ * holds most of the kernel's TCP work for both ends) per 1,000 checks.
  *
- *   deno run -A bench/checks.ts [seconds=5] [concurrency=64]
+ *   deno run -A bench/checks.ts [--seconds=5] [--parallel=1,8,64] [--kinds=tcp,tcp-epoll,tcp-deno,http]
  *
  * Prints figures; asserts nothing.
  *
  * @module
  */
+import { parseArgs } from "node:util";
+import { Reactor } from "../ffi/reactor.ts";
+import { TcpSink } from "../ffi/tcp.ts";
 import { commonDefaults, makeChecker } from "../lib/check/mod.ts";
-import type { CheckSpec } from "../lib/check/types.ts";
+import { deadline } from "../lib/check/stream.ts";
+import { TcpChecker } from "../lib/check/tcp.ts";
+import type { Checker, CheckOutcome, CheckSpec } from "../lib/check/types.ts";
 
-const seconds = Number(Deno.args[0] ?? 5);
-const concurrency = Number(Deno.args[1] ?? 64);
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    seconds: { type: "string", default: "5" },
+    parallel: { type: "string", default: "1,8,64" },
+    kinds: { type: "string", default: "tcp,tcp-epoll,tcp-deno,http" },
+    serve: { type: "string" },
+  },
+});
+
+if (values.serve !== undefined) {
+  const reactor = new Reactor();
+  for (const p of values.serve.split(",")) new TcpSink(reactor, "127.0.0.1", Number(p));
+  console.log("ready");
+  await reactor.run();
+  Deno.exit(0);
+}
+const seconds = Number(values.seconds);
+const parallels = values.parallel.split(",").map(Number);
+const kinds = values.kinds.split(",");
 const server = new URL("../tests/integration/fixtures/check_server.ts", import.meta.url).pathname;
 
 function start(mode: string, port: number): Deno.ChildProcess {
+  const args = mode === "sink"
+    ? ["run", "-A", "--no-check", new URL(import.meta.url).pathname, `--serve=${port}`]
+    : ["run", "-A", server, mode, String(port)];
   return new Deno.Command("deno", {
-    args: ["run", "-A", server, mode, String(port)],
+    args,
     stdout: "piped",
     stderr: "null",
   }).spawn();
@@ -35,7 +72,45 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
 }
 
-async function measure(name: string, spec: CheckSpec, port: number) {
+const YIELD = Deno.env.get("YIELD") ?? "timeout";
+const chan = new MessageChannel();
+const waiting: Array<() => void> = [];
+chan.port1.onmessage = () => waiting.shift()?.();
+/** Lets timers and I/O run. */
+function yieldNow(): Promise<void> {
+  if (YIELD === "channel") {
+    return new Promise((r) => {
+      waiting.push(r);
+      chan.port2.postMessage(0);
+    });
+  }
+  return new Promise((r) => setTimeout(r, 0));
+}
+
+/** utime and stime of this process, ms. */
+function cpuMs(): { user: number; sys: number } {
+  const f = Deno.readTextFileSync("/proc/self/stat");
+  const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return { user: Number(rest[11]) * 10, sys: Number(rest[12]) * 10 };
+}
+
+/** The former TCP_CHECK: Deno.connect and close under a deadline. */
+class DenoConnectChecker implements Checker {
+  readonly kind = "TCP/Deno";
+  constructor(readonly address: string, readonly port: number, readonly timeoutMs: number) {}
+  async run(signal: AbortSignal): Promise<CheckOutcome> {
+    using dl = deadline(signal, this.timeoutMs);
+    try {
+      const c = await Deno.connect({ hostname: this.address, port: this.port, signal: dl.signal });
+      c.close();
+      return { ok: true, detail: "connected" };
+    } catch (e) {
+      return { ok: false, reason: String(e) };
+    }
+  }
+}
+
+async function measure(name: string, make: () => Checker, parallel: number): Promise<void> {
   const lags: number[] = [];
   let stop = false;
   const tick = () => {
@@ -49,12 +124,15 @@ async function measure(name: string, spec: CheckSpec, port: number) {
   let ok = 0;
   let failed = 0;
   let reason = "";
+  const cpu0 = cpuMs();
   const t0 = performance.now();
   const end = performance.now() + seconds * 1000;
   const ac = new AbortController();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    const c = makeChecker(spec, { address: "127.0.0.1", port });
-    while (performance.now() < end) {
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    const c = make();
+    for (;;) {
+      if (performance.now() >= end) break;
+      await yieldNow();
       const r = await c.run(ac.signal);
       if (r.ok) ok++;
       else {
@@ -65,30 +143,53 @@ async function measure(name: string, spec: CheckSpec, port: number) {
   }));
   stop = true;
   const took = (performance.now() - t0) / 1000;
+  const cpu1 = cpuMs();
+  const user = cpu1.user - cpu0.user;
+  const cpu = user + cpu1.sys - cpu0.sys;
+  const n = ok + failed;
   console.log(
-    `${name.padEnd(9)} ${(ok / took).toFixed(0).padStart(6)} checks/s ok, ${failed} failed` +
-      `${reason ? ` (${reason})` : ""}; concurrency ${concurrency}; ` +
-      `10 ms timer lateness p50 ${quantile(lags, 0.5).toFixed(2)} ms, ` +
+    `${name.padEnd(9)} x${String(parallel).padEnd(3)} ${(ok / took).toFixed(0).padStart(6)} ` +
+      `checks/s, ${failed} failed${reason ? ` (${reason})` : ""}; ` +
+      `CPU ${(cpu / n * 1000).toFixed(0)} us/check (user ${(user / n * 1000).toFixed(0)}), ` +
+      `${(cpu / took / 10).toFixed(0)}% of a core; lag p50 ${quantile(lags, 0.5).toFixed(2)} ms, ` +
       `p99 ${quantile(lags, 0.99).toFixed(2)} ms, max ${Math.max(...lags).toFixed(1)} ms; ` +
       `RSS ${(Deno.memoryUsage().rss / 1048576).toFixed(0)} MB`,
   );
 }
 
-const tcp = start("tcp", 7301);
+const tcp = start("sink", 7301);
 const http = start("http", 7302);
 try {
   await ready(tcp);
   await ready(http);
   const base = { ...commonDefaults("TCP_CHECK"), connectTimeoutMs: 2000 };
-  await measure("TCP_CHECK", { ...base, type: "TCP_CHECK" }, 7301);
-  await measure("HTTP_GET", {
+  const tcpSpec: CheckSpec = { ...base, type: "TCP_CHECK" };
+  const httpSpec: CheckSpec = {
     ...base,
     type: "HTTP_GET",
     urls: [{ path: "/health", statusCodes: [] }],
     httpProtocol: "1.0",
     enableSni: false,
     verifyCert: false,
-  }, 7302);
+  };
+  const lo = "127.0.0.1";
+  console.log(`${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ${seconds} s per row`);
+  for (const p of parallels) {
+    if (kinds.includes("tcp")) {
+      await measure("TCP_CHECK", () => makeChecker(tcpSpec, { address: lo, port: 7301 }), p);
+    }
+    if (kinds.includes("tcp-epoll")) {
+      const make = () =>
+        new TcpChecker({ ...base }, { address: lo, port: 7301 }, { pollFirst: false });
+      await measure("TCP/epoll", make, p);
+    }
+    if (kinds.includes("tcp-deno")) {
+      await measure("TCP/Deno", () => new DenoConnectChecker(lo, 7301, 2000), p);
+    }
+    if (kinds.includes("http")) {
+      await measure("HTTP_GET", () => makeChecker(httpSpec, { address: lo, port: 7302 }), p);
+    }
+  }
 } finally {
   tcp.kill("SIGKILL");
   http.kill("SIGKILL");

@@ -17,6 +17,7 @@ import {
   EPOLL_CTL_ADD,
   EPOLL_CTL_DEL,
   EPOLLIN,
+  EPOLLOUT,
   SIZEOF,
 } from "./structs.ts";
 import { log as rootLog, type Logger, RateLimiter } from "../lib/runtime/log.ts";
@@ -32,7 +33,7 @@ export interface ReactorOptions {
 interface Watch {
   fd: number;
   token: bigint;
-  onReadable: () => void;
+  onReady: () => void;
   label: string;
 }
 
@@ -41,7 +42,7 @@ const WAKE_TOKEN = 0n;
 // when busy, bounded so timers and other tasks still run.
 const DRAIN_ROUNDS = 8;
 
-/** Runs readable-fd handlers on the JS thread from one epoll set. */
+/** Runs readable- and writable-fd handlers on the JS thread from one epoll set. */
 export class Reactor implements Disposable {
   #epfd: number;
   #efd: number;
@@ -89,22 +90,32 @@ export class Reactor implements Disposable {
 
   /**
    * Calls `onReadable` on the JS thread whenever `fd` is readable (level-triggered); the
-   * handler reads until EAGAIN. Disposing the result stops watching.
+   * handler reads until EAGAIN. Disposing the result stops watching. `events` (default EPOLLIN)
+   * picks other epoll events; EPOLLERR and EPOLLHUP are always reported, so a handler must
+   * find out what happened itself (read, or getsockopt SO_ERROR).
    */
-  watch(fd: number, onReadable: () => void, label: string): Disposable {
+  watch(fd: number, onReadable: () => void, label: string, events: number = EPOLLIN): Disposable {
     if (this.#closed) throw new Error(`Cannot watch ${label}: the reactor is closed`);
     const token = this.#nextToken++;
-    const ev = encodeEpollEvent({ events: EPOLLIN, data: token });
+    const ev = encodeEpollEvent({ events, data: token });
     if (libc().epoll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, ev) < 0) {
       throw new SyscallError("epoll_ctl", errno(), `Cannot watch fd ${fd} (${label})`);
     }
     // The kernel drops a closed fd from the set by itself, so an fd number can come back.
     const stale = this.#byFd.get(fd);
     if (stale !== undefined) this.#byToken.delete(stale.token);
-    const w: Watch = { fd, token, onReadable, label };
+    const w: Watch = { fd, token, onReady: onReadable, label };
     this.#byToken.set(token, w);
     this.#byFd.set(fd, w);
     return { [Symbol.dispose]: () => this.#unwatch(w) };
+  }
+
+  /**
+   * Calls `onWritable` on the JS thread whenever `fd` is writable, or has an error or hangup
+   * (level-triggered: dispose the result once done, e.g. when a non-blocking connect settled).
+   */
+  watchWritable(fd: number, onWritable: () => void, label: string): Disposable {
+    return this.watch(fd, onWritable, label, EPOLLOUT);
   }
 
   #unwatch(w: Watch): void {
@@ -166,7 +177,7 @@ export class Reactor implements Disposable {
       const w = this.#byToken.get(token);
       if (w === undefined) continue;
       try {
-        w.onReadable();
+        w.onReady();
       } catch (e) {
         const suppressed = this.#limiter.allow(w.label);
         if (suppressed !== null) {

@@ -217,3 +217,21 @@ Deno.test("reactor: a running reactor keeps the process alive until close()", as
   assert(await exitsWithin(closes, 15_000), "the process did not exit after close()");
   assert(!(await exitsWithin(never, 3_000)), "a running reactor should keep the process alive");
 });
+
+Deno.test("reactor: watchWritable reports writability; watch still means readable", async () => {
+  using a = new TestFd(); // an eventfd is writable at once, readable only once signalled
+  const r = new Reactor({ logger: quietLogger() });
+  const done = r.run();
+  let readable = 0;
+  const wr = r.watch(a.fd, () => readable++, "readable");
+  await new Promise((res) => setTimeout(res, 50));
+  assertEquals(readable, 0);
+  wr[Symbol.dispose]();
+  const got = deferred();
+  const ww = r.watchWritable(a.fd, () => got.resolve(), "writable");
+  await within(got.promise, 5000, "writable handler");
+  ww[Symbol.dispose]();
+  assertEquals(r.size, 0);
+  r.close();
+  await done;
+});

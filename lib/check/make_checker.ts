@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { Reactor } from "../../ffi/reactor.ts";
 import { DnsChecker } from "./dns.ts";
 import { FileChecker } from "./file.ts";
 import { HttpChecker } from "./http.ts";
@@ -18,6 +19,8 @@ import { UdpChecker } from "./udp.ts";
 export interface CheckerDeps {
   /** ICMP for PING_CHECK and UDP_CHECK errors; default `IcmpService.shared()`, opened lazily. */
   icmp?: () => IcmpService;
+  /** The Reactor TCP_CHECK connects wait on; default a shared one that runs while in use. */
+  reactor?: Reactor;
 }
 
 /** The checker for `spec` against `target` (the real server's address and port). */
@@ -25,7 +28,11 @@ export function makeChecker(spec: CheckSpec, target: CheckTarget, deps: CheckerD
   const icmp = deps.icmp ?? (() => IcmpService.shared());
   switch (spec.type) {
     case "TCP_CHECK":
-      return new TcpChecker(spec, target);
+      return new TcpChecker(
+        spec,
+        target,
+        deps.reactor !== undefined ? { reactor: deps.reactor } : {},
+      );
     case "HTTP_GET":
     case "SSL_GET":
       return new HttpChecker(spec, target);

@@ -1,8 +1,15 @@
 /**
- * TCP_CHECK: up when a TCP connection to the target completes within connect_timeout.
+ * TCP_CHECK: up when a TCP connection to the target completes within connect_timeout. The
+ * connect runs on the project's own non-blocking sockets (ffi/tcp.ts) and a Reactor: the one
+ * passed in, else the shared checker Reactor. Host names (not IP addresses) fall back to
+ * `Deno.connect` / `node:net`.
  *
  * @module
  */
+import type { Reactor } from "../../ffi/reactor.ts";
+import { type ConnectResult, TcpProbe } from "../../ffi/tcp.ts";
+import { parseIp } from "../net/ip.ts";
+import { leaseCheckReactor } from "./check_reactor.ts";
 import { deadline, openTcp } from "./stream.ts";
 import {
   type CheckCommon,
@@ -14,20 +21,88 @@ import {
   hostPort,
 } from "./types.ts";
 
+/** Options of a TcpChecker. */
+export interface TcpCheckerOptions {
+  /** Where connects wait; default the shared checker Reactor, leased per attempt. */
+  reactor?: Reactor;
+  /** See `TcpProbeTarget.pollFirst` (default true); false always waits on the Reactor. */
+  pollFirst?: boolean;
+}
+
 /** A TCP connect check. */
 export class TcpChecker implements Checker {
   readonly kind = "TCP_CHECK";
   readonly #spec: CheckCommon;
   readonly #target: CheckTarget;
+  readonly #where: string;
+  readonly #reactor: Reactor | null;
+  readonly #probe: TcpProbe | null;
+  readonly #probeError: string | null;
+  readonly #ok: CheckOutcome;
 
-  constructor(spec: CheckCommon, target: CheckTarget) {
+  /** Builds the probe once: addresses are parsed and encoded here, not per attempt. */
+  constructor(spec: CheckCommon, target: CheckTarget, opts: TcpCheckerOptions = {}) {
     this.#spec = spec;
     this.#target = checkEndpoint(spec, target);
+    this.#where = hostPort(this.#target.address, this.#target.port);
+    this.#reactor = opts.reactor ?? null;
+    this.#ok = { ok: true, detail: `connected to ${this.#where}` };
+    let probe: TcpProbe | null = null;
+    let probeError: string | null = null;
+    if (parseIp(this.#target.address) !== null) {
+      try {
+        probe = new TcpProbe({
+          ...this.#target,
+          ...(spec.bindto !== undefined ? { bindto: spec.bindto } : {}),
+          ...(opts.pollFirst !== undefined ? { pollFirst: opts.pollFirst } : {}),
+        });
+      } catch (e) {
+        probeError = (e as Error).message;
+      }
+    }
+    this.#probe = probe;
+    this.#probeError = probeError;
   }
 
   /** One connect attempt. */
-  async run(signal: AbortSignal): Promise<CheckOutcome> {
-    const where = hostPort(this.#target.address, this.#target.port);
+  run(signal: AbortSignal): Promise<CheckOutcome> {
+    if (this.#probeError !== null) {
+      return Promise.resolve({
+        ok: false,
+        reason: `connect to ${this.#where}: ${this.#probeError}`,
+      });
+    }
+    if (this.#probe === null) return this.#runStream(signal);
+    if (this.#reactor !== null) {
+      return this.#probe.connect(this.#reactor, this.#spec.connectTimeoutMs, signal)
+        .then((r) => this.#outcome(r));
+    }
+    const lease = leaseCheckReactor();
+    return this.#probe.connect(lease.reactor, this.#spec.connectTimeoutMs, signal).then((r) => {
+      lease.release();
+      return this.#outcome(r);
+    });
+  }
+
+  #outcome(r: ConnectResult): CheckOutcome {
+    if (r.ok) return this.#ok;
+    switch (r.kind) {
+      case "timeout":
+        return {
+          ok: false,
+          reason: `connect to ${this.#where}: timeout after ${this.#spec.connectTimeoutMs} ms`,
+        };
+      case "aborted":
+        return { ok: false, reason: `connect to ${this.#where}: aborted` };
+      case "error": {
+        const call = r.syscall === "connect" ? "" : `${r.syscall}: `;
+        return { ok: false, reason: `connect to ${this.#where}: ${call}${r.code}` };
+      }
+    }
+  }
+
+  async #runStream(signal: AbortSignal): Promise<CheckOutcome> {
+    const where = this.#where;
     using dl = deadline(signal, this.#spec.connectTimeoutMs);
     try {
       const s = await openTcp({
