@@ -85,6 +85,27 @@ function destOnly(d: Destination): Destination {
   return rest;
 }
 
+/** Whether `w` and `h[at]` name the same address text and port, with the desired settings. */
+function matches(w: Destination, h: Destination | undefined): boolean {
+  return h !== undefined && w.address === h.address && w.port === h.port &&
+    sameDestSettings(w, h);
+}
+
+/**
+ * A shortcut for the common case, with the same answer as the full comparison: every desired
+ * destination found with its settings at the same place, in order or reversed (the kernel lists
+ * the newest first), and nothing else. Exact text matches only; anything else takes the long way.
+ */
+function alreadyEqual(want: readonly Destination[], have: readonly Destination[]): boolean {
+  const n = want.length;
+  if (n !== have.length) return false;
+  let forward = true;
+  for (let i = 0; i < n && forward; i++) forward = matches(want[i]!, have[i]);
+  if (forward) return true;
+  for (let i = 0; i < n; i++) if (!matches(want[i]!, have[n - 1 - i])) return false;
+  return true;
+}
+
 /**
  * The operations that turn `actual` into `desired`. Services in `actual` but not in `desired`
  * are deleted only when `owned(key)`; destinations of desired services are always made exact.
@@ -114,6 +135,7 @@ export function diff(
       continue;
     }
     if (!sameServiceSettings(d, a)) adds.push({ op: "edit-service", service: serviceOnly(d) });
+    if (alreadyEqual(d.destinations, a.destinations)) continue;
     const wantDests = byName(d.destinations, destinationName);
     const haveDests = byName(a.destinations, destinationName);
     for (const [dn, ad] of haveDests) {
