@@ -69,21 +69,24 @@ export class AttrWriter {
   /** A 16-bit host-order (little-endian) attribute. */
   u16(type: number, v: number): this {
     checkInt(type, v, 0xffff);
-    this.#view.setUint16(this.#head(type, 2), v, true);
+    const at = this.#head(type, 2);
+    this.#view.setUint16(at, v, true);
     return this;
   }
 
   /** A 16-bit network-order attribute. */
   u16be(type: number, v: number): this {
     checkInt(type, v, 0xffff);
-    this.#view.setUint16(this.#head(type, 2), v, false);
+    const at = this.#head(type, 2);
+    this.#view.setUint16(at, v, false);
     return this;
   }
 
   /** A 32-bit host-order attribute. */
   u32(type: number, v: number): this {
     checkInt(type, v, 0xffffffff);
-    this.#view.setUint32(this.#head(type, 4), v, true);
+    const at = this.#head(type, 4);
+    this.#view.setUint32(at, v, true);
     return this;
   }
 
