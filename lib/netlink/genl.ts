@@ -111,6 +111,15 @@ export function decodeFamily(m: NlMessage): Decoded<GenlFamily> {
   return { ok: true, value: f };
 }
 
+const opNames = new WeakMap<GenlFamily, string[]>();
+
+/** `"IPVS cmd 8"`: how errors name a family's command (cached per family). */
+function opName(family: GenlFamily, cmd: number): string {
+  let names = opNames.get(family);
+  if (names === undefined) opNames.set(family, names = []);
+  return names[cmd & 0xff] ??= `${family.name} cmd ${cmd}`;
+}
+
 /** Generic netlink requests on one connection (which it owns). */
 export class Genl implements Disposable {
   readonly #conn: NetlinkConn;
@@ -153,7 +162,7 @@ export class Genl implements Disposable {
     payload[0] = cmd & 0xff;
     payload[1] = family.version & 0xff;
     payload.set(attrs, GENL_HDRLEN + family.hdrSize);
-    return this.#conn.request(family.id, flags, payload, what, `${family.name} cmd ${cmd}`);
+    return this.#conn.request(family.id, flags, payload, what, opName(family, cmd));
   }
 
   /**
