@@ -9,7 +9,7 @@
  * - tcp-deno: the former path (`Deno.connect` + close under the same deadline);
  * - http: HTTP_GET against the fixture server.
  * The TCP server is an accept-and-close sink (ffi/tcp.ts TcpSink, backlog 4096) in a child
- * process (this file with --serve=PORT), HTTP the fixture server; neither shares this event
+ * process (this file with --serve=PORT[,PORT...] [--host=ADDR]), HTTP the fixture server; neither shares this event
  * loop. Each worker yields to the macrotask queue at least once a millisecond, as checks
  * driven by timers would. Figures include this process's CPU (user + system, which on loopback
  * holds most of the kernel's TCP work for both ends) per 1,000 checks.
@@ -23,7 +23,8 @@
 import { parseArgs } from "node:util";
 import { Reactor } from "../ffi/reactor.ts";
 import { TcpSink } from "../ffi/tcp.ts";
-import { commonDefaults, makeChecker } from "../lib/check/mod.ts";
+import { CheckRunner, commonDefaults, makeChecker } from "../lib/check/mod.ts";
+import { RealClock } from "../lib/runtime/clock.ts";
 import { deadline } from "../lib/check/stream.ts";
 import { TcpChecker } from "../lib/check/tcp.ts";
 import type { Checker, CheckOutcome, CheckSpec } from "../lib/check/types.ts";
@@ -35,13 +36,18 @@ const { values } = parseArgs({
     parallel: { type: "string", default: "1,8,64" },
     kinds: { type: "string", default: "tcp,tcp-epoll,tcp-deno,http" },
     serve: { type: "string" },
+    host: { type: "string", default: "127.0.0.1" },
+    runners: { type: "string" },
+    "delay-loop-ms": { type: "string", default: "100" },
   },
 });
 
 if (values.serve !== undefined) {
+  // Sink mode: accept-and-close on each port; "accepted N" (total) once a second after "ready".
   const reactor = new Reactor();
-  for (const p of values.serve.split(",")) new TcpSink(reactor, "127.0.0.1", Number(p));
+  const sinks = values.serve.split(",").map((p) => new TcpSink(reactor, values.host, Number(p)));
   console.log("ready");
+  setInterval(() => console.log(`accepted ${sinks.reduce((n, s) => n + s.accepted, 0)}`), 1000);
   await reactor.run();
   Deno.exit(0);
 }
@@ -72,19 +78,15 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
 }
 
-const YIELD = Deno.env.get("YIELD") ?? "timeout";
 const chan = new MessageChannel();
 const waiting: Array<() => void> = [];
 chan.port1.onmessage = () => waiting.shift()?.();
-/** Lets timers and I/O run. */
+/** Lets timers and I/O run: a macrotask without setTimeout's millisecond granularity. */
 function yieldNow(): Promise<void> {
-  if (YIELD === "channel") {
-    return new Promise((r) => {
-      waiting.push(r);
-      chan.port2.postMessage(0);
-    });
-  }
-  return new Promise((r) => setTimeout(r, 0));
+  return new Promise((r) => {
+    waiting.push(r);
+    chan.port2.postMessage(0);
+  });
 }
 
 /** utime and stime of this process, ms. */
@@ -157,6 +159,64 @@ async function measure(name: string, make: () => Checker, parallel: number): Pro
   );
 }
 
+/**
+ * Runner mode: `n` CheckRunners (TCP_CHECK, delay_loop `delayLoopMs`, warmup spread over one
+ * delay_loop) on the real clock, as the agent schedules them; prints checks/s, CPU and the
+ * lateness of a 10 ms timer for `seconds`.
+ */
+async function runners(n: number, delayLoopMs: number): Promise<void> {
+  const spec: CheckSpec = {
+    ...commonDefaults("TCP_CHECK", delayLoopMs),
+    connectTimeoutMs: 1000,
+    retry: 0,
+    warmupMs: delayLoopMs,
+    type: "TCP_CHECK",
+  };
+  const clock = new RealClock();
+  const all = Array.from({ length: n }, () => {
+    const r = new CheckRunner(
+      spec,
+      makeChecker(spec, { address: "127.0.0.1", port: 7301 }),
+      clock,
+      () => {},
+    );
+    r.start();
+    return r;
+  });
+  await new Promise((r) => setTimeout(r, 2 * delayLoopMs + 500));
+  const runs = () => all.reduce((s, r) => s + r.stats.runs, 0);
+  const fails = () => all.reduce((s, r) => s + r.stats.failures, 0);
+  const lags: number[] = [];
+  let stop = false;
+  const tick = () => {
+    const t = performance.now();
+    setTimeout(() => {
+      lags.push(performance.now() - t - 10);
+      if (!stop) tick();
+    }, 10);
+  };
+  tick();
+  const r0 = runs();
+  const f0 = fails();
+  const c0 = cpuMs();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  stop = true;
+  const took = (performance.now() - t0) / 1000;
+  const c1 = cpuMs();
+  const done = runs() - r0;
+  const cpu = c1.user + c1.sys - c0.user - c0.sys;
+  for (const r of all) r.dispose();
+  console.log(
+    `runners x${n}, delay_loop ${delayLoopMs} ms: ${(done / took).toFixed(0)} checks/s, ` +
+      `${fails() - f0} failed; CPU ${(cpu / done * 1000).toFixed(0)} us/check (user ${
+        ((c1.user - c0.user) / done * 1000).toFixed(0)
+      }), ${(cpu / took / 10).toFixed(0)}% of a core; 10 ms timer lateness p50 ${
+        quantile(lags, 0.5).toFixed(2)
+      } ms, p99 ${quantile(lags, 0.99).toFixed(2)} ms, max ${Math.max(...lags).toFixed(1)} ms`,
+  );
+}
+
 const tcp = start("sink", 7301);
 const http = start("http", 7302);
 try {
@@ -174,6 +234,11 @@ try {
   };
   const lo = "127.0.0.1";
   console.log(`${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ${seconds} s per row`);
+  if (values.runners !== undefined) {
+    for (const n of values.runners.split(",").map(Number)) {
+      await runners(n, Number(values["delay-loop-ms"]));
+    }
+  }
   for (const p of parallels) {
     if (kinds.includes("tcp")) {
       await measure("TCP_CHECK", () => makeChecker(tcpSpec, { address: lo, port: 7301 }), p);
@@ -191,6 +256,7 @@ try {
     }
   }
 } finally {
+  chan.port1.close(); // an open port keeps the process alive
   tcp.kill("SIGKILL");
   http.kill("SIGKILL");
   await tcp.status;

@@ -1,0 +1,214 @@
+/**
+ * VRRP advert timing while the same haagent process runs many TCP checks. The master (r1,
+ * priority 150, VRRPv3 at 10 ms) has one YAML config with the vrrp_instance and a
+ * virtual_server whose `--servers` real servers (127.1.x.y:18000 on r1's loopback) each have a
+ * TCP_CHECK every `--delay-loop-ms`, so the agent runs about servers / delay_loop checks per
+ * second. An accept-and-close sink (bench/checks.ts --serve, another process in r1) counts the
+ * connections. The backup (r2, priority 100) runs VRRP only. The client namespace captures r1's
+ * adverts with `tcpdump -tt`; reported: the deviation of each advert interval from the
+ * configured one (p50 / p99 / max), intervals > 1.5x, whether the backup ever became master,
+ * checks/s seen by the sink, the master's CPU (utime + stime) and RSS. No IPVS on the host
+ * kernel: the agent says so and the checks still run. Prints figures; asserts nothing.
+ *
+ *   deno run -A bench/check_jitter.ts [--seconds=60] [--servers=0,1000] [--delay-loop-ms=100]
+ *     [--interval-ms=10]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type Agent, ROUTERS, VrrpLab } from "../tests/helpers/vrrp_lab.ts";
+import { haveCommand, netnsUnavailable, waitFor } from "../tests/helpers/netns.ts";
+import {
+  cpuMs,
+  haagentYaml,
+  machine,
+  machineJiffies,
+  masterDownMs,
+  nowMs,
+  type PairSpec,
+  parseFrames,
+  percentile,
+  rssMb,
+  sleep,
+  tcpdump,
+} from "./lib.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    seconds: { type: "string", default: "60" },
+    servers: { type: "string", default: "0,1000" },
+    "delay-loop-ms": { type: "string", default: "100" },
+    "interval-ms": { type: "string", default: "10" },
+  },
+});
+const soakMs = Number(values.seconds) * 1000;
+const delayLoopMs = Number(values["delay-loop-ms"]);
+const spec: PairSpec = {
+  version: 3,
+  intervalMs: Number(values["interval-ms"]),
+  vip: "10.77.0.50/24",
+  vrid: 51,
+};
+const VIP = "10.77.0.50";
+const SINK_PORT = 18000;
+const SINK = new URL("./checks.ts", import.meta.url).pathname;
+
+/** The i-th real server address: 127.1.0.1 ... on r1's loopback, where the sink listens. */
+function realServer(i: number): string {
+  return `127.${1 + Math.floor(i / 62_500)}.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`;
+}
+
+/** The master's YAML: the VRRP pair's instance plus `servers` TCP-checked real servers. */
+function masterYaml(servers: number): string {
+  const base = haagentYaml("r1", 150, spec);
+  if (servers === 0) return base;
+  const lines = [
+    "virtual_servers:",
+    "  - address: 10.77.0.50:80",
+    "    protocol: TCP",
+    "    scheduler: rr",
+    `    delay_loop: ${delayLoopMs}ms`,
+    "    real_servers:",
+  ];
+  for (let i = 0; i < servers; i++) {
+    lines.push(
+      `      - address: ${realServer(i)}:${SINK_PORT}`,
+      "        checks: [{ type: TCP_CHECK, connect_timeout: 1s, retry: 0 }]",
+    );
+  }
+  return base + lines.join("\n") + "\n";
+}
+
+/** Collects a process's stdout lines. */
+function lines(stream: ReadableStream<Uint8Array>, out: string[]): void {
+  (async () => {
+    let rest = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      const parts = rest.split("\n");
+      rest = parts.pop() ?? "";
+      out.push(...parts);
+    }
+  })().catch(() => {});
+}
+
+function accepted(out: readonly string[]): number {
+  for (let i = out.length - 1; i >= 0; i--) {
+    const m = /^accepted (\d+)$/.exec(out[i]!);
+    if (m) return Number(m[1]);
+  }
+  return 0;
+}
+
+async function becameMaster(vl: VrrpLab, a: Agent): Promise<number> {
+  return (await vl.status(a))?.instances[0]?.stats["becameMaster"] ?? NaN;
+}
+
+async function soak(servers: number): Promise<void> {
+  await using vl = await VrrpLab.create("cj");
+  const sinkOut: string[] = [];
+  const sink = vl.lab.spawn("r1", [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--no-check",
+    SINK,
+    `--serve=${SINK_PORT}`,
+    "--host=0.0.0.0",
+  ], { stdout: "piped" });
+  lines(sink.child.stdout, sinkOut);
+  await waitFor(() => Promise.resolve(sinkOut.includes("ready")), 30_000);
+  const master = vl.startHaagent("r1", masterYaml(servers));
+  const backup = vl.startHaagent("r2", haagentYaml("r2", 100, spec));
+  await vl.waitVip("r1", VIP, masterDownMs(spec, 100) + 30_000);
+  await vl.waitState(backup, "BACKUP", 10_000);
+  // Every checker has had its first round (warmup spreads them over one delay_loop).
+  await sleep(Math.max(3000, 3 * delayLoopMs));
+  const bm0 = await becameMaster(vl, backup);
+  const cap = await tcpdump(vl.lab, "ip proto 112");
+  const cpu0 = cpuMs(master.proc.pid);
+  const acc0 = accepted(sinkOut);
+  const m0 = machineJiffies();
+  const t0 = nowMs();
+  let backupVipSeconds = 0;
+  while (nowMs() - t0 < soakMs) {
+    await sleep(Math.min(1000, Math.max(0, soakMs - (nowMs() - t0))));
+    if (await vl.hasVip("r2", VIP)) backupVipSeconds++;
+  }
+  const cpu1 = cpuMs(master.proc.pid);
+  const acc1 = accepted(sinkOut);
+  const m1 = machineJiffies();
+  const t1 = nowMs();
+  const rss = rssMb(master.proc.pid);
+  const bm1 = await becameMaster(vl, backup);
+  const st = await vl.status(master);
+  await cap.stop();
+  const seconds = (t1 - t0) / 1000;
+  const rs = st?.virtualServers[0]?.realServers ?? [];
+  const downReasons = [...new Set(rs.filter((r) => !r.up).map((r) => r.reason))].slice(0, 3);
+  const times = parseFrames(cap.lines)
+    .filter((f) => f.kind === "vrrp" && f.src === ROUTERS.r1.addr4)
+    .map((f) => f.tMs);
+  const backupAdverts = parseFrames(cap.lines)
+    .filter((f) => f.kind === "vrrp" && f.src === ROUTERS.r2.addr4 && f.priority > 0).length;
+  const dev: number[] = [];
+  let late = 0;
+  for (let i = 1; i < times.length; i++) {
+    const gap = times[i]! - times[i - 1]!;
+    dev.push(Math.abs(gap - spec.intervalMs));
+    if (gap > 1.5 * spec.intervalMs) late++;
+  }
+  dev.sort((a, b) => a - b);
+  const over2 = dev.filter((d) => d > 2).length;
+  console.log(
+    `\n${servers} real servers, delay_loop ${delayLoopMs} ms: ${seconds.toFixed(0)} s, ` +
+      `${times.length} adverts (${(times.length / seconds).toFixed(1)}/s); ` +
+      `sink accepted ${((acc1 - acc0) / seconds).toFixed(0)} checks/s; ` +
+      `real servers up ${rs.filter((r) => r.up).length}/${rs.length}` +
+      (downReasons.length > 0 ? ` (down: ${downReasons.join("; ")})` : ""),
+  );
+  console.log(
+    `  advert interval deviation from ${spec.intervalMs} ms: p50 ${
+      percentile(dev, 50).toFixed(3)
+    } ms, p99 ${percentile(dev, 99).toFixed(3)} ms, max ${(dev.at(-1) ?? NaN).toFixed(3)} ms; ` +
+      `> 2 ms: ${over2} (${(100 * over2 / Math.max(1, dev.length)).toFixed(2)} %); ` +
+      `longer than 1.5x: ${late}`,
+  );
+  console.log(
+    `  backup: became MASTER ${bm1 - bm0} times, adverts as master ${backupAdverts}, ` +
+      `held the VIP ${backupVipSeconds} s`,
+  );
+  console.log(
+    `  master CPU ${(100 * (cpu1 - cpu0) / (t1 - t0)).toFixed(1)} % of a core, RSS ${
+      rss.toFixed(0)
+    } MB; machine busy ${
+      (100 * (m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)).toFixed(1)
+    } %` +
+      ` (all processes, both cores); tcpdump: ${
+        cap.stderr.find((l) => l.includes("dropped by kernel"))?.trim() ?? "?"
+      }`,
+  );
+}
+
+async function main(): Promise<void> {
+  const why = netnsUnavailable() ?? (haveCommand("tcpdump") ? null : "tcpdump is not installed");
+  if (why !== null) {
+    console.log(`check jitter bench skipped: ${why}`);
+    return;
+  }
+  console.log(
+    `check jitter bench: VRRPv3 at ${spec.intervalMs} ms with TCP checks in the same process, ` +
+      `${values.seconds} s per row`,
+  );
+  console.log(`  ${new Date().toISOString()}, ${machine()}`);
+  for (const n of values.servers.split(",").map(Number)) {
+    try {
+      await soak(n);
+    } catch (e) {
+      console.log(`${n} servers: failed: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+}
+
+await main();
