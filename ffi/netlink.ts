@@ -163,6 +163,15 @@ export class NetlinkSocket implements Disposable {
 
   /** Reads one datagram without blocking (a copy); see `NetlinkRead`. */
   recv(): NetlinkRead {
+    const r = this.recvView();
+    return r instanceof Uint8Array ? r.slice() : r;
+  }
+
+  /**
+   * As `recv`, but the datagram is a view into the socket's own buffer, valid only until the
+   * next read: for callers that decode it at once.
+   */
+  recvView(): NetlinkRead {
     const buf = this.#recvBuf;
     for (;;) {
       const n = Number(
@@ -176,7 +185,7 @@ export class NetlinkSocket implements Disposable {
             `Netlink datagram of ${n} bytes exceeds the ${buf.length}-byte buffer`,
           );
         }
-        return buf.slice(0, n);
+        return buf.subarray(0, n);
       }
       const e = errno();
       if (e === EINTR) continue;

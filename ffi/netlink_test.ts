@@ -59,3 +59,23 @@ Deno.test("netlink socket: a link dump answered by the kernel ends in NLMSG_DONE
   assert(done, "NLMSG_DONE seen");
   assert(links >= 1, "at least lo");
 });
+
+Deno.test("netlink socket: recvView reads in place what recv would copy", () => {
+  using s = NetlinkSocket.open(NETLINK_ROUTE);
+  // RTM_GETLINK dump: nlmsghdr + struct ifinfomsg (16 bytes).
+  const req = new Uint8Array(32);
+  const v = new DataView(req.buffer);
+  v.setUint32(0, 32, true);
+  v.setUint16(4, 18, true);
+  v.setUint16(6, 0x301, true);
+  v.setUint32(8, 7, true);
+  s.send(req, "link dump");
+  const first = s.recvView();
+  assert(first instanceof Uint8Array);
+  const len = first.length;
+  assert(len >= 16);
+  assertEquals(new DataView(first.buffer, first.byteOffset).getUint32(8, true), 7);
+  const copy = first.slice();
+  for (let r = s.recv(); r !== null; r = s.recv()) assert(r !== "overrun");
+  assertEquals(copy.length, len);
+});

@@ -316,8 +316,10 @@ function withNested<T>(
   type: number,
   fn: (d: AttrReader) => Decoded<T>,
   start: number,
+  end: number,
 ): Decoded<T> {
-  const d = new AttrReader(attrs, Math.min(start, attrs.length));
+  const stop = Math.min(end, attrs.length);
+  const d = new AttrReader(attrs, Math.min(start, stop), stop);
   let out: Decoded<T> | null = null;
   while (d.next()) {
     if (d.type === type && out === null) {
@@ -331,173 +333,191 @@ function withNested<T>(
 }
 
 /**
- * Decodes the attributes of one GET_SERVICE dump reply (after the genl header, or from `start`
- * in `attrs`); without `counters` the traffic counters are skipped (a diff does not look at them).
+ * Decodes the attributes of one GET_SERVICE dump reply (after the genl header, or
+ * `attrs[start, end)`); without `counters` the traffic counters are skipped (a diff ignores them).
  */
-export function decodeService(attrs: Uint8Array, counters = true, start = 0): Decoded<Service> {
-  return withNested(attrs, CMD_ATTR.SERVICE, (d) => {
-    let af = 0, protocol = 0, port = 0, fwmark = 0, timeoutS = 0, bits = 0;
-    let addr: Uint8Array | null = null, netmask: Uint8Array | null = null;
-    let scheduler = "";
-    let stats: IpvsStats | undefined;
-    let stats32: IpvsStats | undefined;
-    while (d.next()) {
-      switch (d.type) {
-        case SVC.AF:
-          af = d.u16();
-          break;
-        case SVC.PROTOCOL:
-          protocol = d.u16();
-          break;
-        case SVC.ADDR:
-          addr = d.view();
-          break;
-        case SVC.PORT:
-          port = d.u16be();
-          break;
-        case SVC.FWMARK:
-          fwmark = d.u32();
-          break;
-        case SVC.SCHED_NAME:
-          scheduler = d.string();
-          break;
-        case SVC.FLAGS:
-          bits = d.firstU32();
-          break;
-        case SVC.TIMEOUT:
-          timeoutS = d.u32();
-          break;
-        case SVC.NETMASK:
-          netmask = d.view();
-          break;
-        case SVC.STATS64:
-          if (counters) stats = decodeStats(d, true);
-          break;
-        case SVC.STATS:
-          if (counters) stats32 = decodeStats(d, false);
-          break;
+export function decodeService(
+  attrs: Uint8Array,
+  counters = true,
+  start = 0,
+  end = attrs.length,
+): Decoded<Service> {
+  return withNested(
+    attrs,
+    CMD_ATTR.SERVICE,
+    (d) => {
+      let af = 0, protocol = 0, port = 0, fwmark = 0, timeoutS = 0, bits = 0;
+      let addr: Uint8Array | null = null, netmask: Uint8Array | null = null;
+      let scheduler = "";
+      let stats: IpvsStats | undefined;
+      let stats32: IpvsStats | undefined;
+      while (d.next()) {
+        switch (d.type) {
+          case SVC.AF:
+            af = d.u16();
+            break;
+          case SVC.PROTOCOL:
+            protocol = d.u16();
+            break;
+          case SVC.ADDR:
+            addr = d.view();
+            break;
+          case SVC.PORT:
+            port = d.u16be();
+            break;
+          case SVC.FWMARK:
+            fwmark = d.u32();
+            break;
+          case SVC.SCHED_NAME:
+            scheduler = d.string();
+            break;
+          case SVC.FLAGS:
+            bits = d.firstU32();
+            break;
+          case SVC.TIMEOUT:
+            timeoutS = d.u32();
+            break;
+          case SVC.NETMASK:
+            netmask = d.view();
+            break;
+          case SVC.STATS64:
+            if (counters) stats = decodeStats(d, true);
+            break;
+          case SVC.STATS:
+            if (counters) stats32 = decodeStats(d, false);
+            break;
+        }
       }
-    }
-    if (d.error !== null) return { ok: false, reason: `netlink attributes: ${d.error}` };
-    const family = familyOf(af);
-    if (family === null) return { ok: false, reason: `service address family ${af}` };
-    let key: ServiceKey;
-    if (fwmark !== 0) key = { family, fwmark };
-    else {
-      const proto = PROTO_BY_NUMBER.get(protocol);
-      if (proto === undefined) return { ok: false, reason: `service protocol ${protocol}` };
-      const address = addr === null ? null : addrText(addr, family);
-      if (address === null) return { ok: false, reason: "service without a valid address" };
-      key = { family, protocol: proto, address, port };
-    }
-    let mask = fullNetmask(family);
-    if (netmask !== null && netmask.length === 4) {
-      mask = family === "ipv4"
-        ? formatIp(netmask)
-        : String(new DataView(netmask.buffer, netmask.byteOffset, 4).getUint32(0, true));
-    }
-    const mh = scheduler === "mh";
-    const flags: ServiceFlags = {};
-    if (bits & SVC_F.PERSISTENT) flags.persistent = true;
-    if (bits & SVC_F.HASHED) flags.hashed = true;
-    if (bits & SVC_F.ONEPACKET) flags.onePacket = true;
-    if (bits & SVC_F.SCHED1) flags[mh ? "mhFallback" : "shFallback"] = true;
-    if (bits & SVC_F.SCHED2) flags[mh ? "mhPort" : "shPort"] = true;
-    const s: Service = { key, scheduler, flags, timeoutS, netmask: mask };
-    const st = stats ?? stats32;
-    if (st !== undefined) s.stats = st;
-    return { ok: true, value: s };
-  }, start);
+      if (d.error !== null) return { ok: false, reason: `netlink attributes: ${d.error}` };
+      const family = familyOf(af);
+      if (family === null) return { ok: false, reason: `service address family ${af}` };
+      let key: ServiceKey;
+      if (fwmark !== 0) key = { family, fwmark };
+      else {
+        const proto = PROTO_BY_NUMBER.get(protocol);
+        if (proto === undefined) return { ok: false, reason: `service protocol ${protocol}` };
+        const address = addr === null ? null : addrText(addr, family);
+        if (address === null) return { ok: false, reason: "service without a valid address" };
+        key = { family, protocol: proto, address, port };
+      }
+      let mask = fullNetmask(family);
+      if (netmask !== null && netmask.length === 4) {
+        mask = family === "ipv4"
+          ? formatIp(netmask)
+          : String(new DataView(netmask.buffer, netmask.byteOffset, 4).getUint32(0, true));
+      }
+      const mh = scheduler === "mh";
+      const flags: ServiceFlags = {};
+      if (bits & SVC_F.PERSISTENT) flags.persistent = true;
+      if (bits & SVC_F.HASHED) flags.hashed = true;
+      if (bits & SVC_F.ONEPACKET) flags.onePacket = true;
+      if (bits & SVC_F.SCHED1) flags[mh ? "mhFallback" : "shFallback"] = true;
+      if (bits & SVC_F.SCHED2) flags[mh ? "mhPort" : "shPort"] = true;
+      const s: Service = { key, scheduler, flags, timeoutS, netmask: mask };
+      const st = stats ?? stats32;
+      if (st !== undefined) s.stats = st;
+      return { ok: true, value: s };
+    },
+    start,
+    end,
+  );
 }
 
 /**
- * Decodes the attributes of one GET_DEST dump reply (after the genl header, or from `start` in
- * `attrs`); without `counters` the traffic counters and connection counts are skipped.
+ * Decodes the attributes of one GET_DEST dump reply (after the genl header, or
+ * `attrs[start, end)`); without `counters` the traffic counters and connection counts are skipped.
  */
 export function decodeDest(
   attrs: Uint8Array,
   serviceFamily: IpvsFamily,
   counters = true,
   start = 0,
+  end = attrs.length,
 ): Decoded<Destination> {
-  return withNested(attrs, CMD_ATTR.DEST, (d) => {
-    let addr: Uint8Array | null = null;
-    let af = 0, port = 0, fwd = 0, weight = 0, upper = 0, lower = 0, active = 0, inactive = 0;
-    let tunType = -1, tunPort = 0;
-    let stats: IpvsStats | undefined;
-    let stats32: IpvsStats | undefined;
-    while (d.next()) {
-      switch (d.type) {
-        case DEST.ADDR:
-          addr = d.view();
-          break;
-        case DEST.PORT:
-          port = d.u16be();
-          break;
-        case DEST.ADDR_FAMILY:
-          af = d.u16();
-          break;
-        case DEST.FWD_METHOD:
-          fwd = d.u32() & 0x7;
-          break;
-        case DEST.WEIGHT:
-          weight = d.u32() | 0;
-          break;
-        case DEST.U_THRESH:
-          upper = d.u32();
-          break;
-        case DEST.L_THRESH:
-          lower = d.u32();
-          break;
-        case DEST.ACTIVE_CONNS:
-          active = d.u32();
-          break;
-        case DEST.INACT_CONNS:
-          inactive = d.u32();
-          break;
-        case DEST.TUN_TYPE:
-          tunType = d.u8();
-          break;
-        case DEST.TUN_PORT:
-          tunPort = d.u16be();
-          break;
-        case DEST.STATS64:
-          if (counters) stats = decodeStats(d, true);
-          break;
-        case DEST.STATS:
-          if (counters) stats32 = decodeStats(d, false);
-          break;
+  return withNested(
+    attrs,
+    CMD_ATTR.DEST,
+    (d) => {
+      let addr: Uint8Array | null = null;
+      let af = 0, port = 0, fwd = 0, weight = 0, upper = 0, lower = 0, active = 0, inactive = 0;
+      let tunType = -1, tunPort = 0;
+      let stats: IpvsStats | undefined;
+      let stats32: IpvsStats | undefined;
+      while (d.next()) {
+        switch (d.type) {
+          case DEST.ADDR:
+            addr = d.view();
+            break;
+          case DEST.PORT:
+            port = d.u16be();
+            break;
+          case DEST.ADDR_FAMILY:
+            af = d.u16();
+            break;
+          case DEST.FWD_METHOD:
+            fwd = d.u32() & 0x7;
+            break;
+          case DEST.WEIGHT:
+            weight = d.u32() | 0;
+            break;
+          case DEST.U_THRESH:
+            upper = d.u32();
+            break;
+          case DEST.L_THRESH:
+            lower = d.u32();
+            break;
+          case DEST.ACTIVE_CONNS:
+            active = d.u32();
+            break;
+          case DEST.INACT_CONNS:
+            inactive = d.u32();
+            break;
+          case DEST.TUN_TYPE:
+            tunType = d.u8();
+            break;
+          case DEST.TUN_PORT:
+            tunPort = d.u16be();
+            break;
+          case DEST.STATS64:
+            if (counters) stats = decodeStats(d, true);
+            break;
+          case DEST.STATS:
+            if (counters) stats32 = decodeStats(d, false);
+            break;
+        }
       }
-    }
-    if (d.error !== null) return { ok: false, reason: `netlink attributes: ${d.error}` };
-    const family = af === 0 ? serviceFamily : familyOf(af);
-    if (family === null) return { ok: false, reason: `destination address family ${af}` };
-    const address = addr === null ? null : addrText(addr, family);
-    if (address === null) return { ok: false, reason: "destination without a valid address" };
-    const forwarding = FWD_BY_NUMBER.get(fwd);
-    if (forwarding === undefined) return { ok: false, reason: `forwarding method ${fwd}` };
-    const dest: Destination = {
-      address,
-      port,
-      forwarding,
-      weight,
-      upperThreshold: upper,
-      lowerThreshold: lower,
-    };
-    if (counters) {
-      dest.activeConns = active;
-      dest.inactiveConns = inactive;
-    }
-    if (forwarding === "tun" && tunType >= 0) {
-      const t = (Object.keys(TUN) as TunnelType[]).find((k) => TUN[k] === tunType);
-      if (t === undefined) return { ok: false, reason: `tunnel type ${tunType}` };
-      dest.tunnelType = t;
-      if (tunPort !== 0) dest.tunnelPort = tunPort;
-    }
-    const st = stats ?? stats32;
-    if (st !== undefined) dest.stats = st;
-    return { ok: true, value: dest };
-  }, start);
+      if (d.error !== null) return { ok: false, reason: `netlink attributes: ${d.error}` };
+      const family = af === 0 ? serviceFamily : familyOf(af);
+      if (family === null) return { ok: false, reason: `destination address family ${af}` };
+      const address = addr === null ? null : addrText(addr, family);
+      if (address === null) return { ok: false, reason: "destination without a valid address" };
+      const forwarding = FWD_BY_NUMBER.get(fwd);
+      if (forwarding === undefined) return { ok: false, reason: `forwarding method ${fwd}` };
+      const dest: Destination = {
+        address,
+        port,
+        forwarding,
+        weight,
+        upperThreshold: upper,
+        lowerThreshold: lower,
+      };
+      if (counters) {
+        dest.activeConns = active;
+        dest.inactiveConns = inactive;
+      }
+      if (forwarding === "tun" && tunType >= 0) {
+        const t = (Object.keys(TUN) as TunnelType[]).find((k) => TUN[k] === tunType);
+        if (t === undefined) return { ok: false, reason: `tunnel type ${tunType}` };
+        dest.tunnelType = t;
+        if (tunPort !== 0) dest.tunnelPort = tunPort;
+      }
+      const st = stats ?? stats32;
+      if (st !== undefined) dest.stats = st;
+      return { ok: true, value: dest };
+    },
+    start,
+    end,
+  );
 }
 
 /** Decodes the attributes of the GET_INFO reply: version text and connection table size. */

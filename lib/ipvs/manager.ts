@@ -171,30 +171,46 @@ export class IpvsManager implements Disposable {
   }
 
   async #dump(counters: boolean): Promise<DesiredService[]> {
-    const replies = await this.#send(encodeGetServices(), "Cannot list IPVS services");
+    const hdr = GENL_HDRLEN + this.#family.hdrSize;
     const services: DesiredService[] = [];
-    const at = GENL_HDRLEN + this.#family.hdrSize;
-    for (const m of replies) {
-      if (m.payload.length < at) throw new Error(`IPVS service dump: short reply`);
-      const s = decodeService(m.payload, counters, at);
-      if (!s.ok) throw new Error(`IPVS service dump: ${s.reason}`);
-      services.push({ ...s.value, destinations: [] });
-    }
+    let bad: string | null = null;
+    const all = encodeGetServices();
+    const pending = this.#genl.dump(
+      this.#family,
+      all.cmd,
+      all.attrs,
+      "Cannot list IPVS services",
+      (buf, start, end) => {
+        const s = start + hdr > end
+          ? { ok: false as const, reason: "short reply" }
+          : decodeService(buf, counters, start + hdr, end);
+        if (s.ok) services.push({ ...s.value, destinations: [] });
+        else bad ??= s.reason;
+      },
+    );
+    if (pending !== undefined) await pending;
+    if (bad !== null) throw new Error(`IPVS service dump: ${bad}`);
     // A netlink socket runs one dump at a time (a second one is EBUSY): one service after another.
     const slicer = new Slicer();
     for (const s of services) {
-      const msgs = await this.#send(
-        encodeGetDests(s.key),
+      const family = s.key.family;
+      const dests = s.destinations;
+      const req = encodeGetDests(s.key);
+      const dumped = this.#genl.dump(
+        this.#family,
+        req.cmd,
+        req.attrs,
         `Cannot list the destinations of IPVS service ${serviceName(s.key)}`,
+        (buf, start, end) => {
+          const d = start + hdr > end
+            ? { ok: false as const, reason: "short reply" }
+            : decodeDest(buf, family, counters, start + hdr, end);
+          if (d.ok) dests.push(d.value);
+          else bad ??= d.reason;
+        },
       );
-      for (const m of msgs) {
-        if (m.payload.length < at) {
-          throw new Error(`IPVS destination dump of ${serviceName(s.key)}: short reply`);
-        }
-        const d = decodeDest(m.payload, s.key.family, counters, at);
-        if (!d.ok) throw new Error(`IPVS destination dump of ${serviceName(s.key)}: ${d.reason}`);
-        s.destinations.push(d.value);
-      }
+      if (dumped !== undefined) await dumped;
+      if (bad !== null) throw new Error(`IPVS destination dump of ${serviceName(s.key)}: ${bad}`);
       const pause = slicer.due();
       if (pause !== null) await pause;
     }

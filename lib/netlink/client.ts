@@ -54,6 +54,19 @@ export interface NetlinkConn extends Disposable {
    * the connection fails (closed, replies lost). Use `requestBatch(conn, reqs)` for any conn.
    */
   requestBatch?(reqs: readonly BatchRequest[]): Promise<BatchFailure[]>;
+  /**
+   * Optional: runs a dump to its end before returning (a kernel answers at once), handing each
+   * reply's payload to `each` in place: `buf[start, end)` is valid only during the call. Throws
+   * `NetlinkError` where `request` would reject. Use `Genl.dump` for any conn.
+   */
+  dumpNow?(
+    type: number,
+    flags: number,
+    payload: Uint8Array,
+    what: string,
+    op: string,
+    each: DumpVisitor,
+  ): void;
   /** Delivers multicast notifications (after subscribe); returns a handle to stop. */
   onNotification(fn: (m: NlMessage) => void): Disposable;
   /** Called when the kernel dropped notifications (ENOBUFS): the listener must resync. */
@@ -81,6 +94,9 @@ export class NetlinkError extends SyscallError {
     }
   }
 }
+
+/** Receives one dump reply's payload in place (`buf[start, end)`, valid during the call). */
+export type DumpVisitor = (buf: Uint8Array, start: number, end: number) => void;
 
 /** One request of a batch (`NetlinkConn.requestBatch`): never a dump. */
 export interface BatchRequest {
@@ -275,6 +291,11 @@ export class ReplyRouter {
       this.#closeDatagram(g);
     };
     return { datagrams, done, unsent };
+  }
+
+  /** A sequence number no waiting request uses, for a request answered outside the router. */
+  reserveSeq(): number {
+    return this.#nextSeq();
   }
 
   /** Fails one request (e.g. the send failed). */
@@ -502,6 +523,82 @@ export class SocketConn implements NetlinkConn {
       this.#drainNow();
     }
     return b.done;
+  }
+
+  dumpNow(
+    type: number,
+    flags: number,
+    payload: Uint8Array,
+    what: string,
+    op: string,
+    each: DumpVisitor,
+  ): void {
+    if (this.#closed) throw new Error(`${what}: netlink connection is closed`);
+    if (!isDump(flags)) throw new TypeError("dumpNow needs dump flags");
+    const seq = this.#router.reserveSeq();
+    const pid = this.#sock.pid;
+    this.#sock.send(encodeMessage({ type, flags: flags | NLM_F_REQUEST, seq, pid, payload }), what);
+    let interrupted = false;
+    for (;;) {
+      const d = this.#sock.recvView();
+      if (d === null) {
+        throw new NetlinkError(
+          op,
+          Errno.EAGAIN!,
+          `${what} (the dump did not finish at once)`,
+          null,
+        );
+      }
+      if (d === "overrun") {
+        this.#router.overrun();
+        throw new NetlinkError(op, Errno.ENOBUFS!, `${what} (netlink replies lost)`, null);
+      }
+      const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+      for (let off = 0; off < d.length;) {
+        const len = d.length - off >= NLMSG_HDRLEN ? v.getUint32(off, true) : 0;
+        if (len < NLMSG_HDRLEN || len > d.length - off) {
+          throw new NetlinkError(op, Errno.EPROTO!, `${what} (malformed reply)`, null);
+        }
+        const mType = v.getUint16(off + 4, true);
+        const mFlags = v.getUint16(off + 6, true);
+        if (v.getUint32(off + 8, true) !== seq) {
+          // Someone else's message (a notification): the router's, as a copy.
+          this.#router.deferNotifications(true);
+          this.#router.feed(d.slice(off, off + len));
+          this.#router.deferNotifications(false);
+        } else if (mType === NLMSG_DONE || mType === NLMSG_ERROR || mType === NLMSG_OVERRUN) {
+          const m = {
+            type: mType,
+            flags: mFlags,
+            seq,
+            pid: 0,
+            payload: d.subarray(off + 16, off + len),
+          };
+          let errno = Errno.ENOBUFS!;
+          let kernelMessage: string | null = null;
+          if (mType === NLMSG_DONE) errno = doneErrno(m);
+          else if (mType === NLMSG_ERROR) {
+            const e = decodeError(m);
+            errno = e.ok ? e.value.errno : Errno.EPROTO!;
+            kernelMessage = e.ok ? e.value.message : e.reason;
+          }
+          if (errno !== 0) throw new NetlinkError(op, errno, what, kernelMessage);
+          if (interrupted) {
+            throw new NetlinkError(
+              op,
+              Errno.EINTR!,
+              `${what} (dump interrupted by a change)`,
+              null,
+            );
+          }
+          return;
+        } else if (mType !== NLMSG_NOOP) {
+          if (mFlags & NLM_F_DUMP_INTR) interrupted = true;
+          each(d, off + NLMSG_HDRLEN, off + len);
+        }
+        off += nlAlign(len);
+      }
+    }
   }
 
   onNotification(fn: (m: NlMessage) => void): Disposable {

@@ -1,7 +1,8 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../../tests/helpers/assert.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import { AttributeEncoder } from "./attrs.ts";
-import { NetlinkError, ReplyRouter, requestBatch } from "./client.ts";
+import { NETLINK_GENERIC, NETLINK_ROUTE, NetlinkSocket } from "../../ffi/netlink.ts";
+import { NetlinkError, ReplyRouter, requestBatch, SocketConn } from "./client.ts";
 import { FakeNetlink } from "./fake.ts";
 import {
   decodeMessages,
@@ -15,6 +16,7 @@ import {
   NLMSG_DONE,
   NLMSG_ERROR,
   NLMSGERR_ATTR_MSG,
+  RTM_GETLINK,
 } from "./message.ts";
 
 function ack(seq: number, code: number, extMsg?: string): Uint8Array {
@@ -229,4 +231,30 @@ Deno.test("router: deferred notifications arrive from a microtask, in order", as
   assertEquals(seen, []);
   await Promise.resolve();
   assertEquals(seen, [16, 20]);
+});
+
+const noReactor = { watch: () => ({ [Symbol.dispose]: () => {} }) };
+
+Deno.test("SocketConn.dumpNow: the kernel's link dump in place, as request() gives it", async () => {
+  using conn = new SocketConn(NetlinkSocket.open(NETLINK_ROUTE), noReactor, "test");
+  const ifinfomsg = new Uint8Array(16);
+  const viaRequest = await conn.request(RTM_GETLINK, NLM_F_DUMP, ifinfomsg, "links");
+  const inPlace: number[][] = [];
+  conn.dumpNow(RTM_GETLINK, NLM_F_DUMP, ifinfomsg, "links", "RTM_GETLINK", (buf, start, end) => {
+    inPlace.push([...buf.subarray(start, start + 8)]); // ifinfomsg head: stable across dumps
+  });
+  assert(inPlace.length >= 1, "at least lo");
+  assertEquals(inPlace, viaRequest.map((m) => [...m.payload.subarray(0, 8)]));
+  // A request for a generic netlink family that does not exist fails the same way both ways.
+  using genl = new SocketConn(NetlinkSocket.open(NETLINK_GENERIC), noReactor, "test");
+  const e1 = await assertRejects(
+    () => genl.request(0x7ff0, NLM_F_DUMP, new Uint8Array(4), "no family", "x"),
+    NetlinkError,
+  );
+  const e2 = assertThrows(
+    () => genl.dumpNow(0x7ff0, NLM_F_DUMP, new Uint8Array(4), "no family", "x", () => {}),
+    NetlinkError,
+  );
+  assertEquals((e2 as NetlinkError).code, (e1 as NetlinkError).code);
+  assertEquals(genl.drops.size, 0);
 });

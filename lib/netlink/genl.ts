@@ -9,11 +9,12 @@ import { AttributeDecoder, AttributeEncoder } from "./attrs.ts";
 import {
   type BatchFailure,
   type BatchRequest,
+  type DumpVisitor,
   type NetlinkConn,
   NetlinkError,
   requestBatch,
 } from "./client.ts";
-import type { Decoded, NlMessage } from "./message.ts";
+import { type Decoded, NLM_F_DUMP, type NlMessage } from "./message.ts";
 
 /** The controller family's fixed id. */
 export const GENL_ID_CTRL = 0x10;
@@ -163,6 +164,32 @@ export class Genl implements Disposable {
     payload[1] = family.version & 0xff;
     payload.set(attrs, GENL_HDRLEN + family.hdrSize);
     return this.#conn.request(family.id, flags, payload, what, opName(family, cmd));
+  }
+
+  /**
+   * Dumps `cmd` of `family`, handing each reply's genl payload to `each` in place (see
+   * `DumpVisitor`): at once on a connection with `dumpNow` (nothing returned), else through
+   * `request` (a promise). Errors as `request`.
+   */
+  dump(
+    family: GenlFamily,
+    cmd: number,
+    attrs: Uint8Array,
+    what: string,
+    each: DumpVisitor,
+  ): Promise<void> | void {
+    const hdr = GENL_HDRLEN + family.hdrSize;
+    const payload = new Uint8Array(hdr + attrs.length);
+    payload[0] = cmd & 0xff;
+    payload[1] = family.version & 0xff;
+    payload.set(attrs, hdr);
+    const op = opName(family, cmd);
+    if (this.#conn.dumpNow !== undefined) {
+      return this.#conn.dumpNow(family.id, NLM_F_DUMP, payload, what, op, each);
+    }
+    return this.#conn.request(family.id, NLM_F_DUMP, payload, what, op).then((msgs) => {
+      for (const m of msgs) each(m.payload, 0, m.payload.length);
+    });
   }
 
   /**
