@@ -228,7 +228,8 @@ async function main(): Promise<void> {
           args: [
             "-n",
             "-l",
-            "-D",
+            // No -D: with it keepalived logs every successful check, to the serial console in
+            // the guest, which costs it more CPU than the checks.
             "--check",
             "-f",
             `${dir}/keepalived.conf`,
