@@ -59,6 +59,8 @@ const symbols = {
   accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   // int poll(struct pollfd *fds, nfds_t nfds, int timeout); called with timeout 0 only.
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  // int sched_setscheduler(pid_t pid, int policy, const struct sched_param *param);
+  sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   // int *__errno_location(void);
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -6,6 +6,7 @@
  * @module
  */
 import { Reactor } from "../ffi/reactor.ts";
+import { setRealtimePriority } from "../ffi/sched.ts";
 import { LinkCache } from "./agent/links.ts";
 import type { InstancePlan, Plan, SyncGroupPlan } from "./agent/plan.ts";
 import type { AgentStatus, InstanceStatus } from "./agent/status_types.ts";
@@ -126,10 +127,25 @@ export class Agent {
     for (const ip of plan.instances) this.#startInstance(ip);
     this.#buildGroups(plan.syncGroups);
     if (plan.hasVirtualServers) await this.#startLvs(loaded.lvs);
+    if (plan.realtimePriority !== null) {
+      const prio = plan.realtimePriority;
+      this.#applyRealtime(prio);
+      // The runtime starts some worker threads lazily: apply again once they exist.
+      this.#clock.setTimer(1000, () => this.#applyRealtime(prio, true));
+    }
     this.#log.info(
       `haagent ${VERSION} started: ${plan.instances.length} VRRP instance(s), ` +
         `control ${plan.control}, pid ${Deno.pid}`,
     );
+  }
+
+  #applyRealtime(priority: number, quiet = false): void {
+    try {
+      const n = setRealtimePriority(priority);
+      if (!quiet) this.#log.info(`realtime priority ${priority} (SCHED_RR) on ${n} thread(s)`);
+    } catch (e) {
+      this.#log.warn(`${(e as Error).message}: running with the normal scheduler`);
+    }
   }
 
   /** Loads and starts the load-balancer side (its modules load only when needed). */

@@ -59,6 +59,8 @@ export interface Plan {
   instances: InstancePlan[];
   syncGroups: SyncGroupPlan[];
   metricsListen: { address: string; port: number } | null;
+  /** SCHED_RR priority for the agent's threads, or null. */
+  realtimePriority: number | null;
   /** The file has virtual servers (the load-balancer side is loaded only then). */
   hasVirtualServers: boolean;
 }

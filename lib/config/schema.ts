@@ -285,6 +285,13 @@ const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_de
     default: "30s",
     keepalived: "smtp_connect_timeout",
   }),
+  realtime_priority: int(
+    "Run the agent's threads with SCHED_RR at this priority (1-99), so adverts keep time on a " +
+      "busy machine; off when absent. Needs root (CAP_SYS_NICE).",
+    1,
+    99,
+    { keepalived: "vrrp_rt_priority" },
+  ),
   metrics: obj("metrics", "Optional Prometheus metrics endpoint (off when absent).", {
     listen: endpoint("Address and port to serve /metrics on.", { required: true }),
   }),

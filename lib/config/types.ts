@@ -43,6 +43,8 @@ export interface GlobalConfig {
   notificationEmailFrom?: string;
   smtpServer?: string;
   smtpConnectTimeoutMs: number;
+  /** SCHED_RR priority of the agent's threads (keepalived vrrp_rt_priority); unset = off. */
+  realtimePriority?: number;
   metrics?: { listen: Endpoint };
 }
 

@@ -162,3 +162,30 @@ Deno.test({
     assert(!off.includes("192.168.77.0/24") && !off.includes("192.168.78.0/24"), off);
   },
 });
+
+Deno.test({
+  name: "realtime_priority puts the agent's threads in SCHED_RR",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using lab = await VrrpLab.create("rt");
+    const a = lab.startHaagent(
+      "r1",
+      CONFIG.replace("global:\n", "global:\n  realtime_priority: 20\n"),
+    );
+    await lab.waitVip("r1", "10.77.0.50", 5000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const pids = (await lab.lab.exec(null, ["pgrep", "-f", `${lab.dir}/r1.yaml`])).trim().split(
+      "\n",
+    );
+    const pid = pids[pids.length - 1]!;
+    const policies = [...Deno.readDirSync(`/proc/${pid}/task`)].map((t) => {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/stat`);
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[38]);
+    });
+    assert(policies.length > 1);
+    assert(policies.every((p) => p === 2), `policies ${policies.join(",")}`);
+    assert(a.log.some((l) => /realtime priority 20 \(SCHED_RR\)/.test(l)), a.log.join("\n"));
+  },
+});
