@@ -413,6 +413,7 @@ const GLOBAL_ORDER = [
   "notification_email_from",
   "smtp_server",
   "smtp_connect_timeout",
+  "realtime_priority",
 ] as const;
 
 const SCRIPT_ORDER = [
@@ -550,6 +551,7 @@ function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
     enable_script_security: set("enable_script_security", (n) => (ctx.extra(n, 0), true), ctx),
     vrrp_garp_master_delay: set("garp_master_delay", (n) => secs(n, 0, 255), ctx),
     vrrp_garp_master_repeat: set("garp_master_repeat", (n) => ctx.int(n, 1, 255), ctx),
+    vrrp_rt_priority: set("realtime_priority", (n) => ctx.int(n, 1, 99), ctx),
     vrrp_garp_master_refresh: set("garp_master_refresh", (n) => secs(n, 0, MAX_TIMER_SEC), ctx),
     vrrp_garp_interval: set("garp_interval", (n) => timer(n, 1), ctx),
     vrrp_gna_interval: set("gna_interval", (n) => timer(n, 1), ctx),
