@@ -148,7 +148,10 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
     }
     const target = { address: model.config.address, port: model.config.port };
     for (const spec of model.checks) {
-      const checker = makeChecker(spec, target, icmp !== null ? { icmp: () => icmp! } : {});
+      const checker = makeChecker(spec, target, {
+        ...(icmp !== null ? { icmp: () => icmp! } : {}),
+        reactor,
+      });
       r.runners.push(
         new CheckRunner(spec, checker, clock, () => onCheck(vsId, model.id), {
           initiallyUp: !spec.alpha,

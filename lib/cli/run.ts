@@ -76,7 +76,8 @@ global.pid_file, so two agents can run side by side.`);
       configFile: file,
       load,
       log,
-      lvs: async () => (await import("../agent/lvs_runtime.ts")).makeLvsRuntime,
+      lvs: async () =>
+        (await import("../agent/lvs_proxy.ts")).lvsWorkerFactory({ logFormat: format }),
     });
     const stop = () => {
       agent.stop().catch((e) => log.error(`stop failed: ${e}`));
