@@ -1,5 +1,6 @@
 /**
- * VRRP advert timing while the same haagent process runs many TCP checks. The master (r1,
+ * VRRP advert timing while the same haagent process runs many TCP checks (on its load-balancer
+ * Worker thread, `lib/agent/lvs_worker.ts`; VRRP stays on the main thread). The master (r1,
  * priority 150, VRRPv3 at 10 ms) has one YAML config with the vrrp_instance and a
  * virtual_server whose `--servers` real servers (127.1.x.y:18000 on r1's loopback) each have a
  * TCP_CHECK every `--delay-loop-ms`, so the agent runs about servers / delay_loop checks per
@@ -198,7 +199,8 @@ async function main(): Promise<void> {
     return;
   }
   console.log(
-    `check jitter bench: VRRPv3 at ${spec.intervalMs} ms with TCP checks in the same process, ` +
+    `check jitter bench: VRRPv3 at ${spec.intervalMs} ms with TCP checks in the same process ` +
+      `(load-balancer worker thread), ` +
       `${values.seconds} s per row`,
   );
   console.log(`  ${new Date().toISOString()}, ${machine()}`);
