@@ -240,7 +240,7 @@ Deno.test("SocketConn.dumpNow: the kernel's link dump in place, as request() giv
   const ifinfomsg = new Uint8Array(16);
   const viaRequest = await conn.request(RTM_GETLINK, NLM_F_DUMP, ifinfomsg, "links");
   const inPlace: number[][] = [];
-  conn.dumpNow(RTM_GETLINK, NLM_F_DUMP, ifinfomsg, "links", "RTM_GETLINK", (buf, start, end) => {
+  conn.dumpNow(RTM_GETLINK, NLM_F_DUMP, ifinfomsg, "links", "RTM_GETLINK", (buf, start, _end) => {
     inPlace.push([...buf.subarray(start, start + 8)]); // ifinfomsg head: stable across dumps
   });
   assert(inPlace.length >= 1, "at least lo");
