@@ -147,7 +147,11 @@ mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
 mount -t tmpfs tmp /host/tmp
 mount -t tmpfs run /host/run
-mkdir -p /host/run/netns /host/tmp/haagent-vm
+mkdir -p /host/run/netns /host/tmp/haagent-vm /host/run/haagent-repo
+# The repository, shared on its own: the host's /tmp and /run are hidden by the tmpfs mounts
+# above, and a checkout may live there (CI clones anywhere).
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro repo /host/run/haagent-repo \
+  || echo "guest: cannot mount the repository share"
 for a in $(cat /proc/cmdline); do
   case "$a" in haagent.script=*) script="\${a#haagent.script=}";; esac
 done
@@ -200,7 +204,11 @@ export async function prepare(
     await sh([busybox, "depmod", "-b", root, kernelVersion]);
   }
 
-  const initramfs = `${cacheDir}/initramfs.cpio`;
+  // Named after the init script, so a changed script builds a new image.
+  const initHash = Array.from(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(INIT))),
+  ).slice(0, 6).map((b) => b.toString(16).padStart(2, "0")).join("");
+  const initramfs = `${cacheDir}/initramfs-${initHash}.cpio`;
   if (!(await exists(initramfs))) {
     say("vm: building the initramfs");
     const tree = `${cacheDir}/initramfs.tree`;

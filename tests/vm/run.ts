@@ -28,6 +28,9 @@ const EXIT_MARK = "HAAGENT-VM-EXIT=";
 // deno-lint-ignore no-control-regex
 const ESCAPES = /\x1b(\[[0-9;?]*[A-Za-z]|c)/g;
 
+/** Where the guest mounts the repository (its own 9p share; see prepare.ts). */
+const GUEST_REPO = "/run/haagent-repo";
+
 function repoDir(): string {
   return new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 }
@@ -62,7 +65,7 @@ export async function runInGuest(run: GuestRun): Promise<number> {
     script,
     [
       "set -e",
-      `cd ${shellQuote(repo)}`,
+      `cd ${GUEST_REPO}`,
       "export HOME=/tmp/haagent-vm PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
       "export DENO_DIR=/tmp/haagent-vm/deno DENO_NO_UPDATE_CHECK=1 NO_COLOR=1 HAAGENT_IN_VM=1",
       "mkdir -p $DENO_DIR",
@@ -93,9 +96,13 @@ export async function runInGuest(run: GuestRun): Promise<number> {
     "-initrd",
     img.initramfs,
     "-append",
-    `console=ttyS0 quiet loglevel=1 panic=-1 haagent.script=${script}`,
+    `console=ttyS0 quiet loglevel=1 panic=-1 haagent.script=${GUEST_REPO}${
+      script.slice(repo.length)
+    }`,
     "-virtfs",
     "local,path=/,mount_tag=host0,security_model=none,readonly=on,multidevs=remap",
+    "-virtfs",
+    `local,path=${repo},mount_tag=repo,security_model=none,readonly=on,multidevs=remap`,
   ];
   const child = new Deno.Command("qemu-system-x86_64", {
     args,
