@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 echo "== deno fmt --check" && deno fmt --check
 echo "== deno lint" && deno lint
 echo "== deno check" && deno check main.ts ffi/ lib/ tests/ bench/
-echo "== deno test" && deno test -A --no-check --ignore=tests/vm ffi/ lib/ tests/
+echo "== deno test" && deno test -A --no-check --ignore=tests/vm,.cache,dist .
 echo "== deno task test:ipvs" && deno task test:ipvs
