@@ -8,6 +8,7 @@
  */
 import { Document, isMap, isPair, isScalar, isSeq, type Node, type Scalar } from "yaml";
 import { formatIp, type IpAddress, parseIp, parseIpv4, parsePrefix } from "../net/ip.ts";
+import { SCHEDULERS as SCHEDULER_NAMES } from "./schema.ts";
 import {
   type KaIssue,
   type KaNode,
@@ -1174,22 +1175,7 @@ function convertSyncGroup(n: KaNode, ctx: Ctx, r: VrrpOut, declared: Set<string>
 
 // ---- LVS: virtual_server_group, virtual_server, real_server, checkers ------------------------
 
-const SCHEDULERS = new Set([
-  "rr",
-  "wrr",
-  "lc",
-  "wlc",
-  "lblc",
-  "lblcr",
-  "dh",
-  "sh",
-  "sed",
-  "nq",
-  "fo",
-  "ovf",
-  "mh",
-  "twos",
-]);
+const SCHEDULERS: ReadonlySet<string> = new Set(SCHEDULER_NAMES);
 
 const VS_ORDER = [
   "address",
