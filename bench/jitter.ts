@@ -40,8 +40,13 @@ const { values } = parseArgs({
     minutes: { type: "string", default: "2" },
     "interval-ms": { type: "string", default: "10" },
     kinds: { type: "string", default: "keepalived,haagent" },
+    /** SCHED_RR priority for haagent (global.realtime_priority); keepalived's is vrrp_rt_priority. */
+    realtime: { type: "string" },
   },
 });
+const realtime = values.realtime === undefined
+  ? ""
+  : `  realtime_priority: ${Number(values.realtime)}\n`;
 const soakMs = Number(values.minutes) * 60_000;
 const spec: PairSpec = {
   version: 3,
@@ -79,7 +84,10 @@ interface Soak {
 function start(vl: VrrpLab, kind: Kind, router: "r1" | "r2"): Agent {
   const prio = router === "r1" ? 150 : 100;
   return kind === "haagent"
-    ? vl.startHaagent(router, haagentYaml(router, prio, spec))
+    ? vl.startHaagent(
+      router,
+      haagentYaml(router, prio, spec).replace("global:\n", `global:\n${realtime}`),
+    )
     : vl.startKeepalived(router, keepalivedConf(router, prio, spec));
 }
 
