@@ -430,7 +430,10 @@ export class Agent {
     await Promise.all([...this.#runners.values()].map((r) => r.settled()));
     this.#tracking.stop();
     if (this.#lvs !== null) await this.#lvs.stop().catch((e) => this.#log.error(String(e)));
-    await Promise.race([this.#scriptsQueue.idle(), new Promise((r) => setTimeout(r, 5000))]);
+    await Promise.race([
+      Promise.all([this.#scriptsQueue.idle(), this.#notifier.idle()]),
+      new Promise((r) => setTimeout(r, 5000)),
+    ]);
     await this.#control?.close();
     await this.#metrics?.shutdown().catch(() => {});
     this.#events?.[Symbol.dispose]();

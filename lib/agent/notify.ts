@@ -14,10 +14,17 @@ import type { NotifyPlan } from "./plan.ts";
 export class Notifier {
   readonly #queue: ScriptQueue;
   readonly #log: Logger;
+  /** FIFO writes chained per path, so lines arrive in transition order. */
+  readonly #fifoChains = new Map<string, Promise<void>>();
 
   constructor(queue: ScriptQueue, log: Logger) {
     this.#queue = queue;
     this.#log = log;
+  }
+
+  /** Resolves when every FIFO line queued so far has been written (or failed). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#fifoChains.values()]);
   }
 
   /** Runs the hooks of `name` for `state` (INIT is reported as STOP, as keepalived does). */
@@ -42,9 +49,12 @@ export class Notifier {
     if (own !== null) this.#queue.enqueue(key, own, [], opts);
     if (n.any !== null) this.#queue.enqueue(key, n.any, [kind, name, s, String(priority)], opts);
     if (n.fifo !== null) {
-      writeFifo(n.fifo, `${kind} "${name}" ${s} ${priority}\n`).catch((e) =>
-        this.#log.warn(`cannot write notify fifo ${n.fifo}: ${(e as Error).message}`)
-      );
+      const path = n.fifo;
+      const line = `${kind} "${name}" ${s} ${priority}\n`;
+      const next = (this.#fifoChains.get(path) ?? Promise.resolve())
+        .then(() => writeFifo(path, line))
+        .catch((e) => this.#log.warn(`cannot write notify fifo ${path}: ${(e as Error).message}`));
+      this.#fifoChains.set(path, next);
     }
   }
 }
