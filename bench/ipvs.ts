@@ -12,6 +12,7 @@ import { Reactor } from "../ffi/reactor.ts";
 import { IpvsManager } from "../lib/ipvs/manager.ts";
 import type { DesiredService } from "../lib/ipvs/types.ts";
 import { Logger } from "../lib/runtime/log.ts";
+import { sh } from "../tests/vm/guest/helpers.ts";
 
 const SERVICES = Number(Deno.env.get("IPVS_BENCH_SERVICES") ?? 1000);
 const DESTS = Number(Deno.env.get("IPVS_BENCH_DESTS") ?? 10);
@@ -54,37 +55,20 @@ function rules(ds: DesiredService[]): string {
   return lines.join("\n") + "\n";
 }
 
-async function run(cmd: string[], stdin?: string): Promise<string> {
-  const child = new Deno.Command(cmd[0]!, {
-    args: cmd.slice(1),
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const o = await child.output();
-  if (!o.success) throw new Error(`${cmd.join(" ")}: ${new TextDecoder().decode(o.stderr)}`);
-  return new TextDecoder().decode(o.stdout);
-}
-
 const BUSYBOX = new URL("../.cache/vm/busybox/bin/busybox", import.meta.url).pathname;
 
 /** Unloads and reloads ip_vs and its schedulers from the guest kernel's module tree. */
 async function reloadIpvs(): Promise<void> {
   const mods = (await Deno.readTextFile("/proc/modules")).split("\n").map((l) => l.split(" ")[0]!)
     .filter((m) => m.startsWith("ip_vs_"));
-  for (const m of mods) await run([BUSYBOX, "rmmod", m]);
-  await run([BUSYBOX, "rmmod", "ip_vs"]);
-  const release = (await run(["uname", "-r"])).trim();
+  for (const m of mods) await sh([BUSYBOX, "rmmod", m]);
+  await sh([BUSYBOX, "rmmod", "ip_vs"]);
+  const release = (await sh(["uname", "-r"])).trim();
   const base =
     new URL(`../.cache/vm/root/lib/modules/${release}/kernel/net/netfilter/ipvs/`, import.meta.url)
       .pathname;
-  await run([BUSYBOX, "insmod", `${base}ip_vs.ko`]);
-  for (const m of mods) await run([BUSYBOX, "insmod", `${base}${m}.ko`]);
+  await sh([BUSYBOX, "insmod", `${base}ip_vs.ko`]);
+  for (const m of mods) await sh([BUSYBOX, "insmod", `${base}${m}.ko`]);
 }
 
 async function withManager<T>(fn: (m: IpvsManager) => Promise<T>): Promise<T> {
@@ -125,7 +109,7 @@ const managerMs = await withManager(async (m) => {
     `IpvsManager dump: ${(performance.now() - t).toFixed(0)} ms, ${dumped.length} services`,
   );
   t = performance.now();
-  await run(["ipvsadm", "-Ln"]);
+  await sh(["ipvsadm", "-Ln"]);
   const listMs = performance.now() - t;
   console.log(`ipvsadm -Ln: ${listMs.toFixed(0)} ms`);
   console.log(`ratio no-change pass / ipvsadm -Ln: ${(secondMs / listMs).toFixed(2)}`);
@@ -143,7 +127,7 @@ const managerMs = await withManager(async (m) => {
 await reloadIpvs();
 const text = rules(want);
 let t = performance.now();
-await run(["ipvsadm", "-R"], text);
+await sh(["ipvsadm", "-R"], text);
 const ipvsadmMs = performance.now() - t;
 console.log(
   `ipvsadm -R from empty: ${ipvsadmMs.toFixed(0)} ms, ${
@@ -156,4 +140,4 @@ const count = await withManager(async (m) => (await m.reconcile(want)).ops.lengt
 console.log(
   `reconcile over ipvsadm's rules: ${(performance.now() - t).toFixed(0)} ms, ${count} ops`,
 );
-await run(["ipvsadm", "-C"]);
+await sh(["ipvsadm", "-C"]);

@@ -8,6 +8,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
+import { expectations, expectFor } from "./config/expectations.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const BAD = "tests/config/bad/";
@@ -68,39 +69,13 @@ Deno.test("check: -f and a positional FILE work as --config", async () => {
 
 // ---- check: the bad-config suite through the CLI ---------------------------------------
 
-interface Expect {
-  line: number;
-  col: number;
-  path: string;
-  part: string;
-}
-
-/** The `# expect: LINE:COL PATH | PART` lines, as tests/config/bad_config_test.ts reads them. */
-function expectations(text: string): Expect[] {
-  const out: Expect[] = [];
-  for (const m of text.matchAll(/^# expect: (\d+):(\d+) (\S+) \| (.+)$/gm)) {
-    out.push({
-      line: Number(m[1]),
-      col: Number(m[2]),
-      path: m[3] === "-" ? "" : m[3]!,
-      part: m[4]!,
-    });
-  }
-  return out;
-}
-
-/** Fixtures that cannot carry their expectation inside (same table as the loader test). */
-const SPECIAL: Record<string, Expect[]> = {
-  "empty_bytes.yaml": [{ line: 1, col: 1, path: "", part: "the file is empty" }],
-};
-
 const badFiles = [...Deno.readDirSync(ROOT + BAD)].filter((e) => e.name.endsWith(".yaml"))
   .map((e) => e.name).sort();
 
 Deno.test("check: at least 40 bad configurations, each with expectations", () => {
   assert(badFiles.length >= 40, `only ${badFiles.length} bad fixtures`);
   for (const f of badFiles) {
-    const exp = SPECIAL[f] ?? expectations(Deno.readTextFileSync(ROOT + BAD + f));
+    const exp = expectFor(f, Deno.readTextFileSync(ROOT + BAD + f));
     assert(exp.length > 0, `${f} has no # expect: line`);
   }
 });
@@ -108,7 +83,7 @@ Deno.test("check: at least 40 bad configurations, each with expectations", () =>
 for (const f of badFiles) {
   Deno.test(`check: ${BAD}${f} exits 1 with FILE:LINE:COL: path: errors`, async () => {
     const file = BAD + f;
-    const exp = SPECIAL[f] ?? expectations(await Deno.readTextFile(ROOT + file));
+    const exp = expectFor(f, await Deno.readTextFile(ROOT + file));
     const r = await haagent("check", "--config", file);
     assertEquals(r.code, 1, show(r));
     assertEquals(r.stdout, "", "nothing on stdout for a refused file");

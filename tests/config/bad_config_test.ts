@@ -6,41 +6,17 @@ import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { loadConfigFile } from "../../lib/config/load.ts";
 import { formatIssue } from "../../lib/config/errors.ts";
+import { expectFor } from "./expectations.ts";
 
 const dir = fileURLToPath(new URL("./bad/", import.meta.url));
-
-interface Expect {
-  line: number;
-  col: number;
-  path: string;
-  part: string;
-}
-
-function expectations(text: string): Expect[] {
-  const out: Expect[] = [];
-  for (const m of text.matchAll(/^# expect: (\d+):(\d+) (\S+) \| (.+)$/gm)) {
-    out.push({
-      line: Number(m[1]),
-      col: Number(m[2]),
-      path: m[3] === "-" ? "" : m[3]!,
-      part: m[4]!,
-    });
-  }
-  return out;
-}
 
 const files = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".yaml")).map((e) => e.name)
   .sort();
 
-/** Files that cannot carry their expectation inside. */
-const special: Record<string, Expect[]> = {
-  "empty_bytes.yaml": [{ line: 1, col: 1, path: "", part: "the file is empty" }],
-};
-
 Deno.test("bad-config suite has at least 45 cases, each with an expectation", () => {
   assert(files.length >= 45, `only ${files.length} fixtures`);
   for (const f of files) {
-    const exp = special[f] ?? expectations(Deno.readTextFileSync(dir + f));
+    const exp = expectFor(f, Deno.readTextFileSync(dir + f));
     assert(exp.length > 0, `${f} has no # expect: line`);
   }
 });
@@ -48,7 +24,7 @@ Deno.test("bad-config suite has at least 45 cases, each with an expectation", ()
 for (const f of files) {
   Deno.test(`bad config: ${f}`, async () => {
     const path = dir + f;
-    const exp = special[f] ?? expectations(await Deno.readTextFile(path));
+    const exp = expectFor(f, await Deno.readTextFile(path));
     const r = await loadConfigFile(path);
     assert(!r.ok, `${f} loaded without errors`);
     const got = r.errors.map((e) => `${e.line}:${e.col} ${e.path} | ${e.message}`);
