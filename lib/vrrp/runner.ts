@@ -298,7 +298,7 @@ export class VrrpRunner implements Disposable {
         authType: this.#authData === null ? 0 : 1,
         authData: this.#authData,
         advertIntervalCs: s.advertIntervalCs,
-        addresses: this.#advertAddresses(),
+        addresses: this.#advertAddrs,
       },
       hopLimit: pkt.hopLimit,
       unicast: s.unicastPeers.length > 0,
@@ -333,10 +333,6 @@ export class VrrpRunner implements Disposable {
       suppressed > 0 ? `${msg} (${suppressed} more dropped or odd adverts not logged)` : msg,
       { reason },
     );
-  }
-
-  #advertAddresses(): Uint8Array[] {
-    return this.#advertAddrs;
   }
 
   #act(a: Action): void {
@@ -375,7 +371,7 @@ export class VrrpRunner implements Disposable {
         maxAdverIntCs: intervalCs,
         authType: this.#authData === null ? 0 : 1,
         authData: this.#authData,
-        addresses: this.#advertAddresses(),
+        addresses: this.#advertAddrs,
       }, { family: s.family, src, dst: parseIp(dst)!.bytes, v3Checksum: s.v3Checksum });
       sender.send(payload, dst);
     }
