@@ -49,6 +49,10 @@ const symbols = {
   },
   // int eventfd(unsigned int initval, int flags);
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  // int timerfd_create(int clockid, int flags);
+  timerfd_create: { parameters: ["i32", "i32"], result: "i32" },
+  // int timerfd_settime(int fd, int flags, const struct itimerspec *new, struct itimerspec *old);
+  timerfd_settime: { parameters: ["i32", "i32", "buffer", "pointer"], result: "i32" },
   // ssize_t read(int fd, void *buf, size_t count);
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   // ssize_t write(int fd, const void *buf, size_t count);
@@ -61,6 +65,11 @@ const symbols = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   // int sched_setscheduler(pid_t pid, int policy, const struct sched_param *param);
   sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  // int setpriority(int which, id_t who, int prio); with PRIO_PROCESS and a thread id: its nice.
+  setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
+  // long syscall(SYS_sched_setattr, pid_t tid, struct sched_attr *attr, unsigned int flags);
+  // glibc has no wrapper; the variadic call takes integer arguments in registers on x86-64.
+  sched_setattr: { name: "syscall", parameters: ["i64", "i32", "buffer", "u32"], result: "i64" },
   // int *__errno_location(void);
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -36,27 +36,144 @@ function setScheduler(tid: number, policy: number, priority: number): void {
   }
 }
 
+/** The name of a thread (/proc/self/task/TID/comm), or "" if it is gone. */
+export function threadName(tid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/self/task/${tid}/comm`).trim();
+  } catch {
+    return "";
+  }
+}
+
 /**
- * Puts every current thread of this process in SCHED_RR at `priority` (1-99); threads created
- * later inherit it from their creator only sometimes, so callers apply it again once the
- * runtime has started its workers. Returns how many threads were set. Throws SyscallError
- * (EPERM without CAP_SYS_NICE) naming the thread.
+ * The threads that do the bulk work and must not delay the VRRP thread: a Web Worker's JS
+ * thread (Deno names it `worker-N`; the load-balancer side and its checks run there) and V8's
+ * platform threads (`V8 DefaultWorke...`: garbage collection and compilation for every isolate,
+ * so mostly for the busy worker). Under SCHED_RR at the VRRP thread's priority they would hold
+ * a core for a whole round-robin slice; keepalived likewise leaves its checker process out of
+ * vrrp_rt_priority.
  */
-export function setRealtimePriority(priority: number): number {
+export function isHelperThread(name: string): boolean {
+  return /^worker-\d+$/.test(name) || name.startsWith("V8 ");
+}
+
+/**
+ * Puts every current thread of this process in SCHED_RR at `priority` (1-99), except the threads
+ * `skip` picks by name (default: `isHelperThread`), which are put back in SCHED_OTHER (they
+ * may have inherited SCHED_RR from their creator). Threads created later inherit the policy of
+ * the thread that creates them, so callers apply it again once the runtime has started its
+ * helpers. Returns how many threads were set to SCHED_RR. Throws SyscallError (EPERM without
+ * CAP_SYS_NICE) naming the thread.
+ */
+export function setRealtimePriority(
+  priority: number,
+  skip: (threadName: string) => boolean = isHelperThread,
+): number {
   if (!Number.isInteger(priority) || priority < 1 || priority > 99) {
     throw new RangeError(`realtime priority must be 1-99, not ${priority}`);
   }
-  const ids = threadIds();
-  for (const tid of ids) {
+  let n = 0;
+  for (const tid of threadIds()) {
+    const rt = !skip(threadName(tid));
     try {
-      setScheduler(tid, SCHED_RR, priority);
+      if (rt) setScheduler(tid, SCHED_RR, priority);
+      else setScheduler(tid, SCHED_OTHER, 0);
+      if (rt) n++;
     } catch (e) {
       // A thread that ended between the listing and the call is not an error.
       if (e instanceof SyscallError && e.code === "ESRCH") continue;
       throw e;
     }
   }
-  return ids.length;
+  return n;
+}
+
+/** PRIO_PROCESS from <sys/resource.h>; with a thread id, setpriority sets that thread's nice. */
+const PRIO_PROCESS = 0;
+
+/**
+ * Sets the nice value (-20..19) of the threads `pick` selects by name (default:
+ * `isHelperThread`), so that under the normal scheduler the VRRP thread wins the CPU when it
+ * wakes. Raising nice needs no privilege. Threads a niced thread creates inherit its nice.
+ * Returns how many threads were set; throws SyscallError naming the thread.
+ */
+export function setHelperNice(
+  nice: number,
+  pick: (threadName: string) => boolean = isHelperThread,
+): number {
+  if (!Number.isInteger(nice) || nice < -20 || nice > 19) {
+    throw new RangeError(`nice must be -20..19, not ${nice}`);
+  }
+  let n = 0;
+  for (const tid of threadIds()) {
+    if (!pick(threadName(tid))) continue;
+    if (libc().setpriority(PRIO_PROCESS, tid, nice) !== 0) {
+      const e = errno();
+      if (e === 3 /* ESRCH: ended meanwhile */) continue;
+      throw new SyscallError("setpriority", e, `Cannot set nice ${nice} on thread ${tid}`);
+    }
+    n++;
+  }
+  return n;
+}
+
+/** SYS_sched_setattr on x86-64. */
+const SYS_SCHED_SETATTR = 314n;
+/** sizeof(struct sched_attr), version 1 (with util_min / util_max). */
+const SCHED_ATTR_SIZE = 56;
+
+/**
+ * Asks the fair scheduler (EEVDF, Linux 6.12+) for a short time slice for the threads `skip`
+ * does not pick (default: all but the helpers): sched_attr.sched_runtime of a SCHED_OTHER
+ * thread is its requested slice, and a thread with a short slice gets an early virtual
+ * deadline, so it preempts a running thread when it wakes instead of waiting for that thread's
+ * slice to end. It needs no privilege and takes no CPU share from anyone. `sliceUs` is clamped
+ * by the kernel to 100 us .. 100 ms; older kernels ignore the field. Leaves SCHED_RR threads
+ * alone. Returns how many threads were set.
+ */
+export function setLatencySlice(
+  sliceUs: number,
+  skip: (threadName: string) => boolean = isHelperThread,
+): number {
+  const attr = new Uint8Array(SCHED_ATTR_SIZE);
+  const v = new DataView(attr.buffer);
+  v.setUint32(0, SCHED_ATTR_SIZE, true);
+  v.setUint32(4, SCHED_OTHER, true);
+  v.setBigUint64(24, BigInt(Math.round(sliceUs * 1000)), true);
+  let n = 0;
+  for (const tid of threadIds()) {
+    if (skip(threadName(tid))) continue;
+    let policy: number;
+    try {
+      policy = threadPolicy(tid);
+    } catch {
+      continue;
+    }
+    if (policy !== SCHED_OTHER) continue;
+    try {
+      v.setInt32(16, threadNice(tid), true);
+    } catch {
+      continue;
+    }
+    if (libc().sched_setattr(SYS_SCHED_SETATTR, tid, attr, 0) !== 0n) {
+      const e = errno();
+      if (e === 3 /* ESRCH: ended meanwhile */) continue;
+      throw new SyscallError(
+        "sched_setattr",
+        e,
+        `Cannot set a ${sliceUs} us slice on thread ${tid}`,
+      );
+    }
+    n++;
+  }
+  return n;
+}
+
+/** The nice value of a thread, from /proc (field 19 of stat). */
+export function threadNice(tid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/self/task/${tid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[19 - 3]);
 }
 
 /** Puts every thread back to SCHED_OTHER (tests). */

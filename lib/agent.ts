@@ -6,7 +6,9 @@
  * @module
  */
 import { Reactor } from "../ffi/reactor.ts";
-import { setRealtimePriority } from "../ffi/sched.ts";
+import { ReactorClock } from "../ffi/timer.ts";
+import type { Clock } from "./runtime/clock.ts";
+import { setHelperNice, setLatencySlice, setRealtimePriority } from "../ffi/sched.ts";
 import { LinkCache } from "./agent/links.ts";
 import type { InstancePlan, Plan, SyncGroupPlan } from "./agent/plan.ts";
 import type { AgentStatus, InstanceStatus } from "./agent/status_types.ts";
@@ -17,7 +19,6 @@ import { serveMetrics } from "./agent/metrics.ts";
 import { VERSION } from "./cli/version.ts";
 import { Rtnl, type RtnlEvent } from "./netlink/rtnl.ts";
 import { formatIp, parseIp } from "./net/ip.ts";
-import { type Clock, RealClock } from "./runtime/clock.ts";
 import { ControlServer } from "./runtime/control.ts";
 import type { Logger } from "./runtime/log.ts";
 import { ScriptQueue } from "./runtime/script.ts";
@@ -43,9 +44,11 @@ export class Agent {
   readonly #configFile: string;
   readonly #load: PlanLoader;
   readonly #lvsFactory: (() => Promise<LvsFactory>) | null;
-  readonly #clock: Clock = new RealClock();
+  /** The event loop for every fd and timer of this thread (it runs from `start()`). */
+  readonly #reactor = new Reactor();
+  /** Timers on the Reactor's timerfd: adverts keep time to the microsecond, not the millisecond. */
+  readonly #clock: ReactorClock;
   readonly #startedAt = new Date();
-  #reactor: Reactor | null = null;
   #rtnl: Rtnl | null = null;
   #events: Disposable | null = null;
   readonly #links = new LinkCache();
@@ -65,6 +68,8 @@ export class Agent {
   #metrics: Deno.HttpServer | null = null;
   #unknownVrid = 0;
   #reloads = 0;
+  /** The SCHED_RR priority applied at start (a reload does not change it), or null. */
+  #realtime: number | null = null;
   #lastReload: AgentStatus["lastReload"] = null;
   #stopping: Promise<void> | null = null;
   #done!: () => void;
@@ -83,6 +88,7 @@ export class Agent {
     this.#load = opts.load;
     this.#log = opts.log;
     this.#lvsFactory = opts.lvs ?? null;
+    this.#clock = new ReactorClock(this.#reactor, opts.log.child("clock"));
     this.#scriptsQueue = new ScriptQueue(opts.log.child("scripts"));
     this.#notifier = new Notifier(this.#scriptsQueue, opts.log.child("notify"));
     this.#tracking = new TrackingRuntime(this.#clock, opts.log.child("track"), (names) => {
@@ -101,7 +107,6 @@ export class Agent {
     this.#plan = plan;
     await this.#writePidFile(plan.pidFile);
     this.#pidFile = plan.pidFile;
-    this.#reactor = new Reactor();
     const reactor = this.#reactor;
     reactor.run().catch((e) => this.#log.error(`event loop stopped: ${e}`));
     this.#rtnl = Rtnl.open(reactor);
@@ -127,16 +132,33 @@ export class Agent {
     for (const ip of plan.instances) this.#startInstance(ip);
     this.#buildGroups(plan.syncGroups);
     if (plan.hasVirtualServers) await this.#startLvs(loaded.lvs);
-    if (plan.realtimePriority !== null) {
-      const prio = plan.realtimePriority;
-      this.#applyRealtime(prio);
-      // The runtime starts some worker threads lazily: apply again once they exist.
-      this.#clock.setTimer(1000, () => this.#applyRealtime(prio, true));
-    }
+    this.#realtime = plan.realtimePriority;
+    this.#applyHelperNice();
+    if (this.#realtime !== null) this.#applyRealtime(this.#realtime);
+    // The runtime starts some threads lazily: apply again once they exist.
+    this.#clock.setTimer(1000, () => {
+      this.#applyHelperNice();
+      if (this.#realtime !== null) this.#applyRealtime(this.#realtime, true);
+    });
     this.#log.info(
       `haagent ${VERSION} started: ${plan.instances.length} VRRP instance(s), ` +
         `control ${plan.control}, pid ${Deno.pid}`,
     );
+  }
+
+  /**
+   * The threads doing bulk work (the load-balancer worker with its checks, V8's garbage
+   * collector and compiler threads) run at nice `global.checker_nice` (default 10), and the
+   * others ask the fair scheduler for a 100 us slice, so that the VRRP thread gets a core as soon
+   * as its timer fires. Neither needs a privilege (a negative nice does); a failure is logged.
+   */
+  #applyHelperNice(): void {
+    try {
+      setHelperNice(this.#plan?.checkerNice ?? 10);
+      if (this.#realtime === null) setLatencySlice(100);
+    } catch (e) {
+      this.#log.warn(`${(e as Error).message}: helper threads keep their priority`);
+    }
   }
 
   #applyRealtime(priority: number, quiet = false): void {
@@ -150,7 +172,7 @@ export class Agent {
 
   /** Loads and starts the load-balancer side (its modules load only when needed). */
   async #startLvs(lvs: unknown): Promise<void> {
-    if (this.#lvsFactory === null || this.#reactor === null) return;
+    if (this.#lvsFactory === null) return;
     const factory = await this.#lvsFactory();
     this.#lvs = factory({
       clock: this.#clock,
@@ -408,6 +430,9 @@ export class Agent {
     }
     if (this.#lvs !== null) await this.#lvs.reload(loaded.lvs);
     else if (plan.hasVirtualServers) await this.#startLvs(loaded.lvs);
+    // checker_nice may have changed; a new worker thread was created by a SCHED_RR thread.
+    this.#applyHelperNice();
+    if (this.#realtime !== null) this.#applyRealtime(this.#realtime, true);
     this.#reloads++;
     const message = `reloaded ${this.#configFile}: ${kept} instance(s) unchanged, ` +
       `${reprioritized} with a new priority, ${restarted} restarted, ${added} added, ` +
@@ -440,7 +465,8 @@ export class Agent {
     this.#rtnl?.[Symbol.dispose]();
     this.#transport?.[Symbol.dispose]();
     this.#frames?.[Symbol.dispose]();
-    this.#reactor?.close();
+    this.#clock[Symbol.dispose]();
+    this.#reactor.close();
     if (this.#pidFile !== null) {
       const pidFile = this.#pidFile;
       try {

@@ -121,6 +121,7 @@ export function planFromConfig(c: Config, o: Overrides, hostname: string): Plan 
     syncGroups: c.syncGroups.map((g) => ({ name: g.name, members: g.members, notify: notify(g) })),
     hasVirtualServers: c.virtualServers.length > 0,
     realtimePriority: c.global.realtimePriority ?? null,
+    checkerNice: c.global.checkerNice,
     metricsListen: c.global.metrics
       ? { address: c.global.metrics.listen.address, port: c.global.metrics.listen.port }
       : null,

@@ -61,6 +61,8 @@ export interface Plan {
   metricsListen: { address: string; port: number } | null;
   /** SCHED_RR priority for the agent's threads, or null. */
   realtimePriority: number | null;
+  /** Nice value of the helper threads (checks, V8 GC and compiler). */
+  checkerNice: number;
   /** The file has virtual servers (the load-balancer side is loaded only then). */
   hasVirtualServers: boolean;
 }

@@ -291,7 +291,7 @@ class Ctx {
     }
     const x = Number(v);
     if (x < min || x > max) {
-      this.error(n, `${n.keyword}: "${v}" is not in ${min}-${max}`);
+      this.error(n, `${n.keyword}: "${v}" is not in ${min}${min < 0 ? ".." : "-"}${max}`);
       return null;
     }
     return x;
@@ -415,6 +415,7 @@ const GLOBAL_ORDER = [
   "smtp_server",
   "smtp_connect_timeout",
   "realtime_priority",
+  "checker_nice",
 ] as const;
 
 const SCRIPT_ORDER = [
@@ -553,6 +554,7 @@ function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
     vrrp_garp_master_delay: set("garp_master_delay", (n) => secs(n, 0, 255), ctx),
     vrrp_garp_master_repeat: set("garp_master_repeat", (n) => ctx.int(n, 1, 255), ctx),
     vrrp_rt_priority: set("realtime_priority", (n) => ctx.int(n, 1, 99), ctx),
+    checker_process_priority: set("checker_nice", (n) => ctx.int(n, -20, 19), ctx),
     vrrp_garp_master_refresh: set("garp_master_refresh", (n) => secs(n, 0, MAX_TIMER_SEC), ctx),
     vrrp_garp_interval: set("garp_interval", (n) => timer(n, 1), ctx),
     vrrp_gna_interval: set("gna_interval", (n) => timer(n, 1), ctx),

@@ -89,3 +89,18 @@ Deno.test("realFs glob over a temporary folder", async () => {
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("import: vrrp_rt_priority and checker_process_priority map to the scheduling keys", () => {
+  const r = run(
+    "global_defs {\n vrrp_rt_priority 50\n checker_process_priority 5\n}\n" +
+      "vrrp_instance A {\n interface e0\n virtual_router_id 1\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+  );
+  assertMatch(r.yaml, /realtime_priority: 50\n/);
+  assertMatch(r.yaml, /checker_nice: 5\n/);
+  assertEquals(r.errors, []);
+  assertEquals(r.warnings, []);
+  const bad = run("global_defs {\n checker_process_priority 25\n}\n");
+  assertEquals(bad.errors.map(formatKaIssue), [
+    '/k.conf:2:2: checker_process_priority: "25" is not in -20..19',
+  ]);
+});

@@ -286,11 +286,21 @@ const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_de
     keepalived: "smtp_connect_timeout",
   }),
   realtime_priority: int(
-    "Run the agent's threads with SCHED_RR at this priority (1-99), so adverts keep time on a " +
-      "busy machine; off when absent. Needs root (CAP_SYS_NICE).",
+    "Run the agent's VRRP side with SCHED_RR at this priority (1-99), so adverts keep time on a " +
+      "busy machine; off when absent. The checkers' thread stays in the normal scheduler. " +
+      "Needs root (CAP_SYS_NICE).",
     1,
     99,
     { keepalived: "vrrp_rt_priority" },
+  ),
+  checker_nice: int(
+    "Nice value (-20..19) of the threads doing bulk work: the health checkers' thread and V8's " +
+      "garbage-collector and compiler threads. Above the VRRP thread's 0, the VRRP thread takes a " +
+      "core as soon as an advert is due, even while thousands of checks run; checks stay bounded " +
+      "by their own timeouts. Negative values need root.",
+    -20,
+    19,
+    { default: 10, keepalived: "checker_process_priority" },
   ),
   metrics: obj("metrics", "Optional Prometheus metrics endpoint (off when absent).", {
     listen: endpoint("Address and port to serve /metrics on.", { required: true }),

@@ -45,6 +45,8 @@ export interface GlobalConfig {
   smtpConnectTimeoutMs: number;
   /** SCHED_RR priority of the agent's threads (keepalived vrrp_rt_priority); unset = off. */
   realtimePriority?: number;
+  /** Nice value of the checker and V8 helper threads (keepalived checker_process_priority). */
+  checkerNice: number;
   metrics?: { listen: Endpoint };
 }
 

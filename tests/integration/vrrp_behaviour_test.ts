@@ -163,8 +163,35 @@ Deno.test({
   },
 });
 
+/** Name, policy, nice and EEVDF slice (ns) of every thread of `pid`. */
+function threads(pid: string): { name: string; policy: number; nice: number; slice: number }[] {
+  return [...Deno.readDirSync(`/proc/${pid}/task`)].flatMap((t) => {
+    try {
+      const dir = `/proc/${pid}/task/${t.name}`;
+      const stat = Deno.readTextFileSync(`${dir}/stat`);
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const slice = /se\.slice\s*:\s*(\d+)/.exec(Deno.readTextFileSync(`${dir}/sched`));
+      return [{
+        name: Deno.readTextFileSync(`${dir}/comm`).trim(),
+        policy: Number(f[38]),
+        nice: Number(f[16]),
+        slice: slice ? Number(slice[1]) : NaN,
+      }];
+    } catch {
+      return []; // the thread ended
+    }
+  });
+}
+
+async function agentPid(lab: VrrpLab, router: string): Promise<string> {
+  const pids = (await lab.lab.exec(null, ["pgrep", "-f", `${lab.dir}/${router}.yaml`])).trim();
+  return pids.split("\n").at(-1)!;
+}
+
+const isHelper = (name: string) => /^worker-\d+$/.test(name) || name.startsWith("V8 ");
+
 Deno.test({
-  name: "realtime_priority puts the agent's threads in SCHED_RR",
+  name: "realtime_priority puts the VRRP threads in SCHED_RR, the helper threads stay niced",
   ignore,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -172,20 +199,39 @@ Deno.test({
     await using lab = await VrrpLab.create("rt");
     const a = lab.startHaagent(
       "r1",
-      CONFIG.replace("global:\n", "global:\n  realtime_priority: 20\n"),
+      CONFIG.replace("global:\n", "global:\n  realtime_priority: 20\n  checker_nice: 7\n"),
     );
     await lab.waitVip("r1", "10.77.0.50", 5000);
     await new Promise((r) => setTimeout(r, 1500));
-    const pids = (await lab.lab.exec(null, ["pgrep", "-f", `${lab.dir}/r1.yaml`])).trim().split(
-      "\n",
-    );
-    const pid = pids[pids.length - 1]!;
-    const policies = [...Deno.readDirSync(`/proc/${pid}/task`)].map((t) => {
-      const stat = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/stat`);
-      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[38]);
-    });
-    assert(policies.length > 1);
-    assert(policies.every((p) => p === 2), `policies ${policies.join(",")}`);
+    const ts = threads(await agentPid(lab, "r1"));
+    const show = JSON.stringify(ts);
+    assert(ts.filter((t) => !isHelper(t.name)).length > 1, show);
+    assert(ts.some((t) => isHelper(t.name)), show);
+    for (const t of ts) {
+      if (isHelper(t.name)) assert(t.policy === 0 && t.nice === 7, show);
+      else assert(t.policy === 2, show);
+    }
     assert(a.log.some((l) => /realtime priority 20 \(SCHED_RR\)/.test(l)), a.log.join("\n"));
+  },
+});
+
+Deno.test({
+  name: "by default the VRRP threads ask for a 100 us slice and the helper threads run at nice 10",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using lab = await VrrpLab.create("sl");
+    lab.startHaagent("r1", CONFIG);
+    await lab.waitVip("r1", "10.77.0.50", 5000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const ts = threads(await agentPid(lab, "r1"));
+    const show = JSON.stringify(ts);
+    assert(ts.some((t) => isHelper(t.name)), show);
+    for (const t of ts) {
+      assertEquals(t.policy, 0, show);
+      if (isHelper(t.name)) assertEquals(t.nice, 10, show);
+      else assert(t.nice === 0 && t.slice === 100_000, show);
+    }
   },
 });
