@@ -12,7 +12,7 @@
  * kernel: the agent says so and the checks still run. Prints figures; asserts nothing.
  *
  *   deno run -A bench/check_jitter.ts [--seconds=60] [--servers=0,1000] [--delay-loop-ms=100]
- *     [--interval-ms=10]
+ *     [--interval-ms=10] [--realtime=PRIORITY] [--checker-nice=N]
  *
  * @module
  */
@@ -41,6 +41,10 @@ const { values } = parseArgs({
     servers: { type: "string", default: "0,1000" },
     "delay-loop-ms": { type: "string", default: "100" },
     "interval-ms": { type: "string", default: "10" },
+    /** SCHED_RR priority for the master (global.realtime_priority). */
+    realtime: { type: "string" },
+    /** global.checker_nice of the master (the agent's default is 10). */
+    "checker-nice": { type: "string" },
   },
 });
 const soakMs = Number(values.seconds) * 1000;
@@ -53,6 +57,11 @@ const spec: PairSpec = {
 };
 const VIP = "10.77.0.50";
 const SINK_PORT = 18000;
+const realtime =
+  (values.realtime === undefined ? "" : `  realtime_priority: ${Number(values.realtime)}\n`) +
+  (values["checker-nice"] === undefined
+    ? ""
+    : `  checker_nice: ${Number(values["checker-nice"])}\n`);
 const SINK = new URL("./checks.ts", import.meta.url).pathname;
 
 /** The i-th real server address: 127.1.0.1 ... on r1's loopback, where the sink listens. */
@@ -62,7 +71,7 @@ function realServer(i: number): string {
 
 /** The master's YAML: the VRRP pair's instance plus `servers` TCP-checked real servers. */
 function masterYaml(servers: number): string {
-  const base = haagentYaml("r1", 150, spec);
+  const base = haagentYaml("r1", 150, spec).replace("global:\n", `global:\n${realtime}`);
   if (servers === 0) return base;
   const lines = [
     "virtual_servers:",
@@ -201,7 +210,9 @@ async function main(): Promise<void> {
   console.log(
     `check jitter bench: VRRPv3 at ${spec.intervalMs} ms with TCP checks in the same process ` +
       `(load-balancer worker thread), ` +
-      `${values.seconds} s per row`,
+      `${values.seconds} s per row` +
+      (values.realtime === undefined ? "" : `, master realtime_priority ${values.realtime}`) +
+      (values["checker-nice"] === undefined ? "" : `, checker_nice ${values["checker-nice"]}`),
   );
   console.log(`  ${new Date().toISOString()}, ${machine()}`);
   for (const n of values.servers.split(",").map(Number)) {
