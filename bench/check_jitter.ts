@@ -11,8 +11,13 @@
  * checks/s seen by the sink, the master's CPU (utime + stime) and RSS. No IPVS on the host
  * kernel: the agent says so and the checks still run. Prints figures; asserts nothing.
  *
+ * Side by side (unless `--keepalived=no` or keepalived is missing): a keepalived pair on the same
+ * two routers, VRID 52 at the same 10 ms (with vrrp_rt_priority when `--realtime` is given), so
+ * keepalived's VRRP process meets the same check load and the same machine in the same run. The
+ * machine line includes steal time: the hypervisor running other guests delays every thread.
+ *
  *   deno run -A bench/check_jitter.ts [--seconds=60] [--servers=0,1000] [--delay-loop-ms=100]
- *     [--interval-ms=10] [--realtime=PRIORITY] [--checker-nice=N]
+ *     [--interval-ms=10] [--realtime=PRIORITY] [--checker-nice=N] [--keepalived=no]
  *
  * @module
  */
@@ -22,8 +27,10 @@ import { haveCommand, netnsUnavailable, waitFor } from "../tests/helpers/netns.t
 import {
   cpuMs,
   haagentYaml,
+  keepalivedConf,
   machine,
   machineJiffies,
+  machineLoad,
   masterDownMs,
   nowMs,
   type PairSpec,
@@ -45,6 +52,7 @@ const { values } = parseArgs({
     realtime: { type: "string" },
     /** global.checker_nice of the master (the agent's default is 10). */
     "checker-nice": { type: "string" },
+    keepalived: { type: "string", default: "yes" },
   },
 });
 const soakMs = Number(values.seconds) * 1000;
@@ -56,6 +64,9 @@ const spec: PairSpec = {
   vrid: 51,
 };
 const VIP = "10.77.0.50";
+/** The keepalived pair beside it: another VRID on the same routers and link. */
+const kaSpec: PairSpec = { ...spec, vip: "10.77.0.60/24", vrid: 52 };
+const withKeepalived = values.keepalived !== "no" && haveCommand("keepalived");
 const SINK_PORT = 18000;
 const realtime =
   (values.realtime === undefined ? "" : `  realtime_priority: ${Number(values.realtime)}\n`) +
@@ -71,7 +82,10 @@ function realServer(i: number): string {
 
 /** The master's YAML: the VRRP pair's instance plus `servers` TCP-checked real servers. */
 function masterYaml(servers: number): string {
-  const base = haagentYaml("r1", 150, spec).replace("global:\n", `global:\n${realtime}`);
+  const base = haagentYaml("r1", 150, spec).replace(
+    "global:\n",
+    `global:\n${realtime}`,
+  );
   if (servers === 0) return base;
   const lines = [
     "virtual_servers:",
@@ -111,6 +125,41 @@ function accepted(out: readonly string[]): number {
   return 0;
 }
 
+interface IntervalStats {
+  adverts: number;
+  /** |interval - configured| in ms, ascending. */
+  dev: number[];
+  over2: number;
+  /** Intervals longer than 1.5 x the configured one. */
+  late: number;
+}
+
+function intervalStats(times: number[]): IntervalStats {
+  const dev: number[] = [];
+  let late = 0;
+  for (let i = 1; i < times.length; i++) {
+    const gap = times[i]! - times[i - 1]!;
+    dev.push(Math.abs(gap - spec.intervalMs));
+    if (gap > 1.5 * spec.intervalMs) late++;
+  }
+  dev.sort((a, b) => a - b);
+  return {
+    adverts: times.length,
+    dev,
+    over2: dev.filter((d) => d > 2).length,
+    late,
+  };
+}
+
+function statsText(s: IntervalStats): string {
+  return `p50 ${percentile(s.dev, 50).toFixed(3)} ms, p99 ${
+    percentile(s.dev, 99).toFixed(3)
+  } ms, ` +
+    `max ${(s.dev.at(-1) ?? NaN).toFixed(3)} ms; > 2 ms: ${s.over2} (${
+      (100 * s.over2 / Math.max(1, s.dev.length)).toFixed(2)
+    } %); longer than 1.5x: ${s.late}`;
+}
+
 async function becameMaster(vl: VrrpLab, a: Agent): Promise<number> {
   return (await vl.status(a))?.instances[0]?.stats["becameMaster"] ?? NaN;
 }
@@ -133,6 +182,23 @@ async function soak(servers: number): Promise<void> {
   const backup = vl.startHaagent("r2", haagentYaml("r2", 100, spec));
   await vl.waitVip("r1", VIP, masterDownMs(spec, 100) + 30_000);
   await vl.waitState(backup, "BACKUP", 10_000);
+  if (withKeepalived) {
+    const rt = values.realtime === undefined
+      ? ""
+      : `  vrrp_rt_priority ${Number(values.realtime)}\n`;
+    const conf = (r: "r1" | "r2", prio: number) =>
+      keepalivedConf(r, prio, kaSpec).replace(
+        "global_defs {\n",
+        `global_defs {\n${rt}`,
+      );
+    vl.startKeepalived("r1", conf("r1", 150));
+    vl.startKeepalived("r2", conf("r2", 100));
+    await vl.waitVip(
+      "r1",
+      kaSpec.vip.split("/")[0]!,
+      masterDownMs(kaSpec, 100) + 30_000,
+    );
+  }
   // Every checker has had its first round (warmup spreads them over one delay_loop).
   await sleep(Math.max(3000, 3 * delayLoopMs));
   const bm0 = await becameMaster(vl, backup);
@@ -156,53 +222,58 @@ async function soak(servers: number): Promise<void> {
   await cap.stop();
   const seconds = (t1 - t0) / 1000;
   const rs = st?.virtualServers[0]?.realServers ?? [];
-  const downReasons = [...new Set(rs.filter((r) => !r.up).map((r) => r.reason))].slice(0, 3);
-  const times = parseFrames(cap.lines)
-    .filter((f) => f.kind === "vrrp" && f.src === ROUTERS.r1.addr4)
-    .map((f) => f.tMs);
-  const backupAdverts = parseFrames(cap.lines)
-    .filter((f) => f.kind === "vrrp" && f.src === ROUTERS.r2.addr4 && f.priority > 0).length;
-  const dev: number[] = [];
-  let late = 0;
-  for (let i = 1; i < times.length; i++) {
-    const gap = times[i]! - times[i - 1]!;
-    dev.push(Math.abs(gap - spec.intervalMs));
-    if (gap > 1.5 * spec.intervalMs) late++;
-  }
-  dev.sort((a, b) => a - b);
-  const over2 = dev.filter((d) => d > 2).length;
+  const downReasons = [...new Set(rs.filter((r) => !r.up).map((r) => r.reason))]
+    .slice(0, 3);
+  const frames = parseFrames(cap.lines);
+  const advertTimes = (vrid: number, src: string) =>
+    frames.filter((f) => f.kind === "vrrp" && f.vrid === vrid && f.src === src)
+      .map((f) => f.tMs);
+  const ha = intervalStats(advertTimes(spec.vrid, ROUTERS.r1.addr4));
+  const ka = intervalStats(advertTimes(kaSpec.vrid, ROUTERS.r1.addr4));
+  const backupAdverts =
+    frames.filter((f) =>
+      f.kind === "vrrp" && f.vrid === spec.vrid && f.src === ROUTERS.r2.addr4 &&
+      f.priority > 0
+    ).length;
+  const kaBackupAdverts = frames.filter((f) =>
+    f.kind === "vrrp" && f.vrid === kaSpec.vrid &&
+    f.src === ROUTERS.r2.addr4 && f.priority > 0
+  ).length;
   console.log(
     `\n${servers} real servers, delay_loop ${delayLoopMs} ms: ${seconds.toFixed(0)} s, ` +
-      `${times.length} adverts (${(times.length / seconds).toFixed(1)}/s); ` +
+      `${ha.adverts} adverts (${(ha.adverts / seconds).toFixed(1)}/s); ` +
       `sink accepted ${((acc1 - acc0) / seconds).toFixed(0)} checks/s; ` +
       `real servers up ${rs.filter((r) => r.up).length}/${rs.length}` +
       (downReasons.length > 0 ? ` (down: ${downReasons.join("; ")})` : ""),
   );
   console.log(
-    `  advert interval deviation from ${spec.intervalMs} ms: p50 ${
-      percentile(dev, 50).toFixed(3)
-    } ms, p99 ${percentile(dev, 99).toFixed(3)} ms, max ${(dev.at(-1) ?? NaN).toFixed(3)} ms; ` +
-      `> 2 ms: ${over2} (${(100 * over2 / Math.max(1, dev.length)).toFixed(2)} %); ` +
-      `longer than 1.5x: ${late}`,
+    `  haagent advert interval deviation from ${spec.intervalMs} ms: ${statsText(ha)}`,
   );
   console.log(
-    `  backup: became MASTER ${bm1 - bm0} times, adverts as master ${backupAdverts}, ` +
+    `  haagent backup: became MASTER ${bm1 - bm0} times, adverts as master ${backupAdverts}, ` +
       `held the VIP ${backupVipSeconds} s`,
   );
+  if (withKeepalived) {
+    const ratio = percentile(ha.dev, 99) /
+      Math.max(1e-3, percentile(ka.dev, 99));
+    console.log(
+      `  keepalived (VRID ${kaSpec.vrid}, same routers, same run) deviation: ${statsText(ka)}; ` +
+        `its backup's adverts as master ${kaBackupAdverts}; haagent/keepalived p99 ${
+          ratio.toFixed(2)
+        }x`,
+    );
+  }
   console.log(
     `  master CPU ${(100 * (cpu1 - cpu0) / (t1 - t0)).toFixed(1)} % of a core, RSS ${
       rss.toFixed(0)
-    } MB; machine busy ${
-      (100 * (m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)).toFixed(1)
-    } %` +
-      ` (all processes, both cores); tcpdump: ${
-        cap.stderr.find((l) => l.includes("dropped by kernel"))?.trim() ?? "?"
-      }`,
+    } MB; ${machineLoad(m0, m1)} (all processes, both cores)` +
+      `; tcpdump: ${cap.stderr.find((l) => l.includes("dropped by kernel"))?.trim() ?? "?"}`,
   );
 }
 
 async function main(): Promise<void> {
-  const why = netnsUnavailable() ?? (haveCommand("tcpdump") ? null : "tcpdump is not installed");
+  const why = netnsUnavailable() ??
+    (haveCommand("tcpdump") ? null : "tcpdump is not installed");
   if (why !== null) {
     console.log(`check jitter bench skipped: ${why}`);
     return;
@@ -219,7 +290,9 @@ async function main(): Promise<void> {
     try {
       await soak(n);
     } catch (e) {
-      console.log(`${n} servers: failed: ${(e as Error).message.split("\n")[0]}`);
+      console.log(
+        `${n} servers: failed: ${(e as Error).message.split("\n")[0]}`,
+      );
     }
   }
 }

@@ -313,10 +313,25 @@ export function machine(): string {
 }
 
 /** Busy and total jiffies of all CPUs (every process on the machine), from /proc/stat. */
-export function machineJiffies(): { busy: number; total: number } {
+export function machineJiffies(): { busy: number; total: number; steal: number } {
   const f = Deno.readTextFileSync("/proc/stat").split("\n")[0]!.trim().split(/\s+/).slice(1)
     .map(Number);
   const total = f.reduce((a, b) => a + b, 0);
   const idle = (f[3] ?? 0) + (f[4] ?? 0);
-  return { busy: total - idle, total };
+  return { busy: total - idle, total, steal: f[7] ?? 0 };
+}
+
+/**
+ * "machine busy B % (steal S %)" between two `machineJiffies()` readings: the share of both
+ * cores used by every process, and the share the hypervisor gave to other guests (steal time:
+ * this VM's vCPU was ready but not running, which delays any thread, realtime or not).
+ */
+export function machineLoad(
+  m0: { busy: number; total: number; steal: number },
+  m1: { busy: number; total: number; steal: number },
+): string {
+  const total = Math.max(1, m1.total - m0.total);
+  return `machine busy ${(100 * (m1.busy - m0.busy) / total).toFixed(1)} % (steal ${
+    (100 * (m1.steal - m0.steal) / total).toFixed(1)
+  } %)`;
 }
