@@ -257,7 +257,8 @@ async function soak(servers: number): Promise<void> {
     const ratio = percentile(ha.dev, 99) /
       Math.max(1e-3, percentile(ka.dev, 99));
     console.log(
-      `  keepalived (VRID ${kaSpec.vrid}, same routers, same run) deviation: ${statsText(ka)}; ` +
+      `  keepalived (VRID ${kaSpec.vrid}, same routers, same run): ${ka.adverts} adverts, ` +
+        `deviation ${statsText(ka)}; ` +
         `its backup's adverts as master ${kaBackupAdverts}; haagent/keepalived p99 ${
           ratio.toFixed(2)
         }x`,
