@@ -414,6 +414,10 @@ const GLOBAL_ORDER = [
   "notification_email_from",
   "smtp_server",
   "smtp_connect_timeout",
+  "smtp_alert",
+  "smtp_alert_vrrp",
+  "smtp_alert_checker",
+  "no_email_faults",
   "realtime_priority",
   "checker_nice",
 ] as const;
@@ -458,6 +462,7 @@ const INSTANCE_ORDER = [
   "notify_stop",
   "notify",
   "notify_fifo",
+  "smtp_alert",
 ] as const;
 
 const SYNC_ORDER = [
@@ -467,6 +472,7 @@ const SYNC_ORDER = [
   "notify_fault",
   "notify_stop",
   "notify",
+  "smtp_alert",
 ] as const;
 
 const MAX_TIMER_SEC = 2_147_483;
@@ -533,6 +539,10 @@ function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
       const s = ctx.int(n, 1, MAX_TIMER_SEC);
       return s === null ? null : formatMs(s * 1000);
     }, ctx),
+    smtp_alert: set("smtp_alert", (n) => ctx.bool(n), ctx),
+    smtp_alert_vrrp: set("smtp_alert_vrrp", (n) => ctx.bool(n), ctx),
+    smtp_alert_checker: set("smtp_alert_checker", (n) => ctx.bool(n), ctx),
+    no_email_faults: set("no_email_faults", (n) => (ctx.extra(n, 0), true), ctx),
     vrrp_mcast_group4: set("vrrp_mcast_group4", (n) => mcast(n, "ipv4"), ctx),
     vrrp_mcast_group6: set("vrrp_mcast_group6", (n) => mcast(n, "ipv6"), ctx),
     vrrp_version: (n) => {
@@ -881,6 +891,7 @@ function convertInstance(
     notify_fault: notify("notify_fault"),
     notify_stop: notify("notify_stop"),
     notify: notify("notify"),
+    smtp_alert: set("smtp_alert", (c) => ctx.bool(c), ctx),
     garp_master_delay: set("garp_master_delay", (c) => {
       const s = ctx.int(c, 0, 255);
       return s === null ? null : formatMs(s * 1000);
@@ -1168,6 +1179,7 @@ function convertSyncGroup(n: KaNode, ctx: Ctx, r: VrrpOut, declared: Set<string>
     notify_fault: notify("notify_fault"),
     notify_stop: notify("notify_stop"),
     notify: notify("notify"),
+    smtp_alert: set("smtp_alert", (c) => ctx.bool(c), ctx),
   }, out);
   if (out.members === undefined) {
     ctx.error(n, `vrrp_sync_group ${n.args[0] ?? ""}: no "group" given`);
@@ -1198,6 +1210,7 @@ const VS_ORDER = [
   "hysteresis",
   "quorum_up",
   "quorum_down",
+  "smtp_alert",
   "alpha",
   "omega",
   "ops",
@@ -1214,6 +1227,7 @@ const RS_ORDER = [
   "inhibit_on_failure",
   "notify_up",
   "notify_down",
+  "smtp_alert",
   "checks",
 ] as const;
 
@@ -1496,6 +1510,7 @@ function convertVirtualServer(
     hysteresis: set("hysteresis", (c) => ctx.int(c, 0, 2_147_483_647), ctx),
     quorum_up: set("quorum_up", (c) => ctx.command(c), ctx),
     quorum_down: set("quorum_down", (c) => ctx.command(c), ctx),
+    smtp_alert: set("smtp_alert", (c) => ctx.bool(c), ctx),
     omega: set("omega", (c) => ctx.bool(c), ctx),
     ops: set("ops", (c) => (ctx.extra(c, 0), true), ctx),
     sorry_server: set("sorry_server", (c) => endpoint(c, ctx, 0, false), ctx),
@@ -1581,6 +1596,7 @@ function convertRealServer(
     inhibit_on_failure: set("inhibit_on_failure", (c) => ctx.bool(c), ctx),
     notify_up: set("notify_up", (c) => ctx.command(c), ctx),
     notify_down: set("notify_down", (c) => ctx.command(c), ctx),
+    smtp_alert: set("smtp_alert", (c) => ctx.bool(c), ctx),
   };
   for (const t of CHECK_TYPES) table[t] = checker(t);
   dispatch(ctx, ctx.block(n), table, o);

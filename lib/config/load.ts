@@ -11,6 +11,7 @@ import { formatIp, parseIp, parsePrefix } from "../net/ip.ts";
 import { compareIssues, type ConfigIssue, type SourcePos } from "./errors.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { CONFIG, outName, type Spec } from "./schema.ts";
+import { checkerAlerts, vrrpAlerts } from "./alerts.ts";
 import { suggest } from "./suggest.ts";
 import type {
   CheckConfig,
@@ -825,6 +826,37 @@ export function checkRules(cfg: Config, w: Walker, opts: LoadOptions): void {
   if (cfg.vrrpInstances.length === 0 && cfg.virtualServers.length === 0) {
     w.warn({ line: 1, col: 1 }, "", "nothing to do: no vrrp_instances and no virtual_servers");
   }
+  mailRule(cfg, w);
+}
+
+/** Alerts switched on with nowhere to send them: one warning, where they were switched on. */
+function mailRule(cfg: Config, w: Walker): void {
+  const g = cfg.global;
+  if (g.smtpServer !== undefined && g.notificationEmail.length > 0) return;
+  const on: string[] = [];
+  for (const i of cfg.vrrpInstances) {
+    if (vrrpAlerts(g, i.smtpAlert)) on.push(`vrrp_instances.${i.name}`);
+  }
+  for (const sg of cfg.syncGroups) {
+    if (vrrpAlerts(g, sg.smtpAlert)) on.push(`sync_groups.${sg.name}`);
+  }
+  cfg.virtualServers.forEach((vs) => {
+    if (
+      checkerAlerts(g, vs.smtpAlert) ||
+      vs.realServers.some((rs) => checkerAlerts(g, vs.smtpAlert, rs.smtpAlert))
+    ) on.push(w.pathOf.get(vs) ?? "virtual_servers");
+  });
+  if (on.length === 0) return;
+  // Point at the switch itself: an object's smtp_alert, else the global one that applies.
+  const candidates = [
+    ...on.map((p) => `${p}.smtp_alert`),
+    "global.smtp_alert_vrrp",
+    "global.smtp_alert_checker",
+    "global.smtp_alert",
+  ];
+  const at = candidates.find((p) => w.positions.has(p)) ?? on[0]!;
+  const missing = g.smtpServer === undefined ? "global.smtp_server" : "global.notification_email";
+  w.warn(w.at(at), at, `e-mail alerts are on but ${missing} is not set: no mail will be sent`);
 }
 
 function instanceRules(

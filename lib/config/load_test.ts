@@ -176,3 +176,48 @@ Deno.test("loadConfigText never throws on mutated input", () => {
     assert(r.ok || r.errors.length > 0);
   }
 });
+
+const MAIL_BASE = `global:
+  router_id: lb1
+vrrp_instances:
+  VI_1:
+    interface: eth0
+    vrid: 51
+    priority: 100
+    virtual_ipaddresses: [10.0.0.50/24]
+`;
+
+Deno.test("smtp_alert: the keys load; alerts without a relay are a warning at the switch", () => {
+  const r = loadConfigText(
+    MAIL_BASE.replace("  router_id: lb1\n", "  router_id: lb1\n  smtp_alert_vrrp: true\n"),
+    "/ha.yaml",
+  );
+  assert(r.ok);
+  assertEquals(r.config.global.smtpAlertVrrp, true);
+  assertEquals(r.config.global.noEmailFaults, false);
+  assertEquals(r.warnings.map(formatIssue), [
+    "/ha.yaml:3:20: warning: global.smtp_alert_vrrp: e-mail alerts are on but global.smtp_server is not set: no mail will be sent",
+  ]);
+  const own = loadConfigText(
+    MAIL_BASE.replace("  router_id: lb1\n", "  router_id: lb1\n  smtp_server: 127.0.0.1\n") +
+      "    smtp_alert: true\n",
+    "/ha.yaml",
+  );
+  assert(own.ok);
+  assertEquals(own.config.vrrpInstances[0]!.smtpAlert, true);
+  assertEquals(own.warnings.map(formatIssue), [
+    "/ha.yaml:10:17: warning: vrrp_instances.VI_1.smtp_alert: e-mail alerts are on but global.notification_email is not set: no mail will be sent",
+  ]);
+  const fine = loadConfigText(
+    MAIL_BASE.replace(
+      "  router_id: lb1\n",
+      "  router_id: lb1\n  smtp_server: 127.0.0.1\n  notification_email: [ops@example.net]\n  smtp_alert: true\n",
+    ),
+    "/ha.yaml",
+  );
+  assert(fine.ok);
+  assertEquals(fine.warnings, []);
+  const off = loadConfigText(MAIL_BASE, "/ha.yaml");
+  assert(off.ok);
+  assertEquals(off.warnings, []);
+});

@@ -281,9 +281,27 @@ const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_de
     pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$",
     patternHint: "HOST or HOST:PORT, IPv6 in brackets",
   }),
-  smtp_connect_timeout: dur("Time allowed to connect to the SMTP relay.", {
+  smtp_connect_timeout: dur("Time allowed to connect to the SMTP relay (and for each reply).", {
     default: "30s",
     keepalived: "smtp_connect_timeout",
+  }),
+  smtp_alert: bool(
+    "Send an e-mail on every state change (instances, groups, real and virtual servers) " +
+      "unless an object or smtp_alert_vrrp / smtp_alert_checker says otherwise. Needs " +
+      "smtp_server and notification_email.",
+    { defaultDoc: "false", keepalived: "smtp_alert" },
+  ),
+  smtp_alert_vrrp: bool("E-mail on VRRP instance and sync group state changes.", {
+    defaultDoc: "smtp_alert",
+    keepalived: "smtp_alert_vrrp",
+  }),
+  smtp_alert_checker: bool("E-mail on real server up / down and quorum changes.", {
+    defaultDoc: "smtp_alert",
+    keepalived: "smtp_alert_checker",
+  }),
+  no_email_faults: bool("No e-mail when an instance or group enters FAULT.", {
+    default: false,
+    keepalived: "no_email_faults",
   }),
   realtime_priority: int(
     "Run the agent's VRRP side with SCHED_RR at this priority (1-99), so adverts keep time on a " +
@@ -502,6 +520,10 @@ const INSTANCE = obj("vrrp_instance", "One virtual router (vrrp_instance).", {
     "notify",
   ),
   notify_fifo: str("FIFO that receives one line per transition.", { keepalived: "notify_fifo" }),
+  smtp_alert: bool("E-mail on this instance's state changes.", {
+    defaultDoc: "global smtp_alert_vrrp, else smtp_alert",
+    keepalived: "smtp_alert",
+  }),
 });
 
 const SYNC_GROUP = obj("sync_group", "Instances that change state together (vrrp_sync_group).", {
@@ -515,6 +537,10 @@ const SYNC_GROUP = obj("sync_group", "Instances that change state together (vrrp
   notify_fault: script("Run when the group enters FAULT.", "notify_fault"),
   notify_stop: script("Run when the group stops.", "notify_stop"),
   notify: script("Run on every transition with arguments GROUP name state priority.", "notify"),
+  smtp_alert: bool("E-mail on this group's state changes.", {
+    defaultDoc: "global smtp_alert_vrrp, else smtp_alert",
+    keepalived: "smtp_alert",
+  }),
 });
 
 // ---- LVS ----------------------------------------------------------------------------
@@ -694,6 +720,10 @@ const REAL_SERVER = obj("real_server", "A real server behind a virtual server.",
   }),
   notify_up: script("Run when the server comes up.", "notify_up"),
   notify_down: script("Run when the server goes down.", "notify_down"),
+  smtp_alert: bool("E-mail when this server goes up or down.", {
+    defaultDoc: "the virtual server's",
+    keepalived: "smtp_alert",
+  }),
   checks: list("Health checks; the server is up while all pass.", CHECK, {
     keepalived: "TCP_CHECK, HTTP_GET, ... blocks",
   }),
@@ -767,6 +797,13 @@ const VIRTUAL_SERVER = obj("virtual_server", "An IPVS service with its real serv
   }),
   quorum_up: script("Run when the quorum is gained.", "quorum_up"),
   quorum_down: script("Run when the quorum is lost.", "quorum_down"),
+  smtp_alert: bool(
+    "E-mail on quorum changes and (unless they say otherwise) real server changes.",
+    {
+      defaultDoc: "global smtp_alert_checker, else smtp_alert",
+      keepalived: "smtp_alert",
+    },
+  ),
   alpha: bool("Real servers start down until their checks pass.", {
     default: false,
     keepalived: "alpha",

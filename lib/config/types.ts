@@ -42,6 +42,10 @@ export interface GlobalConfig {
   notificationEmail: string[];
   notificationEmailFrom?: string;
   smtpServer?: string;
+  smtpAlert?: boolean;
+  smtpAlertVrrp?: boolean;
+  smtpAlertChecker?: boolean;
+  noEmailFaults: boolean;
   smtpConnectTimeoutMs: number;
   /** SCHED_RR priority of the agent's threads (keepalived vrrp_rt_priority); unset = off. */
   realtimePriority?: number;
@@ -152,6 +156,7 @@ export interface VrrpInstanceConfig {
   notifyStop?: string;
   notify?: string;
   notifyFifo?: string;
+  smtpAlert?: boolean;
 }
 
 /** Instances that change state together (vrrp_sync_group). */
@@ -163,6 +168,7 @@ export interface SyncGroupConfig {
   notifyFault?: string;
   notifyStop?: string;
   notify?: string;
+  smtpAlert?: boolean;
 }
 
 /** One entry of a virtual server group. */
@@ -197,6 +203,7 @@ export interface VirtualServerConfig {
   quorum: number;
   hysteresis: number;
   quorumUp?: string;
+  smtpAlert?: boolean;
   quorumDown?: string;
   alpha: boolean;
   omega: boolean;
@@ -219,6 +226,7 @@ export interface RealServerConfig {
   /** Defaults to the virtual server's. */
   inhibitOnFailure: boolean;
   notifyUp?: string;
+  smtpAlert?: boolean;
   notifyDown?: string;
   checks: CheckConfig[];
 }
