@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Mailer } from "./runtime/mail.ts";
 import { Reactor } from "../ffi/reactor.ts";
 import { ReactorClock } from "../ffi/timer.ts";
 import type { Clock } from "./runtime/clock.ts";
@@ -13,7 +14,7 @@ import { LinkCache } from "./agent/links.ts";
 import type { InstancePlan, Plan, SyncGroupPlan } from "./agent/plan.ts";
 import type { AgentStatus, InstanceStatus } from "./agent/status_types.ts";
 import type { LvsRuntime } from "./agent/lvs.ts";
-import { Notifier } from "./agent/notify.ts";
+import { Notifier, vrrpAlert } from "./agent/notify.ts";
 import { TrackingRuntime } from "./agent/tracking.ts";
 import { serveMetrics } from "./agent/metrics.ts";
 import { VERSION } from "./cli/version.ts";
@@ -62,6 +63,11 @@ export class Agent {
   #instancePlans = new Map<string, InstancePlan>();
   readonly #tracking: TrackingRuntime;
   readonly #notifier: Notifier;
+  /** E-mail alerts (smtp_alert), or null when the file sends none; replaced on reload. */
+  #mailer: Mailer | null = null;
+  #mailSettings: Plan["mail"] = null;
+  /** The last state each instance / group sent mail for (keepalived sends one per state). */
+  readonly #mailedState = new Map<string, VrrpState>();
   #groups: { plan: SyncGroupPlan; group: SyncGroup | null; state: VrrpState }[] = [];
   #lvs: LvsRuntime | null = null;
   #control: ControlServer | null = null;
@@ -105,6 +111,7 @@ export class Agent {
     const plan = loaded.plan;
     this.#log.setLevel(plan.logLevel);
     this.#plan = plan;
+    this.#applyMail(plan);
     await this.#writePidFile(plan.pidFile);
     this.#pidFile = plan.pidFile;
     const reactor = this.#reactor;
@@ -249,6 +256,7 @@ export class Agent {
 
   #onState(r: VrrpRunner, from: VrrpState, to: VrrpState, reason: string): void {
     const ip = this.#instancePlans.get(r.spec.name);
+    if (ip?.smtpAlert) this.#mail("INSTANCE", r.spec.name, to);
     if (ip !== undefined) {
       this.#notifier.notify(
         "INSTANCE",
@@ -262,6 +270,25 @@ export class Agent {
     // An instance created late (its interface appeared) joins its sync group now.
     if (from === "FAULT" || from === "INIT") this.#maybeRebuildGroups();
     void reason;
+  }
+
+  /** Sends the e-mail alert for `name` entering `state`, once per state (as keepalived). */
+  #mail(kind: "INSTANCE" | "GROUP", name: string, state: VrrpState): void {
+    if (this.#mailer === null) return;
+    const key = `${kind}:${name}`;
+    if (this.#mailedState.get(key) === state) return;
+    const alert = vrrpAlert(kind, name, state, this.#plan?.noEmailFaults ?? false);
+    if (alert === null) return;
+    this.#mailedState.set(key, state);
+    this.#mailer.send(alert.subject, alert.body);
+  }
+
+  /** A mailer for the plan's relay, keeping the current one when the settings did not change. */
+  #applyMail(plan: Plan): void {
+    const same = JSON.stringify(plan.mail) === JSON.stringify(this.#mailSettings);
+    if (same) return;
+    this.#mailSettings = plan.mail;
+    this.#mailer = plan.mail === null ? null : new Mailer(plan.mail, this.#log.child("mail"));
   }
 
   // ---- tracking -----------------------------------------------------------------------
@@ -297,6 +324,7 @@ export class Agent {
         (c) => {
           g.state = c.to;
           this.#log.info(`sync group ${c.group}: ${c.from} -> ${c.to} (${c.reason})`);
+          if (g.plan.smtpAlert) this.#mail("GROUP", g.plan.name, c.to);
           this.#notifier.notify(
             "GROUP",
             g.plan.name,
@@ -392,6 +420,8 @@ export class Agent {
     }
     this.#log.setLevel(plan.logLevel);
     this.#plan = plan;
+    // A replaced mailer still sends what it has queued.
+    this.#applyMail(plan);
     const next = new Map(plan.instances.map((i) => [i.spec.name, i]));
     let kept = 0, restarted = 0, added = 0, removed = 0, reprioritized = 0;
     for (const [name, runner] of [...this.#runners]) {
@@ -401,12 +431,18 @@ export class Agent {
         kept++;
         continue;
       }
-      if (n !== undefined && o !== undefined && onlyPriorityChanged(o, n)) {
-        // A new priority applies from the next advert: no restart, no VIP flap.
-        runner.setBasePriority(n.spec.priority);
+      if (n !== undefined && o !== undefined && changesInPlace(o, n)) {
+        // A new priority applies from the next advert, new hooks (notify scripts, e-mail
+        // alerts) from the next transition: no restart, no VIP flap.
         this.#instancePlans.set(name, n);
-        this.#log.info(`instance ${name}: priority ${o.spec.priority} -> ${n.spec.priority}`);
-        reprioritized++;
+        if (n.spec.priority !== o.spec.priority) {
+          runner.setBasePriority(n.spec.priority);
+          this.#log.info(`instance ${name}: priority ${o.spec.priority} -> ${n.spec.priority}`);
+          reprioritized++;
+        } else {
+          this.#log.info(`instance ${name}: new notify / smtp_alert settings`);
+          kept++;
+        }
         continue;
       }
       runner.stop();
@@ -456,7 +492,11 @@ export class Agent {
     this.#tracking.stop();
     if (this.#lvs !== null) await this.#lvs.stop().catch((e) => this.#log.error(String(e)));
     await Promise.race([
-      Promise.all([this.#scriptsQueue.idle(), this.#notifier.idle()]),
+      Promise.all([
+        this.#scriptsQueue.idle(),
+        this.#notifier.idle(),
+        this.#mailer?.idle() ?? Promise.resolve(),
+      ]),
       new Promise((r) => setTimeout(r, 5000)),
     ]);
     await this.#control?.close();
@@ -554,9 +594,16 @@ export class ConfigRefused extends Error {
 }
 
 /** Whether two instance plans differ only in a non-owner priority. */
-function onlyPriorityChanged(a: InstancePlan, b: InstancePlan): boolean {
-  if (a.spec.priority === 255 || b.spec.priority === 255) return false;
-  const norm = (p: InstancePlan) => JSON.stringify({ ...p, spec: { ...p.spec, priority: 0 } });
+/**
+ * Whether `b` differs from `a` only in what applies without a restart: the priority (not to or
+ * from 255, which changes the owner's behaviour), the notify hooks and the e-mail switch.
+ */
+function changesInPlace(a: InstancePlan, b: InstancePlan): boolean {
+  if (a.spec.priority !== b.spec.priority && (a.spec.priority === 255 || b.spec.priority === 255)) {
+    return false;
+  }
+  const norm = (p: InstancePlan) =>
+    JSON.stringify({ ...p, spec: { ...p.spec, priority: 0 }, notify: null, smtpAlert: false });
   return norm(a) === norm(b);
 }
 

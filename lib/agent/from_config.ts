@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { mailSettings, vrrpAlerts } from "../config/alerts.ts";
 import type { Config, VipConfig, VrrpInstanceConfig } from "../config/types.ts";
 import type { InstanceSpec, VipSpec } from "../vrrp/runner.ts";
 import type { InstancePlan, NotifyPlan, Plan } from "./plan.ts";
@@ -94,9 +95,11 @@ export function planFromConfig(c: Config, o: Overrides, hostname: string): Plan 
     trackScripts: i.trackScripts.map((t) => ({ ...t })),
     trackFiles: i.trackFiles.map((t) => ({ ...t })),
     notify: notify(i),
+    smtpAlert: vrrpAlerts(c.global, i.smtpAlert),
   }));
+  const routerId = c.global.routerId ?? hostname;
   return {
-    routerId: c.global.routerId ?? hostname,
+    routerId,
     control: o.control ?? c.global.control,
     pidFile: o.pidFile ?? c.global.pidFile,
     logLevel: o.logLevel ?? c.global.logLevel,
@@ -118,7 +121,14 @@ export function planFromConfig(c: Config, o: Overrides, hostname: string): Plan 
       }]),
     ),
     instances,
-    syncGroups: c.syncGroups.map((g) => ({ name: g.name, members: g.members, notify: notify(g) })),
+    syncGroups: c.syncGroups.map((g) => ({
+      name: g.name,
+      members: g.members,
+      notify: notify(g),
+      smtpAlert: vrrpAlerts(c.global, g.smtpAlert),
+    })),
+    mail: mailSettings(c.global, routerId),
+    noEmailFaults: c.global.noEmailFaults,
     hasVirtualServers: c.virtualServers.length > 0,
     realtimePriority: c.global.realtimePriority ?? null,
     checkerNice: c.global.checkerNice,

@@ -8,7 +8,9 @@
  */
 import type { LvsFactory } from "../agent.ts";
 import { CheckRunner, IcmpService, makeChecker } from "../check/mod.ts";
-import type { Config } from "../config/types.ts";
+import type { Config, GlobalConfig } from "../config/types.ts";
+import { checkerAlerts, mailSettings } from "../config/alerts.ts";
+import { Mailer } from "../runtime/mail.ts";
 import { IpvsManager } from "../ipvs/manager.ts";
 import type { DesiredService } from "../ipvs/types.ts";
 import type { Timer } from "../runtime/clock.ts";
@@ -59,6 +61,16 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
   let heloName = "haagent";
+  let global: GlobalConfig | null = null;
+  let mailer: Mailer | null = null;
+  let mailKey = "null";
+
+  /** Sends a checker alert when the objects' smtp_alert settings ask for one. */
+  const mail = (vs: VsRun, rs: RsRun | null, subject: string, body: string) => {
+    if (mailer === null || global === null) return;
+    if (!checkerAlerts(global, vs.model.config.smtpAlert, rs?.model.config.smtpAlert)) return;
+    mailer.send(subject, `=> ${body} <=`);
+  };
 
   const states = (v: VsRun) => new Map([...v.rs].map(([id, r]) => [id, r.state]));
 
@@ -101,6 +113,13 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
         `(alive weight ${alive}, quorum ${v.model.config.quorum}, hysteresis ${v.model.config.hysteresis})`,
     );
     runScript(`VS:${v.model.name}`, q ? v.model.config.quorumUp : v.model.config.quorumDown);
+    mail(
+      v,
+      null,
+      `Virtualserver ${v.model.name} - ${q ? "UP" : "DOWN"}`,
+      `${q ? "Gained" : "Lost"} quorum: alive weight ${alive}, quorum ${v.model.config.quorum}, ` +
+        `hysteresis ${v.model.config.hysteresis}`,
+    );
   };
 
   const onCheck = (vsId: string, rsId: string) => {
@@ -124,6 +143,12 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
         `real server ${r.model.name} of ${v.model.name} is ${up ? "UP" : "DOWN"}: ${reason}`,
       );
       runScript(`RS:${r.model.id}`, up ? r.model.config.notifyUp : r.model.config.notifyDown);
+      mail(
+        v,
+        r,
+        `Realserver ${r.model.name} of virtual server ${v.model.name} - ${up ? "UP" : "DOWN"}`,
+        up ? "All checks succeed on service" : `CHECK failed on service: ${reason}`,
+      );
     } else {
       log.info(
         `real server ${r.model.name} of ${v.model.name}: weight ` +
@@ -163,6 +188,13 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
 
   const apply = (config: Config) => {
     heloName = config.global.routerId ?? heloName;
+    global = config.global;
+    const settings = mailSettings(config.global, config.global.routerId ?? Deno.hostname());
+    if (JSON.stringify(settings) !== mailKey) {
+      mailKey = JSON.stringify(settings);
+      // A replaced mailer still sends what it has queued.
+      mailer = settings === null ? null : new Mailer(settings, log.child("mail"));
+    }
     const next = new Map<string, VsRun>();
     const started: RsRun[] = [];
     for (const m of buildModels(config, heloName)) {
@@ -242,6 +274,15 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
         }
       }
       await running;
+      if (mailer !== null) {
+        // Alerts of the last moments go out, within a bound.
+        let t: Timer | null = null;
+        await Promise.race([
+          mailer.idle(),
+          new Promise<void>((r) => (t = clock.setTimer(5000, r))),
+        ]);
+        (t as Timer | null)?.cancel();
+      }
       if (ipvs !== null) {
         // Like keepalived: the services we programmed go away with us.
         const r = await ipvs.reconcile([]).catch((e) => {

@@ -69,3 +69,28 @@ async function writeFifo(path: string, line: string): Promise<void> {
     f.close();
   }
 }
+
+/**
+ * keepalived's alert for an instance or sync group entering `state` (INIT is reported as
+ * stopping), or null when that state sends none (FAULT under no_email_faults).
+ */
+export function vrrpAlert(
+  kind: "INSTANCE" | "GROUP",
+  name: string,
+  state: VrrpState,
+  noEmailFaults: boolean,
+): { subject: string; body: string } | null {
+  if (state === "FAULT" && noEmailFaults) return null;
+  const what = kind === "INSTANCE" ? `VRRP Instance ${name}` : `VRRP Group ${name}`;
+  const entering = state === "INIT" ? "Stopping" : `Entering ${state} state`;
+  const body = kind === "INSTANCE"
+    ? state === "MASTER"
+      ? "=> VRRP Instance is now owning VRRP VIPs <="
+      : state === "INIT"
+      ? "=> VRRP Instance stopping <="
+      : "=> VRRP Instance is no longer owning VRRP VIPs <="
+    : state === "INIT"
+    ? "=> VRRP Group stopping <="
+    : `=> All VRRP group instances are now in ${state} state <=`;
+  return { subject: `${what} - ${entering}`, body };
+}

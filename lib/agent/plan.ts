@@ -5,6 +5,7 @@
  * @module
  */
 import type { InstanceSpec } from "../vrrp/runner.ts";
+import type { MailSettings } from "../runtime/mail.ts";
 
 /** A vrrp_script. */
 export interface TrackScriptPlan {
@@ -36,6 +37,8 @@ export interface InstancePlan {
   trackScripts: { name: string; weight: number; reverse: boolean }[];
   trackFiles: { path: string; weight: number }[];
   notify: NotifyPlan;
+  /** E-mail on this instance's transitions (smtp_alert). */
+  smtpAlert: boolean;
 }
 
 /** A sync group. */
@@ -43,6 +46,7 @@ export interface SyncGroupPlan {
   name: string;
   members: string[];
   notify: NotifyPlan;
+  smtpAlert: boolean;
 }
 
 /** Everything the agent runs. */
@@ -63,6 +67,10 @@ export interface Plan {
   realtimePriority: number | null;
   /** Nice value of the helper threads (checks, V8 GC and compiler). */
   checkerNice: number;
+  /** Where e-mail alerts go, or null when none can be sent. */
+  mail: MailSettings | null;
+  /** No e-mail for FAULT transitions. */
+  noEmailFaults: boolean;
   /** The file has virtual servers (the load-balancer side is loaded only then). */
   hasVirtualServers: boolean;
 }

@@ -268,6 +268,20 @@ Deno.test({
     assertEquals(inst(st, "VI_A").since, sinceA2, "VI_A was restarted");
     assertEquals(st?.reloads, 5);
 
+    // (f) New notify hooks and smtp_alert on VI_B: applied in place, VI_B not restarted.
+    const sinceB2 = inst(st, "VI_B").since;
+    await Deno.writeTextFile(
+      file,
+      yaml("r1", 100, 150) + "    notify: /bin/true\n    smtp_alert: false\n",
+    );
+    r = await cli("reload", "--control", r1.control!);
+    assertEquals(r.code, 0, `${r.stdout}${r.stderr}`);
+    assertMatch(r.stdout, counts(2, 0, 0, 0, 0));
+    assert(r1.log.some((l) => l.includes("instance VI_B: new notify / smtp_alert settings")));
+    st = await lab.status(r1);
+    assertEquals(inst(st, "VI_B").since, sinceB2, "VI_B was restarted for new hooks");
+    assertEquals(inst(st, "VI_B").state, "MASTER");
+
     // Both agents still run and stop cleanly.
     assertEquals(await lab.stop(r1), 0);
     assertEquals(await lab.stop(r2), 0);
