@@ -94,6 +94,7 @@ export function planFromConfig(c: Config, o: Overrides, hostname: string): Plan 
     trackInterfaces: i.trackInterfaces.map((t) => ({ ...t })),
     trackScripts: i.trackScripts.map((t) => ({ ...t })),
     trackFiles: i.trackFiles.map((t) => ({ ...t })),
+    trackProcesses: i.trackProcesses.map((t) => ({ ...t })),
     notify: notify(i),
     smtpAlert: vrrpAlerts(c.global, i.smtpAlert),
   }));
@@ -120,6 +121,10 @@ export function planFromConfig(c: Config, o: Overrides, hostname: string): Plan 
         initFail: s.initFail,
       }]),
     ),
+    processes: Object.fromEntries(
+      Object.entries(c.processes).map(([name, p]) => [name, { ...p, name }]),
+    ),
+    processScanIntervalMs: c.global.processScanIntervalMs,
     instances,
     syncGroups: c.syncGroups.map((g) => ({
       name: g.name,

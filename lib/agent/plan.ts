@@ -20,6 +20,20 @@ export interface TrackScriptPlan {
   initFail: boolean;
 }
 
+/** A vrrp_track_process definition. */
+export interface ProcessPlan {
+  name: string;
+  process: string;
+  parameters?: string;
+  paramMatch: "exact" | "initial" | "partial";
+  fullCommand: boolean;
+  quorum: number;
+  quorumMax?: number;
+  weight: number;
+  forkDelayMs: number;
+  terminateDelayMs: number;
+}
+
 /** Notify hooks of an instance or a sync group. */
 export interface NotifyPlan {
   master: string | null;
@@ -36,6 +50,7 @@ export interface InstancePlan {
   trackInterfaces: { name: string; weight: number; reverse: boolean }[];
   trackScripts: { name: string; weight: number; reverse: boolean }[];
   trackFiles: { path: string; weight: number }[];
+  trackProcesses: { name: string; weight: number; reverse: boolean }[];
   notify: NotifyPlan;
   /** E-mail on this instance's transitions (smtp_alert). */
   smtpAlert: boolean;
@@ -60,6 +75,10 @@ export interface Plan {
   mcastGroup4: string;
   mcastGroup6: string;
   scripts: Record<string, TrackScriptPlan>;
+  /** Tracked process definitions by name. */
+  processes: Record<string, ProcessPlan>;
+  /** How often /proc is scanned when a process is tracked. */
+  processScanIntervalMs: number;
   instances: InstancePlan[];
   syncGroups: SyncGroupPlan[];
   metricsListen: { address: string; port: number } | null;

@@ -1,7 +1,8 @@
 /**
  * What moves a VRRP instance's priority or puts it in FAULT: vrrp_scripts run periodically
- * (with rise/fall), files read every second, and tracked interfaces. Results are folded into
- * an effective priority per instance by `compute`.
+ * (with rise/fall), files read every second, processes counted in /proc every
+ * process_scan_interval, and tracked interfaces. Results are folded into an effective priority
+ * per instance by `compute`.
  *
  * @module
  */
@@ -9,7 +10,13 @@ import type { Clock, Timer } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/log.ts";
 import { runScript } from "../runtime/script.ts";
 import { computeTracking, ScriptTracker, type TrackedItem } from "../vrrp/tracking.ts";
-import type { InstancePlan, Plan, TrackScriptPlan } from "./plan.ts";
+import type { InstancePlan, Plan, ProcessPlan, TrackScriptPlan } from "./plan.ts";
+import { matches, ProcessTracker, type ProcInfo, scanProc, scanProcSync } from "./processes.ts";
+
+interface ProcessRun {
+  plan: ProcessPlan;
+  tracker: ProcessTracker;
+}
 
 /** How often a tracked file is read. */
 const FILE_PERIOD_MS = 1000;
@@ -38,11 +45,23 @@ export class TrackingRuntime {
   readonly #scripts = new Map<string, ScriptRun>();
   readonly #fileValues = new Map<string, number>();
   #fileTimers: Timer[] = [];
+  readonly #processes = new Map<string, ProcessRun>();
+  #procTimer: Timer | null = null;
+  readonly #scan: () => Promise<ProcInfo[]>;
+  readonly #scanSync: () => ProcInfo[];
 
-  constructor(clock: Clock, log: Logger, onChange: (instances: string[]) => void) {
+  constructor(
+    clock: Clock,
+    log: Logger,
+    onChange: (instances: string[]) => void,
+    scan: () => Promise<ProcInfo[]> = () => scanProc(),
+    scanSync: () => ProcInfo[] = () => scanProcSync(),
+  ) {
+    this.#scanSync = scanSync;
     this.#clock = clock;
     this.#log = log;
     this.#onChange = onChange;
+    this.#scan = scan;
   }
 
   /** (Re)configures from a plan: unchanged scripts keep running with their state. */
@@ -72,6 +91,81 @@ export class TrackingRuntime {
       this.#loop(run, 0);
     }
     this.#startFiles(plan);
+    this.#startProcesses(plan);
+  }
+
+  /** Tracked processes: unchanged definitions keep their state; one /proc scan for all. */
+  #startProcesses(plan: Plan): void {
+    const used = new Set(plan.instances.flatMap((ip) => ip.trackProcesses.map((t) => t.name)));
+    for (const [name, run] of this.#processes) {
+      const next = plan.processes[name];
+      if (
+        next === undefined || !used.has(name) || JSON.stringify(next) !== JSON.stringify(run.plan)
+      ) {
+        this.#processes.delete(name);
+      }
+    }
+    const fresh: ProcessRun[] = [];
+    for (const name of used) {
+      const pp = plan.processes[name];
+      if (pp === undefined || this.#processes.has(name)) continue;
+      const run = { plan: pp, tracker: new ProcessTracker(pp) };
+      this.#processes.set(name, run);
+      fresh.push(run);
+    }
+    if (fresh.length > 0) {
+      // The first count now, so that instances do not start in FAULT for want of a scan.
+      let procs: ProcInfo[] = [];
+      try {
+        procs = this.#scanSync();
+      } catch (e) {
+        this.#log.warn(`cannot read /proc for tracked processes: ${(e as Error).message}`);
+      }
+      const now = this.#clock.now();
+      for (const run of fresh) {
+        const n = procs.filter((p) => matches(run.plan, p)).length;
+        run.tracker.record(n, now);
+        this.#log.info(
+          `process ${run.plan.name} (${run.plan.process}): ${n} running, ` +
+            `${run.tracker.up ? "up" : "down"}`,
+        );
+      }
+    }
+    this.#procTimer?.cancel();
+    this.#procTimer = null;
+    if (this.#processes.size > 0) {
+      this.#scanLoop(plan.processScanIntervalMs, plan.processScanIntervalMs);
+    }
+  }
+
+  #scanLoop(delayMs: number, intervalMs: number): void {
+    const timer = this.#clock.setTimer(delayMs, async () => {
+      let procs: ProcInfo[];
+      try {
+        procs = await this.#scan();
+      } catch (e) {
+        this.#log.warn(`cannot read /proc for tracked processes: ${(e as Error).message}`);
+        procs = [];
+      }
+      if (this.#procTimer !== timer) return; // stopped or re-applied meanwhile
+      const now = this.#clock.now();
+      for (const run of this.#processes.values()) {
+        const n = procs.filter((p) => matches(run.plan, p)).length;
+        if (run.tracker.record(n, now)) {
+          this.#log.info(
+            `process ${run.plan.name} (${run.plan.process}) is now ${
+              run.tracker.up ? "up" : "down"
+            }: ${n} running, quorum ${run.plan.quorum}` +
+              (run.plan.quorumMax === undefined ? "" : `-${run.plan.quorumMax}`),
+          );
+          this.#onChange(
+            this.#users((ip) => ip.trackProcesses.some((t) => t.name === run.plan.name)),
+          );
+        }
+      }
+      this.#scanLoop(intervalMs, intervalMs);
+    });
+    this.#procTimer = timer;
   }
 
   #cancel(run: ScriptRun): void {
@@ -136,7 +230,10 @@ export class TrackingRuntime {
    * tracks nothing. `linkUp` says whether a tracked interface is up.
    */
   compute(ip: InstancePlan, linkUp: (name: string) => boolean): TrackingState | null {
-    if (ip.trackInterfaces.length + ip.trackScripts.length + ip.trackFiles.length === 0) {
+    if (
+      ip.trackInterfaces.length + ip.trackScripts.length + ip.trackFiles.length +
+          ip.trackProcesses.length === 0
+    ) {
       return null;
     }
     const items: TrackedItem[] = [
@@ -151,6 +248,12 @@ export class TrackingRuntime {
         name: t.name,
         weight: t.reverse ? -t.weight : t.weight,
         up: this.#scripts.get(t.name)?.tracker.up ?? false,
+      })),
+      ...ip.trackProcesses.map((t): TrackedItem => ({
+        kind: "process",
+        name: t.name,
+        weight: t.reverse ? -t.weight : t.weight,
+        up: this.#processes.get(t.name)?.tracker.up ?? false,
       })),
     ];
     const base = computeTracking(ip.spec.priority, items);
@@ -175,5 +278,8 @@ export class TrackingRuntime {
     this.#scripts.clear();
     for (const t of this.#fileTimers) t.cancel();
     this.#fileTimers = [];
+    this.#procTimer?.cancel();
+    this.#procTimer = null;
+    this.#processes.clear();
   }
 }

@@ -75,6 +75,7 @@ export function importKeepalivedText(
   const root = new Map<string, unknown>();
   if (Object.keys(vrrp.global).length > 0) root.set("global", vrrp.global);
   if (vrrp.scripts.size > 0) root.set("scripts", vrrp.scripts);
+  if (vrrp.processes.size > 0) root.set("processes", vrrp.processes);
   if (vrrp.instances.size > 0) root.set("vrrp_instances", vrrp.instances);
   if (vrrp.syncGroups.size > 0) root.set("sync_groups", vrrp.syncGroups);
   if (lvs.groups.size > 0) root.set("virtual_server_groups", lvs.groups);
@@ -452,6 +453,7 @@ const INSTANCE_ORDER = [
   "track_interfaces",
   "track_scripts",
   "track_files",
+  "track_processes",
   "garp_master_delay",
   "garp_master_repeat",
   "garp_master_refresh",
@@ -484,6 +486,7 @@ const STRICT_WHY = "haagent has no strict mode; keepalived would refuse authenti
 interface VrrpOut {
   global: Obj;
   scripts: Map<string, Obj>;
+  processes: Map<string, Obj>;
   instances: Map<string, Obj>;
   instanceNodes: Map<string, KaNode>;
   syncGroups: Map<string, Obj>;
@@ -509,6 +512,7 @@ function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
   const r: VrrpOut = {
     global: {},
     scripts: new Map(),
+    processes: new Map(),
     instances: new Map(),
     instanceNodes: new Map(),
     syncGroups: new Map(),
@@ -629,6 +633,13 @@ function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
       r.handled.add(n);
       const name = ctx.arg(n);
       if (name !== null) r.scripts.set(name, convertScript(n, ctx));
+    } else if (n.keyword === "vrrp_track_process") {
+      r.handled.add(n);
+      const name = ctx.arg(n);
+      if (name !== null) {
+        const p = convertProcess(n, ctx);
+        if (p !== null) r.processes.set(name, p);
+      }
     } else if (n.keyword === "track_file" || n.keyword === "vrrp_track_file") {
       r.handled.add(n);
       const name = ctx.arg(n);
@@ -698,6 +709,58 @@ function convertScript(n: KaNode, ctx: Ctx): Obj {
   dispatch(ctx, ctx.block(n), table, out);
   if (out.command === undefined) ctx.error(n, `vrrp_script ${n.args[0] ?? ""}: no "script" given`);
   return ordered(out, SCRIPT_ORDER);
+}
+
+const PROCESS_ORDER = [
+  "process",
+  "parameters",
+  "param_match",
+  "full_command",
+  "quorum",
+  "quorum_max",
+  "weight",
+  "fork_delay",
+  "terminate_delay",
+] as const;
+
+function convertProcess(n: KaNode, ctx: Ctx): Obj | null {
+  const out: Obj = {};
+  dispatch(ctx, ctx.block(n), {
+    process: (c) => {
+      const name = ctx.arg(c);
+      if (name === null) return;
+      out.process = name;
+      if (c.args.length > 1) out.parameters = c.args.slice(1).join(" ");
+    },
+    param_match: set("param_match", (c) => {
+      const v = ctx.arg(c);
+      if (v === null || ["exact", "initial", "partial"].includes(v)) return v;
+      ctx.error(c, `param_match: "${v}" is not exact, initial or partial`);
+      return null;
+    }, ctx),
+    full_command: set("full_command", (c) => (ctx.extra(c, 0), true), ctx),
+    quorum: set("quorum", (c) => ctx.int(c, 1, 65535), ctx),
+    quorum_max: set("quorum_max", (c) => ctx.int(c, 1, 65535), ctx),
+    weight: set("weight", (c) => {
+      if (c.args[1] === "reverse") {
+        ctx.warn(c, `weight: "reverse" is not supported here and was dropped`);
+      }
+      return ctx.int(c, -253, 253);
+    }, ctx),
+    fork_delay: set("fork_delay", (c) => msOrNull(ctx.secondsMs(c, MAX_TIMER_SEC)), ctx),
+    terminate_delay: set("terminate_delay", (c) => msOrNull(ctx.secondsMs(c, MAX_TIMER_SEC)), ctx),
+    delay: (c) => {
+      const ms = msOrNull(ctx.secondsMs(c, MAX_TIMER_SEC));
+      if (ms === null) return;
+      out.fork_delay ??= ms;
+      out.terminate_delay ??= ms;
+    },
+  }, out);
+  if (typeof out.process !== "string") {
+    ctx.error(n, `vrrp_track_process ${n.args[0] ?? ""}: no "process" given`);
+    return null;
+  }
+  return ordered(out, PROCESS_ORDER);
 }
 
 function msOrNull(ms: number | null): string | null {
@@ -867,6 +930,18 @@ function convertInstance(
         if (ref !== null) list.push(trackEntry(t.keyword, ref));
       }
       o.track_scripts = list;
+    },
+    track_process: (c) => {
+      const list = (o.track_processes as unknown[] | undefined) ?? [];
+      for (const t of ctx.block(c)) {
+        if (!r.processes.has(t.keyword)) {
+          ctx.error(t, `track_process: no vrrp_track_process named "${t.keyword}"`);
+          continue;
+        }
+        const ref = trackRef(t, ctx, -253, 253, true);
+        if (ref !== null) list.push(trackEntry(t.keyword, ref));
+      }
+      o.track_processes = list;
     },
     track_file: (c) => {
       const list = (o.track_files as unknown[] | undefined) ?? [];

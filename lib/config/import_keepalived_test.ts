@@ -104,3 +104,20 @@ Deno.test("import: vrrp_rt_priority and checker_process_priority map to the sche
     '/k.conf:2:2: checker_process_priority: "25" is not in -20..19',
   ]);
 });
+
+Deno.test("import: vrrp_track_process and track_process", () => {
+  const r = run(
+    "vrrp_track_process chk_haproxy {\n process haproxy -f /etc/haproxy.cfg\n param_match initial\n" +
+      " quorum 2\n weight 10\n delay 2\n}\n" +
+      "vrrp_instance A {\n interface e0\n virtual_router_id 1\n virtual_ipaddress {\n 10.0.0.1\n }\n" +
+      " track_process {\n  chk_haproxy\n  chk_nginx\n }\n}\n",
+  );
+  assertMatch(
+    r.yaml,
+    /processes:\n {2}chk_haproxy:\n {4}process: haproxy\n {4}parameters: -f \/etc\/haproxy\.cfg\n {4}param_match: initial\n {4}quorum: 2\n {4}weight: 10\n {4}fork_delay: 2s\n {4}terminate_delay: 2s\n/,
+  );
+  assertMatch(r.yaml, /track_processes: \[chk_haproxy\]/);
+  assertEquals(r.errors.map(formatKaIssue), [
+    '/k.conf:16:3: track_process: no vrrp_track_process named "chk_nginx"',
+  ]);
+});

@@ -647,6 +647,9 @@ export function resolveDefaults(cfg: Config, w: Walker): void {
     for (const t of inst.trackScripts) {
       (t as { weight?: number }).weight ??= cfg.scripts[t.name]?.weight ?? 0;
     }
+    for (const t of inst.trackProcesses) {
+      (t as { weight?: number }).weight ??= cfg.processes[t.name]?.weight ?? 0;
+    }
   }
   for (const [name, entries] of Object.entries(cfg.virtualServerGroups)) {
     cfg.virtualServerGroups[name] = entries.flatMap((e) => groupEntry(e, w));
@@ -771,6 +774,22 @@ export function checkRules(cfg: Config, w: Walker, opts: LoadOptions): void {
         `VRID ${inst.vrid} is already used on ${inst.interface} (${inst.family}) by ${first} (expected a VRID unique per interface and family)`,
       );
     } else vrids.set(key, p);
+  }
+  const trackedProcs = new Set(
+    cfg.vrrpInstances.flatMap((i) => i.trackProcesses.map((t) => t.name)),
+  );
+  for (const [name, pr] of Object.entries(cfg.processes)) {
+    const p = `processes.${name}`;
+    if (!trackedProcs.has(name)) {
+      w.warn(w.at(p), p, "no instance tracks this process, so it is never looked for");
+    }
+    if (pr.quorumMax !== undefined && pr.quorumMax < pr.quorum) {
+      w.error(
+        w.at(`${p}.quorum_max`),
+        `${p}.quorum_max`,
+        `${pr.quorumMax} is below quorum ${pr.quorum} (expected quorum_max >= quorum)`,
+      );
+    }
   }
   for (const name of Object.keys(cfg.scripts)) {
     if (!tracked.has(name)) {
@@ -963,6 +982,19 @@ function instanceRules(
   }
   for (const t of inst.trackInterfaces) {
     ifaceMissing(t.name, w.pathOf.get(t) ?? `${p}.track_interfaces`);
+  }
+  for (const t of inst.trackProcesses) {
+    if (cfg.processes[t.name] === undefined && !w.positions.has(`processes.${t.name}`)) {
+      const tp = w.pathOf.get(t) ?? `${p}.track_processes`;
+      const s = suggest(t.name, Object.keys(cfg.processes));
+      w.error(
+        w.at(tp),
+        tp,
+        `process "${t.name}" is not defined in processes${
+          s === null ? "" : ` (did you mean "${s}"?)`
+        }`,
+      );
+    }
   }
   for (const t of inst.trackScripts) {
     if (cfg.scripts[t.name] === undefined && !w.positions.has(`scripts.${t.name}`)) {

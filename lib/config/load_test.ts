@@ -35,6 +35,7 @@ Deno.test("defaults are filled the keepalived way", async () => {
     trackInterfaces: [],
     trackScripts: [],
     trackFiles: [],
+    trackProcesses: [],
     accept: true,
     family: "ipv4",
     version: 2,
@@ -220,4 +221,28 @@ Deno.test("smtp_alert: the keys load; alerts without a relay are a warning at th
   const off = loadConfigText(MAIL_BASE, "/ha.yaml");
   assert(off.ok);
   assertEquals(off.warnings, []);
+});
+
+Deno.test("processes: references, unused definitions and quorum_max are checked", () => {
+  const r = loadConfigText(
+    `processes:
+  haproxy: { process: haproxy, quorum: 2, quorum_max: 1 }
+  unused: { process: nginx }
+vrrp_instances:
+  VI_1:
+    interface: eth0
+    vrid: 51
+    virtual_ipaddresses: [10.0.0.50/24]
+    track_processes: [haproxy, haprox]
+`,
+    "/ha.yaml",
+  );
+  assert(!r.ok);
+  assertEquals(r.errors.map(formatIssue), [
+    "/ha.yaml:2:55: processes.haproxy.quorum_max: 1 is below quorum 2 (expected quorum_max >= quorum)",
+    '/ha.yaml:9:32: vrrp_instances.VI_1.track_processes[1]: process "haprox" is not defined in processes (did you mean "haproxy"?)',
+  ]);
+  assertEquals(r.warnings.map(formatIssue), [
+    "/ha.yaml:3:11: warning: processes.unused: no instance tracks this process, so it is never looked for",
+  ]);
 });

@@ -320,10 +320,65 @@ const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_de
     19,
     { default: 10, keepalived: "checker_process_priority" },
   ),
+  process_scan_interval: dur(
+    "How often /proc is read for tracked processes (keepalived hears of them from the kernel's " +
+      "process connector at once).",
+    { default: "1s", minMs: 50 },
+  ),
   metrics: obj("metrics", "Optional Prometheus metrics endpoint (off when absent).", {
     listen: endpoint("Address and port to serve /metrics on.", { required: true }),
   }),
 }, { default: {} });
+
+// ---- vrrp_track_process ---------------------------------------------------------------------
+
+const PROCESS = obj(
+  "process",
+  "Processes whose presence moves instances (vrrp_track_process).",
+  {
+    process: str(
+      "Process name as in /proc/PID/comm (the kernel keeps 15 characters; a longer name is " +
+        "compared on its first 15), or the command's path (argv[0]) with full_command.",
+      { required: true, minLength: 1, keepalived: "process" },
+    ),
+    parameters: str("Arguments the process must have, space-separated (absent: any).", {
+      keepalived: "process NAME PARAMETERS",
+    }),
+    param_match: oneOf(
+      "How `parameters` match the arguments: exact (the same), initial (the arguments start " +
+        "with them, whole words), partial (the arguments contain them).",
+      ["exact", "initial", "partial"],
+      { default: "exact", keepalived: "param_match" },
+    ),
+    full_command: bool("Match `process` against argv[0] instead of the process name.", {
+      default: false,
+      keepalived: "full_command",
+    }),
+    quorum: int("Matching processes needed for the process to count as up.", 1, 65535, {
+      default: 1,
+      keepalived: "quorum",
+    }),
+    quorum_max: int("More matching processes than this count as down.", 1, 65535, {
+      defaultDoc: "no limit",
+      keepalived: "quorum_max",
+    }),
+    weight: int(
+      "Priority change while up (positive) or down (negative); 0 puts tracking instances in " +
+        "FAULT while down.",
+      -253,
+      253,
+      { default: 0, keepalived: "weight" },
+    ),
+    fork_delay: dur("How long the count must be in quorum before the process counts as up.", {
+      default: "0s",
+      keepalived: "fork_delay",
+    }),
+    terminate_delay: dur(
+      "How long the count must be out of quorum before the process counts as down.",
+      { default: "0s", keepalived: "terminate_delay" },
+    ),
+  },
+);
 
 // ---- vrrp_script ----------------------------------------------------------------------------
 
@@ -404,6 +459,19 @@ const TRACK_SCRIPT = obj(
   {
     name: str("Name of an entry of `scripts`.", { required: true, minLength: 1 }),
     weight: int("Overrides the script's weight.", -253, 253, { defaultDoc: "the script's weight" }),
+    reverse: bool("Reverse the direction of the priority change.", { default: false }),
+  },
+  { shorthand: "name" },
+);
+
+const TRACK_PROCESS = obj(
+  "track_process",
+  "A process (from `processes`) whose presence moves the instance.",
+  {
+    name: str("Name of an entry of `processes`.", { required: true, minLength: 1 }),
+    weight: int("Overrides the process's weight.", -253, 253, {
+      defaultDoc: "the process's weight",
+    }),
     reverse: bool("Reverse the direction of the priority change.", { default: false }),
   },
   { shorthand: "name" },
@@ -494,6 +562,9 @@ const INSTANCE = obj("vrrp_instance", "One virtual router (vrrp_instance).", {
   }),
   track_files: list("Files whose number moves the instance.", TRACK_FILE, {
     keepalived: "track_file",
+  }),
+  track_processes: list("Processes whose presence moves the instance.", TRACK_PROCESS, {
+    keepalived: "track_process",
   }),
   garp_master_delay: dur("Overrides global.garp_master_delay.", {
     defaultDoc: "global.garp_master_delay",
@@ -824,6 +895,12 @@ const VIRTUAL_SERVER = obj("virtual_server", "An IPVS service with its real serv
 export const CONFIG: ObjectSpec = obj("config", "A haagent configuration file.", {
   global: GLOBAL,
   scripts: { kind: "map", doc: "Check scripts by name (vrrp_script).", of: SCRIPT, default: {} },
+  processes: {
+    kind: "map",
+    doc: "Tracked processes by name (vrrp_track_process).",
+    of: PROCESS,
+    default: {},
+  },
   vrrp_instances: {
     kind: "map",
     doc: "Virtual routers by name (vrrp_instance).",

@@ -13,6 +13,7 @@ export type Family = "ipv4" | "ipv6";
 export interface Config {
   global: GlobalConfig;
   scripts: Record<string, VrrpScriptConfig>;
+  processes: Record<string, ProcessConfig>;
   vrrpInstances: VrrpInstanceConfig[];
   syncGroups: SyncGroupConfig[];
   virtualServerGroups: Record<string, VsGroupEntry[]>;
@@ -51,6 +52,7 @@ export interface GlobalConfig {
   realtimePriority?: number;
   /** Nice value of the checker and V8 helper threads (keepalived checker_process_priority). */
   checkerNice: number;
+  processScanIntervalMs: number;
   metrics?: { listen: Endpoint };
 }
 
@@ -81,6 +83,20 @@ export interface VrrpScriptConfig {
   /** Defaults to global.scriptUser. */
   user: string;
   initFail: boolean;
+}
+
+/** A tracked process definition (vrrp_track_process). */
+export interface ProcessConfig {
+  name: string;
+  process: string;
+  parameters?: string;
+  paramMatch: "exact" | "initial" | "partial";
+  fullCommand: boolean;
+  quorum: number;
+  quorumMax?: number;
+  weight: number;
+  forkDelayMs: number;
+  terminateDelayMs: number;
 }
 
 /** A virtual address. */
@@ -146,6 +162,7 @@ export interface VrrpInstanceConfig {
   trackInterfaces: TrackInterfaceConfig[];
   trackScripts: TrackScriptConfig[];
   trackFiles: TrackFileConfig[];
+  trackProcesses: TrackScriptConfig[];
   garpMasterDelayMs: number;
   garpMasterRepeat: number;
   garpMasterRefreshMs: number;

@@ -89,3 +89,66 @@ Deno.test({
     await lab.waitVip("r1", "10.77.0.52", 5000);
   },
 });
+
+Deno.test({
+  name: "tracking: a tracked process (weight 0) that exits puts the instance in FAULT; it returns",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using lab = await VrrpLab.create("tp");
+    // A process name no other process has: a copy of sleep under that name.
+    const name = `hatrk${crypto.randomUUID().slice(0, 8)}`;
+    const exe = `${lab.dir}/${name}`;
+    await Deno.copyFile("/bin/sleep", exe);
+    await Deno.chmod(exe, 0o755);
+    const start = () =>
+      new Deno.Command(exe, { args: ["600"], stdout: "null", stderr: "null" }).spawn();
+    let daemon = start();
+    try {
+      const r1 = lab.startHaagent(
+        "r1",
+        `global:
+  vrrp_version: 3
+  process_scan_interval: 200ms
+processes:
+  daemon:
+    process: ${name}
+    parameters: "600"
+vrrp_instances:
+  VI_1:
+    interface: eth0
+    vrid: 51
+    priority: 150
+    advert_interval: 100ms
+    virtual_ipaddresses: [10.77.0.50/24]
+    track_processes: [daemon]
+`,
+      );
+      await lab.waitVip("r1", "10.77.0.50", 5000);
+      assertEquals((await lab.status(r1))?.instances[0]?.state, "MASTER");
+      daemon.kill("SIGKILL");
+      await daemon.status;
+      const t0 = performance.now();
+      await lab.waitState(r1, "FAULT", 5000);
+      const tookMs = performance.now() - t0;
+      await lab.waitVip("r1", "10.77.0.50", 2000, false);
+      const st = await lab.status(r1);
+      assert(
+        JSON.stringify(st?.instances[0]).includes("process daemon is down"),
+        JSON.stringify(st?.instances[0]),
+      );
+      assert(r1.log.some((l) => l.includes(`process daemon (${name}) is now down: 0 running`)));
+      console.log(`process killed -> FAULT in ${tookMs.toFixed(0)} ms (scan every 200 ms)`);
+      assert(tookMs < 2000, `FAULT after ${tookMs} ms`);
+      daemon = start();
+      await lab.waitVip("r1", "10.77.0.50", 5000);
+      await lab.waitState(r1, "MASTER", 5000);
+    } finally {
+      try {
+        daemon.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await daemon.status;
+    }
+  },
+});

@@ -1,0 +1,90 @@
+import { assertEquals } from "../../tests/helpers/assert.ts";
+import { FakeClock } from "../runtime/clock.ts";
+import { Logger } from "../runtime/log.ts";
+import type { InstancePlan, Plan, ProcessPlan } from "./plan.ts";
+import type { ProcInfo } from "./processes.ts";
+import { TrackingRuntime } from "./tracking.ts";
+
+const HAPROXY: ProcessPlan = {
+  name: "haproxy",
+  process: "haproxy",
+  paramMatch: "exact",
+  fullCommand: false,
+  quorum: 1,
+  weight: 0,
+  forkDelayMs: 0,
+  terminateDelayMs: 300,
+};
+
+function setup(weight: number | null) {
+  const clock = new FakeClock();
+  const procs: ProcInfo[] = [{ pid: 10, comm: "haproxy", argv: ["/usr/sbin/haproxy"] }];
+  const changed: string[][] = [];
+  const lines: string[] = [];
+  const rt = new TrackingRuntime(
+    clock,
+    new Logger("t", { level: "debug", sink: (l) => lines.push(l), json: false }),
+    (names) => changed.push(names),
+    () => Promise.resolve([...procs]),
+    () => [...procs],
+  );
+  const ip = {
+    spec: { name: "VI_1", priority: 100 },
+    trackInterfaces: [],
+    trackScripts: [],
+    trackFiles: [],
+    trackProcesses: [{ name: "haproxy", weight: weight ?? 0, reverse: false }],
+  } as unknown as InstancePlan;
+  const plan = {
+    instances: [ip],
+    scripts: {},
+    processes: { haproxy: { ...HAPROXY, weight: weight ?? 0 } },
+    processScanIntervalMs: 100,
+    scriptUser: null,
+  } as unknown as Plan;
+  rt.apply(plan);
+  const state = () => rt.compute(ip, () => true);
+  return { clock, procs, changed, lines, rt, state };
+}
+
+/** Lets the fake scan's promise settle after a timer fired. */
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+Deno.test("tracking: a running process is up from the first (synchronous) count", () => {
+  const t = setup(null);
+  assertEquals(t.state(), { fault: false, reasons: [], priority: 100 });
+  t.rt.stop();
+});
+
+Deno.test("tracking: weight 0 puts the instance in FAULT once the process is gone past terminate_delay", async () => {
+  const t = setup(null);
+  t.procs.length = 0;
+  t.clock.advance(100);
+  await settle();
+  assertEquals(t.state()?.fault, false, "terminate_delay (300 ms) not yet over");
+  for (let i = 0; i < 3; i++) {
+    t.clock.advance(100);
+    await settle();
+  }
+  assertEquals(t.state(), { fault: true, reasons: ["process haproxy is down"], priority: 100 });
+  assertEquals(t.changed, [["VI_1"]]);
+  t.procs.push({ pid: 11, comm: "haproxy", argv: ["haproxy"] });
+  t.clock.advance(100);
+  await settle();
+  assertEquals(t.state()?.fault, false);
+  t.rt.stop();
+  t.clock.advance(1000);
+  assertEquals(t.clock.pending, 0, "stop cancels the scan timer");
+});
+
+Deno.test("tracking: a positive weight adds to the priority while the process runs", async () => {
+  const t = setup(20);
+  assertEquals(t.state()?.priority, 120);
+  t.procs.length = 0;
+  for (let i = 0; i < 4; i++) {
+    t.clock.advance(100);
+    await settle();
+  }
+  assertEquals(t.state(), { fault: false, reasons: [], priority: 100 });
+  t.rt.stop();
+});
