@@ -6,6 +6,7 @@
  */
 import type { InstanceSpec } from "../vrrp/runner.ts";
 import type { MailSettings } from "../runtime/mail.ts";
+import type { ProcessConfig } from "../config/types.ts";
 
 /** A vrrp_script. */
 export interface TrackScriptPlan {
@@ -20,19 +21,8 @@ export interface TrackScriptPlan {
   initFail: boolean;
 }
 
-/** A vrrp_track_process definition. */
-export interface ProcessPlan {
-  name: string;
-  process: string;
-  parameters?: string;
-  paramMatch: "exact" | "initial" | "partial";
-  fullCommand: boolean;
-  quorum: number;
-  quorumMax?: number;
-  weight: number;
-  forkDelayMs: number;
-  terminateDelayMs: number;
-}
+/** A vrrp_track_process definition (the loaded configuration's, as is). */
+export type ProcessPlan = ProcessConfig;
 
 /** Notify hooks of an instance or a sync group. */
 export interface NotifyPlan {
