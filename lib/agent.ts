@@ -12,7 +12,7 @@ import type { Clock } from "./runtime/clock.ts";
 import { setHelperNice, setLatencySlice, setRealtimePriority } from "../ffi/sched.ts";
 import { LinkCache } from "./agent/links.ts";
 import type { InstancePlan, Plan, SyncGroupPlan } from "./agent/plan.ts";
-import type { AgentStatus, InstanceStatus } from "./agent/status_types.ts";
+import type { AgentStatus, InstanceStatus, MailStatus } from "./agent/status_types.ts";
 import type { LvsRuntime } from "./agent/lvs.ts";
 import { Notifier, vrrpAlert } from "./agent/notify.ts";
 import { TrackingRuntime } from "./agent/tracking.ts";
@@ -560,6 +560,7 @@ export class Agent {
         errors: 0,
       },
       virtualServers: [],
+      mail: null,
     };
     return {
       version: VERSION,
@@ -578,6 +579,8 @@ export class Agent {
       })),
       ipvs: lvs.ipvs,
       virtualServers: lvs.virtualServers,
+      tracked: this.#tracking.status(),
+      mail: sumMail(this.#mailer?.stats ?? null, lvs.mail ?? null),
       drops,
     };
   }
@@ -624,4 +627,11 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Mail counters of both threads, or null when neither sends mail. */
+function sumMail(a: MailStatus | null, b: MailStatus | null): MailStatus | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return { sent: a.sent + b.sent, failed: a.failed + b.failed, dropped: a.dropped + b.dropped };
 }

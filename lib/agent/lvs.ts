@@ -15,5 +15,5 @@ export interface LvsRuntime {
   /** Stops checkers; removes rules only where the configuration says so (omega). */
   stop(): Promise<void>;
   /** For `haagent status`. */
-  status(): Pick<AgentStatus, "ipvs" | "virtualServers">;
+  status(): Pick<AgentStatus, "ipvs" | "virtualServers" | "mail">;
 }

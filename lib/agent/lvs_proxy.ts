@@ -40,6 +40,7 @@ function unavailable(reason: string): LvsStatus {
   return {
     ipvs: { available: false, reason, services: 0, lastOps: 0, errors: 0 },
     virtualServers: [],
+    mail: null,
   };
 }
 

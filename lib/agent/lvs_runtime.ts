@@ -328,6 +328,7 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
           errors,
         },
         virtualServers,
+        mail: mailer?.stats ?? null,
       };
     },
   };

@@ -101,6 +101,20 @@ export function renderMetrics(st: AgentStatus): string {
     "1 while the virtual server has quorum.",
     st.virtualServers.map((vs) => [{ virtual_server: vs.name }, vs.quorumUp ? 1 : 0]),
   );
+  metric(
+    "haagent_tracked_up",
+    "gauge",
+    "1 while a tracked script or process is up (a tracked file: while it holds 0).",
+    st.tracked.map((t) => [{ kind: t.kind, name: t.name }, t.up ? 1 : 0]),
+  );
+  if (st.mail !== null) {
+    const m = st.mail;
+    metric("haagent_mail_alerts_total", "counter", "E-mail alerts sent, failed, dropped.", [
+      [{ result: "sent" }, m.sent],
+      [{ result: "failed" }, m.failed],
+      [{ result: "dropped" }, m.dropped],
+    ]);
+  }
   return out.join("\n") + "\n";
 }
 

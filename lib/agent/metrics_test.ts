@@ -38,6 +38,11 @@ Deno.test("metrics: VRRP state, priority, drops and real servers in Prometheus t
       quorumUp: true,
       realServers: [{ address: "10.0.0.11:80", up: false, weight: 0, reason: "", checks: [] }],
     }],
+    tracked: [
+      { kind: "script", name: "chk", up: true, detail: "exit 0" },
+      { kind: "process", name: "haproxy", up: false, detail: "0 running (quorum 1)" },
+    ],
+    mail: { sent: 3, failed: 1, dropped: 0 },
     drops: { "unknown-vrid": 4 },
   };
   const text = renderMetrics(st);
@@ -50,6 +55,10 @@ Deno.test("metrics: VRRP state, priority, drops and real servers in Prometheus t
     text,
     /^haagent_real_server_up\{virtual_server="TCP 10.0.0.1:80",real_server="10.0.0.11:80"\} 0$/m,
   );
+  assertMatch(text, /^haagent_tracked_up\{kind="script",name="chk"\} 1$/m);
+  assertMatch(text, /^haagent_tracked_up\{kind="process",name="haproxy"\} 0$/m);
+  assertMatch(text, /^haagent_mail_alerts_total\{result="sent"\} 3$/m);
+  assertMatch(text, /^haagent_mail_alerts_total\{result="failed"\} 1$/m);
   assert(text.endsWith("\n"));
   for (const line of text.split("\n").filter((l) => l && !l.startsWith("#"))) {
     assertMatch(line, /^[a-z_]+(\{[^}]*\})? -?\d+(\.\d+)?$/);

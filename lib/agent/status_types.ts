@@ -43,6 +43,22 @@ export interface VirtualServerStatus {
   realServers: RealServerStatus[];
 }
 
+/** A tracked script, process or file (what moves instances). */
+export interface TrackedStatus {
+  kind: "script" | "process" | "file";
+  name: string;
+  up: boolean;
+  /** The last result: `exit 0`, `2 running (quorum 1)`, `holds 5`. */
+  detail: string;
+}
+
+/** E-mail alerts so far (both threads). */
+export interface MailStatus {
+  sent: number;
+  failed: number;
+  dropped: number;
+}
+
 /** The whole agent. */
 export interface AgentStatus {
   version: string;
@@ -57,5 +73,8 @@ export interface AgentStatus {
   syncGroups: { name: string; members: string[]; state: string }[];
   ipvs: { available: boolean; reason: string; services: number; lastOps: number; errors: number };
   virtualServers: VirtualServerStatus[];
+  tracked: TrackedStatus[];
+  /** Null when the file sends no e-mail. */
+  mail: MailStatus | null;
   drops: Record<string, number>;
 }

@@ -11,6 +11,7 @@ import type { Logger } from "../runtime/log.ts";
 import { runScript } from "../runtime/script.ts";
 import { computeTracking, ScriptTracker, type TrackedItem } from "../vrrp/tracking.ts";
 import type { InstancePlan, Plan, ProcessPlan, TrackScriptPlan } from "./plan.ts";
+import type { TrackedStatus } from "./status_types.ts";
 import { matches, ProcessTracker, type ProcInfo, scanProc, scanProcSync } from "./processes.ts";
 
 interface ProcessRun {
@@ -270,6 +271,29 @@ export class TrackingRuntime {
       ? 255
       : Math.min(254, Math.max(1, base.effectivePriority + delta));
     return { fault: reasons.length > 0, reasons, priority };
+  }
+
+  /** Every tracked script, process and file in use, with its last result. */
+  status(): TrackedStatus[] {
+    const out: TrackedStatus[] = [];
+    for (const [name, run] of this.#scripts) {
+      out.push({ kind: "script", name, up: run.tracker.up, detail: run.lastResult });
+    }
+    for (const [name, run] of this.#processes) {
+      const q = run.plan.quorumMax === undefined
+        ? `${run.plan.quorum}`
+        : `${run.plan.quorum}-${run.plan.quorumMax}`;
+      out.push({
+        kind: "process",
+        name,
+        up: run.tracker.up,
+        detail: `${run.tracker.count} running (quorum ${q})`,
+      });
+    }
+    for (const [path, v] of this.#fileValues) {
+      out.push({ kind: "file", name: path, up: v === 0, detail: `holds ${v}` });
+    }
+    return out;
   }
 
   /** Stops every script and file timer. */

@@ -128,6 +128,18 @@ export function renderStatus(st: AgentStatus): string {
       ]),
     ]));
   }
+  if (st.tracked.length > 0) {
+    out.push("");
+    out.push(table([
+      ["TRACKED", "NAME", "STATE", "LAST"],
+      ...st.tracked.map((t) => [t.kind, t.name, t.up ? "up" : "down", t.detail]),
+    ]));
+  }
+  if (st.mail !== null) {
+    out.push(
+      `mail alerts: ${st.mail.sent} sent, ${st.mail.failed} failed, ${st.mail.dropped} dropped`,
+    );
+  }
   const drops = Object.entries(st.drops).filter(([, n]) => n > 0);
   if (drops.length > 0) {
     out.push("");

@@ -62,6 +62,9 @@ virtual_servers:
     ).catch(() => {
       throw new Error(`mails:\n${out.join("\n")}\nagent:\n${agent.log.join("\n")}`);
     });
+    // Both threads' counters in status (the worker's arrive with its next snapshot).
+    await waitFor(async () => ((await lab.status(agent))?.mail?.sent ?? 0) >= 4, 5000);
+    assertEquals((await lab.status(agent))?.mail, { sent: 4, failed: 0, dropped: 0 });
     assertEquals(await lab.stop(agent), 0);
     await waitFor(() => Promise.resolve(has("[r1] VRRP Instance VI_1 - Stopping")), 10_000)
       .catch(() => {

@@ -139,6 +139,9 @@ vrrp_instances:
         JSON.stringify(st?.instances[0]),
       );
       assert(r1.log.some((l) => l.includes(`process daemon (${name}) is now down: 0 running`)));
+      assertEquals(st?.tracked, [
+        { kind: "process", name: "daemon", up: false, detail: "0 running (quorum 1)" },
+      ]);
       console.log(`process killed -> FAULT in ${tookMs.toFixed(0)} ms (scan every 200 ms)`);
       assert(tookMs < 2000, `FAULT after ${tookMs} ms`);
       daemon = start();
