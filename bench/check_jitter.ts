@@ -27,6 +27,8 @@ import { haveCommand, netnsUnavailable, waitFor } from "../tests/helpers/netns.t
 import {
   cpuMs,
   haagentYaml,
+  type IntervalStats,
+  intervalStats,
   keepalivedConf,
   machine,
   machineJiffies,
@@ -125,32 +127,6 @@ function accepted(out: readonly string[]): number {
   return 0;
 }
 
-interface IntervalStats {
-  adverts: number;
-  /** |interval - configured| in ms, ascending. */
-  dev: number[];
-  over2: number;
-  /** Intervals longer than 1.5 x the configured one. */
-  late: number;
-}
-
-function intervalStats(times: number[]): IntervalStats {
-  const dev: number[] = [];
-  let late = 0;
-  for (let i = 1; i < times.length; i++) {
-    const gap = times[i]! - times[i - 1]!;
-    dev.push(Math.abs(gap - spec.intervalMs));
-    if (gap > 1.5 * spec.intervalMs) late++;
-  }
-  dev.sort((a, b) => a - b);
-  return {
-    adverts: times.length,
-    dev,
-    over2: dev.filter((d) => d > 2).length,
-    late,
-  };
-}
-
 function statsText(s: IntervalStats): string {
   return `p50 ${percentile(s.dev, 50).toFixed(3)} ms, p99 ${
     percentile(s.dev, 99).toFixed(3)
@@ -228,8 +204,8 @@ async function soak(servers: number): Promise<void> {
   const advertTimes = (vrid: number, src: string) =>
     frames.filter((f) => f.kind === "vrrp" && f.vrid === vrid && f.src === src)
       .map((f) => f.tMs);
-  const ha = intervalStats(advertTimes(spec.vrid, ROUTERS.r1.addr4));
-  const ka = intervalStats(advertTimes(kaSpec.vrid, ROUTERS.r1.addr4));
+  const ha = intervalStats(advertTimes(spec.vrid, ROUTERS.r1.addr4), spec.intervalMs);
+  const ka = intervalStats(advertTimes(kaSpec.vrid, ROUTERS.r1.addr4), kaSpec.intervalMs);
   const backupAdverts =
     frames.filter((f) =>
       f.kind === "vrrp" && f.vrid === spec.vrid && f.src === ROUTERS.r2.addr4 &&

@@ -19,6 +19,7 @@ import {
   agentPids,
   cpuMs,
   haagentYaml,
+  intervalStats,
   keepalivedConf,
   machine,
   machineJiffies,
@@ -123,21 +124,14 @@ async function soak(kind: Kind): Promise<Soak> {
   const frames = parseFrames(cap.lines);
   const times = frames.filter((f) => f.kind === "vrrp" && f.src === ROUTERS.r1.addr4)
     .map((f) => f.tMs);
-  const deviations: number[] = [];
-  let late = 0;
-  for (let i = 1; i < times.length; i++) {
-    const gap = times[i]! - times[i - 1]!;
-    deviations.push(Math.abs(gap - spec.intervalMs));
-    if (gap > 1.5 * spec.intervalMs) late++;
-  }
-  deviations.sort((a, b) => a - b);
+  const st = intervalStats(times, spec.intervalMs);
   return {
     kind,
     seconds: (t1 - t0) / 1000,
     adverts: times.length,
-    deviationsMs: deviations,
-    over2Ms: deviations.filter((d) => d > 2).length,
-    late,
+    deviationsMs: st.dev,
+    over2Ms: st.over2,
+    late: st.late,
     backupAdverts:
       frames.filter((f) => f.kind === "vrrp" && f.src === ROUTERS.r2.addr4 && f.priority > 0)
         .length,

@@ -335,3 +335,31 @@ export function machineLoad(
     (100 * (m1.steal - m0.steal) / total).toFixed(1)
   } %)`;
 }
+
+/** Advert timing of one sender. */
+export interface IntervalStats {
+  adverts: number;
+  /** |interval - configured| in ms, ascending. */
+  dev: number[];
+  over2: number;
+  /** Intervals longer than 1.5 x the configured one. */
+  late: number;
+}
+
+/** Deviations of consecutive advert gaps from `intervalMs` (ascending), > 2 ms and > 1.5x counts. */
+export function intervalStats(times: number[], intervalMs: number): IntervalStats {
+  const dev: number[] = [];
+  let late = 0;
+  for (let i = 1; i < times.length; i++) {
+    const gap = times[i]! - times[i - 1]!;
+    dev.push(Math.abs(gap - intervalMs));
+    if (gap > 1.5 * intervalMs) late++;
+  }
+  dev.sort((a, b) => a - b);
+  return {
+    adverts: times.length,
+    dev,
+    over2: dev.filter((d) => d > 2).length,
+    late,
+  };
+}

@@ -806,6 +806,19 @@ function convertInstance(
   };
   const o = d.out;
   const notify = (key: string): Handler<Obj> => set(key, (c) => ctx.command(c), ctx);
+  /** track_script / track_process: entries naming a block defined earlier, with a weight. */
+  const trackNamed = (c: KaNode, key: string, defined: Map<string, unknown>, block: string) => {
+    const list = (o[key] as unknown[] | undefined) ?? [];
+    for (const t of ctx.block(c)) {
+      if (!defined.has(t.keyword)) {
+        ctx.error(t, `${c.keyword}: no ${block} named "${t.keyword}"`);
+        continue;
+      }
+      const ref = trackRef(t, ctx, -253, 253, true);
+      if (ref !== null) list.push(trackEntry(t.keyword, ref));
+    }
+    o[key] = list;
+  };
   const table: Record<string, Handler<Obj>> = {
     state: set("state", (c) => {
       const v = ctx.arg(c);
@@ -919,30 +932,8 @@ function convertInstance(
       }
       o.track_interfaces = list;
     },
-    track_script: (c) => {
-      const list = (o.track_scripts as unknown[] | undefined) ?? [];
-      for (const t of ctx.block(c)) {
-        if (!r.scripts.has(t.keyword)) {
-          ctx.error(t, `track_script: no vrrp_script named "${t.keyword}"`);
-          continue;
-        }
-        const ref = trackRef(t, ctx, -253, 253, true);
-        if (ref !== null) list.push(trackEntry(t.keyword, ref));
-      }
-      o.track_scripts = list;
-    },
-    track_process: (c) => {
-      const list = (o.track_processes as unknown[] | undefined) ?? [];
-      for (const t of ctx.block(c)) {
-        if (!r.processes.has(t.keyword)) {
-          ctx.error(t, `track_process: no vrrp_track_process named "${t.keyword}"`);
-          continue;
-        }
-        const ref = trackRef(t, ctx, -253, 253, true);
-        if (ref !== null) list.push(trackEntry(t.keyword, ref));
-      }
-      o.track_processes = list;
-    },
+    track_script: (c) => trackNamed(c, "track_scripts", r.scripts, "vrrp_script"),
+    track_process: (c) => trackNamed(c, "track_processes", r.processes, "vrrp_track_process"),
     track_file: (c) => {
       const list = (o.track_files as unknown[] | undefined) ?? [];
       for (const t of ctx.block(c)) {

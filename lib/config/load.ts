@@ -983,27 +983,19 @@ function instanceRules(
   for (const t of inst.trackInterfaces) {
     ifaceMissing(t.name, w.pathOf.get(t) ?? `${p}.track_interfaces`);
   }
-  for (const t of inst.trackProcesses) {
-    if (cfg.processes[t.name] === undefined && !w.positions.has(`processes.${t.name}`)) {
-      const tp = w.pathOf.get(t) ?? `${p}.track_processes`;
-      const s = suggest(t.name, Object.keys(cfg.processes));
+  const refs = [
+    ["process", "processes", inst.trackProcesses, cfg.processes],
+    ["script", "scripts", inst.trackScripts, cfg.scripts],
+  ] as const;
+  for (const [what, section, list, defined] of refs) {
+    for (const t of list) {
+      if (defined[t.name] !== undefined || w.positions.has(`${section}.${t.name}`)) continue;
+      const tp = w.pathOf.get(t) ?? `${p}.track_${section}`;
+      const s = suggest(t.name, Object.keys(defined));
       w.error(
         w.at(tp),
         tp,
-        `process "${t.name}" is not defined in processes${
-          s === null ? "" : ` (did you mean "${s}"?)`
-        }`,
-      );
-    }
-  }
-  for (const t of inst.trackScripts) {
-    if (cfg.scripts[t.name] === undefined && !w.positions.has(`scripts.${t.name}`)) {
-      const tp = w.pathOf.get(t) ?? `${p}.track_scripts`;
-      const s = suggest(t.name, Object.keys(cfg.scripts));
-      w.error(
-        w.at(tp),
-        tp,
-        `script "${t.name}" is not defined in scripts${
+        `${what} "${t.name}" is not defined in ${section}${
           s === null ? "" : ` (did you mean "${s}"?)`
         }`,
       );
