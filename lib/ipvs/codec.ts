@@ -41,6 +41,9 @@ export const IpvsCmd = {
   SET_DEST: 6,
   DEL_DEST: 7,
   GET_DEST: 8,
+  NEW_DAEMON: 9,
+  DEL_DAEMON: 10,
+  GET_DAEMON: 11,
   SET_INFO: 14,
   GET_INFO: 15,
   ZERO: 16,
@@ -48,7 +51,38 @@ export const IpvsCmd = {
 } as const;
 
 /** IPVS_CMD_ATTR_*. */
-const CMD_ATTR = { SERVICE: 1, DEST: 2 } as const;
+const CMD_ATTR = { SERVICE: 1, DEST: 2, DAEMON: 3 } as const;
+
+/** IPVS_DAEMON_ATTR_*. */
+const DAEMON = {
+  STATE: 1,
+  MCAST_IFN: 2,
+  SYNC_ID: 3,
+  SYNC_MAXLEN: 4,
+  MCAST_GROUP: 5,
+  MCAST_GROUP6: 6,
+  MCAST_PORT: 7,
+  MCAST_TTL: 8,
+} as const;
+
+/** IP_VS_STATE_MASTER / IP_VS_STATE_BACKUP. */
+const DAEMON_STATE = { master: 1, backup: 2 } as const;
+
+/** A connection synchronisation daemon of the kernel (ipvsadm --start-daemon). */
+export interface SyncDaemon {
+  role: "master" | "backup";
+  /** Interface the sync multicast goes out of (master) or is received on (backup). */
+  interface: string;
+  syncId: number;
+  /** UDP payload size; absent: the kernel's (from the interface MTU). */
+  maxLen?: number;
+  /** IPv4 multicast group; absent: 224.0.0.81. */
+  group?: string;
+  /** UDP port; absent: 8848. */
+  port?: number;
+  /** Multicast TTL; absent: 1. */
+  ttl?: number;
+}
 
 /** IPVS_SVC_ATTR_*. */
 const SVC = {
@@ -266,6 +300,66 @@ export function encodeGetDests(key: ServiceKey): IpvsRequest {
 /** IPVS_CMD_FLUSH: deletes every service. */
 export function encodeFlush(): IpvsRequest {
   return request(IpvsCmd.FLUSH, () => {});
+}
+
+/** IPVS_CMD_NEW_DAEMON: starts a sync daemon. */
+export function encodeNewDaemon(d: SyncDaemon): IpvsRequest {
+  return request(IpvsCmd.NEW_DAEMON, (w) =>
+    nested(w, CMD_ATTR.DAEMON, () => {
+      w.u32(DAEMON.STATE, DAEMON_STATE[d.role]);
+      w.string(DAEMON.MCAST_IFN, d.interface);
+      w.u32(DAEMON.SYNC_ID, d.syncId);
+      if (d.maxLen !== undefined) w.u16(DAEMON.SYNC_MAXLEN, d.maxLen);
+      if (d.group !== undefined) {
+        const g = new Uint8Array(4);
+        if (!ipv4Into(d.group, g)) {
+          throw new TypeError(`sync daemon group "${d.group}" is not IPv4`);
+        }
+        w.bytes(DAEMON.MCAST_GROUP, g);
+      }
+      if (d.port !== undefined) w.u16(DAEMON.MCAST_PORT, d.port);
+      if (d.ttl !== undefined) w.u8(DAEMON.MCAST_TTL, d.ttl);
+    }));
+}
+
+/** IPVS_CMD_DEL_DAEMON: stops the sync daemon of `role`. */
+export function encodeDelDaemon(role: SyncDaemon["role"]): IpvsRequest {
+  return request(
+    IpvsCmd.DEL_DAEMON,
+    (w) => nested(w, CMD_ATTR.DAEMON, () => w.u32(DAEMON.STATE, DAEMON_STATE[role])),
+  );
+}
+
+/** IPVS_CMD_GET_DAEMON as a dump of the running sync daemons. */
+export function encodeGetDaemons(): IpvsRequest {
+  return request(IpvsCmd.GET_DAEMON, () => {}, true);
+}
+
+/** One reply of a GET_DAEMON dump: the role, interface and sync id of a running daemon. */
+export function decodeDaemon(
+  attrs: Uint8Array,
+): Decoded<{ role: SyncDaemon["role"]; interface: string; syncId: number }> {
+  const d = new AttributeDecoder(attrs);
+  while (d.next()) {
+    if (d.type !== CMD_ATTR.DAEMON) continue;
+    let state = 0, ifn = "", id = -1;
+    d.nested((n) => {
+      while (n.next()) {
+        if (n.type === DAEMON.STATE) state = n.u32();
+        else if (n.type === DAEMON.MCAST_IFN) ifn = n.string();
+        else if (n.type === DAEMON.SYNC_ID) id = n.u32();
+      }
+    });
+    const role = state === DAEMON_STATE.master
+      ? "master"
+      : state === DAEMON_STATE.backup
+      ? "backup"
+      : null;
+    if (role === null || id < 0) return { ok: false, reason: "daemon reply lacks state or id" };
+    return { ok: true, value: { role, interface: ifn, syncId: id } };
+  }
+  if (d.err() !== null) return { ok: false, reason: d.err()!.message };
+  return { ok: false, reason: "no daemon attribute" };
 }
 
 /** IPVS_CMD_GET_INFO. */

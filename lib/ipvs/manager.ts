@@ -18,19 +18,24 @@ import { decodeGenl, Genl, GENL_HDRLEN, type GenlFamily } from "../netlink/genl.
 import { NLM_F_DUMP, type NlMessage } from "../netlink/message.ts";
 import type { Logger } from "../runtime/log.ts";
 import {
+  decodeDaemon,
   decodeDest,
   decodeInfo,
   decodeService,
+  encodeDelDaemon,
   encodeDeleteDest,
   encodeDeleteService,
   encodeDest,
   encodeFlush,
+  encodeGetDaemons,
   encodeGetDests,
   encodeGetInfo,
   encodeGetServices,
+  encodeNewDaemon,
   encodeService,
   IPVS_GENL_NAME,
   type IpvsRequest,
+  type SyncDaemon,
 } from "./codec.ts";
 import { describeOp, diff, type Op } from "./diff.ts";
 import { type DesiredService, type ServiceKey, serviceName } from "./types.ts";
@@ -292,6 +297,47 @@ export class IpvsManager implements Disposable {
   async flush(): Promise<void> {
     await this.#send(encodeFlush(), "Cannot flush IPVS");
     this.#owned.clear();
+  }
+
+  /**
+   * Runs the connection sync daemon in `d.role` and not the other role (keepalived's
+   * lvs_sync_daemon: master while the tracked instance is MASTER, backup otherwise). A daemon
+   * already running with these settings is left alone.
+   */
+  async setSyncDaemon(d: SyncDaemon): Promise<void> {
+    const other = d.role === "master" ? "backup" : "master";
+    await this.stopSyncDaemon(other);
+    const running = await this.syncDaemons();
+    const same = running.find((r) => r.role === d.role);
+    if (same !== undefined && same.interface === d.interface && same.syncId === d.syncId) return;
+    if (same !== undefined) await this.stopSyncDaemon(d.role);
+    await this.#send(
+      encodeNewDaemon(d),
+      `Cannot start the IPVS ${d.role} sync daemon on ${d.interface} (sync id ${d.syncId})`,
+    );
+  }
+
+  /** Stops the sync daemon of `role`; one that is not running is not an error. */
+  async stopSyncDaemon(role: SyncDaemon["role"]): Promise<void> {
+    try {
+      await this.#send(encodeDelDaemon(role), `Cannot stop the IPVS ${role} sync daemon`);
+    } catch (e) {
+      // ESRCH: that daemon was not running.
+      if ((e as { errno?: number }).errno !== Errno.ESRCH) throw e;
+    }
+  }
+
+  /** The sync daemons the kernel runs. */
+  async syncDaemons(): Promise<{ role: SyncDaemon["role"]; interface: string; syncId: number }[]> {
+    const replies = await this.#send(encodeGetDaemons(), "Cannot list the IPVS sync daemons");
+    const out = [];
+    for (const m of replies) {
+      const g = decodeGenl(m, this.#family.hdrSize);
+      if (!g.ok) continue;
+      const d = decodeDaemon(g.value.attrs);
+      if (d.ok) out.push(d.value);
+    }
+    return out;
   }
 
   /** The IPVS version and connection table size. */
