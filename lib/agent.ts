@@ -139,6 +139,7 @@ export class Agent {
     for (const ip of plan.instances) this.#startInstance(ip);
     this.#buildGroups(plan.syncGroups);
     if (plan.hasVirtualServers) await this.#startLvs(loaded.lvs);
+    this.#pushSyncRole();
     this.#realtime = plan.realtimePriority;
     this.#applyHelperNice();
     if (this.#realtime !== null) this.#applyRealtime(this.#realtime);
@@ -257,6 +258,7 @@ export class Agent {
   #onState(r: VrrpRunner, from: VrrpState, to: VrrpState, reason: string): void {
     const ip = this.#instancePlans.get(r.spec.name);
     if (ip?.smtpAlert) this.#mail("INSTANCE", r.spec.name, to);
+    if (this.#plan?.syncInstance === r.spec.name) this.#pushSyncRole();
     if (ip !== undefined) {
       this.#notifier.notify(
         "INSTANCE",
@@ -270,6 +272,17 @@ export class Agent {
     // An instance created late (its interface appeared) joins its sync group now.
     if (from === "FAULT" || from === "INIT") this.#maybeRebuildGroups();
     void reason;
+  }
+
+  /** Tells the load-balancer side the sync daemon's role: master while its instance is MASTER. */
+  #pushSyncRole(): void {
+    const name = this.#plan?.syncInstance ?? null;
+    // Stopping: the load-balancer side stops both daemons itself.
+    if (name === null || this.#lvs === null || this.#stopping !== null) return;
+    const master = this.#runners.get(name)?.state === "MASTER";
+    this.#lvs.setSyncRole(master ? "master" : "backup").catch((e) =>
+      this.#log.error(`IPVS sync daemon: ${(e as Error).message}`)
+    );
   }
 
   /** Sends the e-mail alert for `name` entering `state`, once per state (as keepalived). */
@@ -466,6 +479,7 @@ export class Agent {
     }
     if (this.#lvs !== null) await this.#lvs.reload(loaded.lvs);
     else if (plan.hasVirtualServers) await this.#startLvs(loaded.lvs);
+    this.#pushSyncRole();
     // checker_nice may have changed; a new worker thread was created by a SCHED_RR thread.
     this.#applyHelperNice();
     if (this.#realtime !== null) this.#applyRealtime(this.#realtime, true);
@@ -558,6 +572,7 @@ export class Agent {
         services: 0,
         lastOps: 0,
         errors: 0,
+        syncDaemon: null,
       },
       virtualServers: [],
       mail: null,

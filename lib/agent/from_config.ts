@@ -132,6 +132,7 @@ export function planFromConfig(c: Config, o: Overrides, hostname: string): Plan 
       notify: notify(g),
       smtpAlert: vrrpAlerts(c.global, g.smtpAlert),
     })),
+    syncInstance: c.global.lvsSyncDaemon?.instance ?? null,
     mail: mailSettings(c.global, routerId),
     noEmailFaults: c.global.noEmailFaults,
     hasVirtualServers: c.virtualServers.length > 0,

@@ -14,6 +14,8 @@ export interface LvsRuntime {
   reload(lvs: unknown): Promise<void>;
   /** Stops checkers; removes rules only where the configuration says so (omega). */
   stop(): Promise<void>;
+  /** The role of the IPVS sync daemon (global.lvs_sync_daemon), following its instance. */
+  setSyncRole(role: "master" | "backup"): Promise<void>;
   /** For `haagent status`. */
   status(): Pick<AgentStatus, "ipvs" | "virtualServers" | "mail">;
 }

@@ -38,7 +38,7 @@ interface Pending {
 /** The status before the worker's first snapshot, or once it died. */
 function unavailable(reason: string): LvsStatus {
   return {
-    ipvs: { available: false, reason, services: 0, lastOps: 0, errors: 0 },
+    ipvs: { available: false, reason, services: 0, lastOps: 0, errors: 0, syncDaemon: null },
     virtualServers: [],
     mail: null,
   };
@@ -144,6 +144,7 @@ export function lvsWorkerFactory(opts: LvsWorkerOptions = {}): LvsFactory {
     const runtime: LvsRuntime = {
       start: (lvs) => send("start", lvs),
       reload: (lvs) => send("reload", lvs),
+      setSyncRole: (role) => request({ type: "sync", id: nextId++, role }),
       async stop() {
         const w = worker;
         if (w === null) return;

@@ -69,6 +69,7 @@ Deno.test({
       services: 0,
       lastOps: 0,
       errors: 0,
+      syncDaemon: null,
     });
     await rt.start(config(`virtual_servers:\n${vs(80, [upPort, downPort])}`));
     // The snapshot is posted before the reply: checked-yet or not, both servers are listed.

@@ -11,6 +11,7 @@ import { CheckRunner, IcmpService, makeChecker } from "../check/mod.ts";
 import type { Config, GlobalConfig } from "../config/types.ts";
 import { checkerAlerts, mailSettings } from "../config/alerts.ts";
 import { Mailer } from "../runtime/mail.ts";
+import type { SyncDaemon } from "../ipvs/codec.ts";
 import { IpvsManager } from "../ipvs/manager.ts";
 import type { DesiredService } from "../ipvs/types.ts";
 import type { Timer } from "../runtime/clock.ts";
@@ -64,6 +65,50 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
   let global: GlobalConfig | null = null;
   let mailer: Mailer | null = null;
   let mailKey = "null";
+  let config: Config | null = null;
+  let syncRole: "master" | "backup" = "backup";
+  let syncApplied = "null";
+  let syncStatus: string | null = null;
+
+  /** The sync daemon the configuration and the instance's role ask for, or null. */
+  const wantedSync = (): SyncDaemon | null => {
+    const sd = config?.global.lvsSyncDaemon;
+    if (config === null || sd === undefined) return null;
+    const vrid = config.vrrpInstances.find((i) => i.name === sd.instance)?.vrid ?? 0;
+    return {
+      role: syncRole,
+      interface: sd.interface,
+      syncId: sd.syncId ?? vrid,
+      ...(sd.maxLen !== undefined ? { maxLen: sd.maxLen } : {}),
+      ...(sd.group !== undefined ? { group: sd.group } : {}),
+      ...(sd.port !== undefined ? { port: sd.port } : {}),
+      ...(sd.ttl !== undefined ? { ttl: sd.ttl } : {}),
+    };
+  };
+
+  /** Starts, switches or stops the kernel's sync daemon; a failure is retried at the resync. */
+  const applySync = () => {
+    if (ipvs === null || stopped) return;
+    const m = ipvs;
+    const d = wantedSync();
+    const key = JSON.stringify(d);
+    if (key === syncApplied) return;
+    running = running.then(async () => {
+      if (d === null) {
+        await m.stopSyncDaemon("master");
+        await m.stopSyncDaemon("backup");
+        syncStatus = null;
+      } else {
+        await m.setSyncDaemon(d);
+        syncStatus = `${d.role} on ${d.interface}, sync id ${d.syncId}`;
+        log.info(`IPVS sync daemon: ${syncStatus}`);
+      }
+      syncApplied = key;
+    }).catch((e) => {
+      syncStatus = `failed: ${(e as Error).message}`;
+      log.error(`IPVS sync daemon: ${(e as Error).message}`);
+    });
+  };
 
   /** Sends a checker alert when the objects' smtp_alert settings ask for one. */
   const mail = (vs: VsRun, rs: RsRun | null, subject: string, body: string) => {
@@ -186,7 +231,13 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
     return r;
   };
 
-  const apply = (config: Config) => {
+  const apply = (next: Config) => {
+    config = next;
+    applySync();
+    applyChecks(next);
+  };
+
+  const applyChecks = (config: Config) => {
     heloName = config.global.routerId ?? heloName;
     global = config.global;
     const settings = mailSettings(config.global, config.global.routerId ?? Deno.hostname());
@@ -244,6 +295,7 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
       apply(config);
       const tick = () => {
         reconcile();
+        applySync();
         resync = clock.setTimer(Math.max(RESYNC_MS, RESYNC_FACTOR * lastPassMs), tick);
       };
       resync = clock.setTimer(RESYNC_MS, tick);
@@ -257,6 +309,11 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
         return;
       }
       apply(config);
+    },
+    async setSyncRole(role: "master" | "backup") {
+      syncRole = role;
+      applySync();
+      await running;
     },
     async stop() {
       stopped = true;
@@ -290,6 +347,14 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
           return null;
         });
         if (r !== null && r.ops.length > 0) log.info(`removed ${r.ops.length} IPVS rule(s)`);
+        if (syncApplied !== "null") {
+          // Like keepalived: the sync daemon stops with us.
+          for (const role of ["master", "backup"] as const) {
+            await ipvs.stopSyncDaemon(role).catch((e) =>
+              log.error(`cannot stop the IPVS sync daemon: ${(e as Error).message}`)
+            );
+          }
+        }
         ipvs[Symbol.dispose]();
       }
       icmp?.close();
@@ -326,6 +391,7 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
           services,
           lastOps,
           errors,
+          syncDaemon: syncStatus,
         },
         virtualServers,
         mail: mailer?.stats ?? null,

@@ -24,6 +24,7 @@ export interface LvsLogSettings {
 export type ToLvsWorker =
   | { type: "start" | "reload"; id: number; config: Config; log: LvsLogSettings }
   | { type: "stop"; id: number }
+  | { type: "sync"; id: number; role: "master" | "backup" }
   | { type: "status?" };
 
 /**
@@ -99,6 +100,9 @@ function serve(scope: WorkerScope): void {
           reactor.close();
           await running;
         }
+        break;
+      case "sync":
+        if (!stopped) await runtime.setSyncRole(m.role);
         break;
       case "status?":
         sendStatus(true);

@@ -32,7 +32,7 @@ Deno.test("metrics: VRRP state, priority, drops and real servers in Prometheus t
       drops: { checksum: 3 },
     }],
     syncGroups: [],
-    ipvs: { available: false, reason: "x", services: 0, lastOps: 0, errors: 0 },
+    ipvs: { available: false, reason: "x", services: 0, lastOps: 0, errors: 0, syncDaemon: null },
     virtualServers: [{
       name: "TCP 10.0.0.1:80",
       quorumUp: true,

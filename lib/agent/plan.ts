@@ -76,6 +76,8 @@ export interface Plan {
   realtimePriority: number | null;
   /** Nice value of the helper threads (checks, V8 GC and compiler). */
   checkerNice: number;
+  /** The instance whose state sets the IPVS sync daemon's role (lvs_sync_daemon), or null. */
+  syncInstance: string | null;
   /** Where e-mail alerts go, or null when none can be sent. */
   mail: MailSettings | null;
   /** No e-mail for FAULT transitions. */

@@ -71,7 +71,15 @@ export interface AgentStatus {
   lastReload: { at: string; ok: boolean; message: string } | null;
   instances: InstanceStatus[];
   syncGroups: { name: string; members: string[]; state: string }[];
-  ipvs: { available: boolean; reason: string; services: number; lastOps: number; errors: number };
+  ipvs: {
+    available: boolean;
+    reason: string;
+    services: number;
+    lastOps: number;
+    errors: number;
+    /** `master on eth1, sync id 51`, or null when no sync daemon is configured. */
+    syncDaemon: string | null;
+  };
   virtualServers: VirtualServerStatus[];
   tracked: TrackedStatus[];
   /** Null when the file sends no e-mail. */

@@ -115,6 +115,7 @@ export function renderStatus(st: AgentStatus): string {
         `${st.ipvs.errors} error(s)`
       : `IPVS: unavailable (${st.ipvs.reason})`,
   );
+  if (st.ipvs.syncDaemon !== null) out.push(`IPVS sync daemon: ${st.ipvs.syncDaemon}`);
   for (const vs of st.virtualServers) {
     out.push(`virtual server ${vs.name}${vs.quorumUp ? "" : " (QUORUM DOWN)"}`);
     if (vs.realServers.length === 0) continue;

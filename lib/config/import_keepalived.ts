@@ -421,6 +421,7 @@ const GLOBAL_ORDER = [
   "no_email_faults",
   "realtime_priority",
   "checker_nice",
+  "lvs_sync_daemon",
 ] as const;
 
 const SCRIPT_ORDER = [
@@ -569,6 +570,37 @@ function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
     vrrp_garp_master_repeat: set("garp_master_repeat", (n) => ctx.int(n, 1, 255), ctx),
     vrrp_rt_priority: set("realtime_priority", (n) => ctx.int(n, 1, 99), ctx),
     checker_process_priority: set("checker_nice", (n) => ctx.int(n, -20, 19), ctx),
+    lvs_sync_daemon: set("lvs_sync_daemon", (n) => {
+      // lvs_sync_daemon IFACE INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]
+      const [iface, instance, ...rest] = n.args;
+      if (iface === undefined || instance === undefined) {
+        ctx.error(n, "lvs_sync_daemon: expected an interface and a vrrp_instance name");
+        return null;
+      }
+      const out: Obj = { interface: iface, instance };
+      const keys: Record<string, [string, number, number]> = {
+        id: ["sync_id", 0, 255],
+        maxlen: ["max_len", 1, 65507],
+        port: ["port", 1, 65535],
+        ttl: ["ttl", 1, 255],
+      };
+      for (let i = 0; i < rest.length; i += 2) {
+        const k = rest[i]!;
+        const at = 2 + i + 1;
+        if (k === "group") {
+          const a = ctx.arg(n, at);
+          if (a !== null) out.group = a;
+        } else if (keys[k] !== undefined) {
+          const [key, min, max] = keys[k]!;
+          const v = ctx.int(n, min, max, at);
+          if (v !== null) out[key] = v;
+        } else {
+          ctx.warn(n, `lvs_sync_daemon: option "${k}" is not supported and was dropped`);
+          i--;
+        }
+      }
+      return out;
+    }, ctx),
     vrrp_garp_master_refresh: set("garp_master_refresh", (n) => secs(n, 0, MAX_TIMER_SEC), ctx),
     vrrp_garp_interval: set("garp_interval", (n) => timer(n, 1), ctx),
     vrrp_gna_interval: set("gna_interval", (n) => timer(n, 1), ctx),

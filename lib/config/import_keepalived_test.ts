@@ -121,3 +121,15 @@ Deno.test("import: vrrp_track_process and track_process", () => {
     '/k.conf:16:3: track_process: no vrrp_track_process named "chk_nginx"',
   ]);
 });
+
+Deno.test("import: lvs_sync_daemon with its options", () => {
+  const r = run(
+    "global_defs {\n lvs_sync_daemon eth1 VI_1 id 5 maxlen 1400 port 8849 ttl 2 group 224.0.0.82\n}\n" +
+      "vrrp_instance VI_1 {\n interface e0\n virtual_router_id 1\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+  );
+  assertMatch(
+    r.yaml,
+    /lvs_sync_daemon:\n {4}interface: eth1\n {4}instance: VI_1\n {4}sync_id: 5\n {4}max_len: 1400\n {4}port: 8849\n {4}ttl: 2\n {4}group: 224\.0\.0\.82\n/,
+  );
+  assertEquals(r.errors, []);
+});

@@ -846,6 +846,23 @@ export function checkRules(cfg: Config, w: Walker, opts: LoadOptions): void {
     w.warn({ line: 1, col: 1 }, "", "nothing to do: no vrrp_instances and no virtual_servers");
   }
   mailRule(cfg, w);
+  const sd = cfg.global.lvsSyncDaemon;
+  if (sd !== undefined) {
+    const p = "global.lvs_sync_daemon";
+    if (!cfg.vrrpInstances.some((i) => i.name === sd.instance)) {
+      const s = suggest(sd.instance, cfg.vrrpInstances.map((i) => i.name));
+      w.error(
+        w.at(`${p}.instance`),
+        `${p}.instance`,
+        `instance "${sd.instance}" is not defined in vrrp_instances${
+          s === null ? "" : ` (did you mean "${s}"?)`
+        }`,
+      );
+    }
+    if (cfg.virtualServers.length === 0) {
+      w.warn(w.at(p), p, "no virtual_servers: the sync daemon runs with the load balancer only");
+    }
+  }
 }
 
 /** Alerts switched on with nowhere to send them: one warning, where they were switched on. */

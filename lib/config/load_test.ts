@@ -246,3 +246,30 @@ vrrp_instances:
     "/ha.yaml:3:11: warning: processes.unused: no instance tracks this process, so it is never looked for",
   ]);
 });
+
+Deno.test("lvs_sync_daemon: its instance must exist; without virtual servers it is a warning", () => {
+  const r = loadConfigText(
+    `global:
+  lvs_sync_daemon: { interface: eth1, instance: VI_2, group: 224.0.0.81 }
+vrrp_instances:
+  VI_1:
+    interface: eth0
+    vrid: 51
+    virtual_ipaddresses: [10.0.0.50/24]
+`,
+    "/ha.yaml",
+  );
+  assert(!r.ok);
+  assertEquals(r.errors.map(formatIssue), [
+    '/ha.yaml:2:49: global.lvs_sync_daemon.instance: instance "VI_2" is not defined in vrrp_instances (did you mean "VI_1"?)',
+  ]);
+  assertEquals(r.warnings.map(formatIssue), [
+    "/ha.yaml:2:20: warning: global.lvs_sync_daemon: no virtual_servers: the sync daemon runs with the load balancer only",
+  ]);
+  const bad = loadConfigText(
+    "global:\n  lvs_sync_daemon: { interface: eth1, instance: VI_1, group: 10.0.0.1 }\n",
+    "/ha.yaml",
+  );
+  assert(!bad.ok);
+  assert(bad.errors.map(formatIssue).join("\n").includes("global.lvs_sync_daemon.group"));
+});

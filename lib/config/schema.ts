@@ -320,6 +320,35 @@ const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_de
     19,
     { default: 10, keepalived: "checker_process_priority" },
   ),
+  lvs_sync_daemon: obj(
+    "lvs_sync_daemon",
+    "The kernel's IPVS connection sync daemon, master while `instance` is MASTER and backup " +
+      "otherwise, so that connections survive a failover (ipvsadm --start-daemon).",
+    {
+      interface: str("Interface the sync multicast uses.", { required: true, minLength: 1 }),
+      instance: str("The vrrp_instance whose state sets the daemon's role.", {
+        required: true,
+        minLength: 1,
+      }),
+      sync_id: int("Sync id shared by the peers.", 0, 255, {
+        defaultDoc: "the instance's vrid",
+        keepalived: "id",
+      }),
+      max_len: int("UDP payload size of sync messages.", 1, 65507, {
+        defaultDoc: "from the interface MTU",
+        keepalived: "maxlen",
+      }),
+      port: int("UDP port.", 1, 65535, { defaultDoc: "8848", keepalived: "port" }),
+      ttl: int("Multicast TTL.", 1, 255, { defaultDoc: "1", keepalived: "ttl" }),
+      group: ip("IPv4 multicast group.", {
+        family: "ipv4",
+        multicast: true,
+        defaultDoc: "224.0.0.81",
+        keepalived: "group",
+      }),
+    },
+    { keepalived: "lvs_sync_daemon" },
+  ),
   process_scan_interval: dur(
     "How often /proc is read for tracked processes (keepalived hears of them from the kernel's " +
       "process connector at once).",

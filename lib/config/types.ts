@@ -53,6 +53,7 @@ export interface GlobalConfig {
   /** Nice value of the checker and V8 helper threads (keepalived checker_process_priority). */
   checkerNice: number;
   processScanIntervalMs: number;
+  lvsSyncDaemon?: LvsSyncDaemonConfig;
   metrics?: { listen: Endpoint };
 }
 
@@ -83,6 +84,17 @@ export interface VrrpScriptConfig {
   /** Defaults to global.scriptUser. */
   user: string;
   initFail: boolean;
+}
+
+/** The IPVS connection sync daemon (keepalived lvs_sync_daemon). */
+export interface LvsSyncDaemonConfig {
+  interface: string;
+  instance: string;
+  syncId?: number;
+  maxLen?: number;
+  port?: number;
+  ttl?: number;
+  group?: string;
 }
 
 /** A tracked process definition (vrrp_track_process). */

@@ -115,3 +115,72 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   },
 });
+
+Deno.test({
+  name:
+    "agent in the guest: lvs_sync_daemon runs the master sync daemon while its instance is MASTER",
+  ignore: ipvsUnavailable() !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await sh(["ip", "link", "add", "sd0", "type", "veth", "peer", "name", "sd1"]);
+    await sh(["ip", "link", "set", "sd0", "up"]);
+    await sh(["ip", "link", "set", "sd1", "up"]);
+    await sh(["ip", "addr", "add", "10.212.0.1/24", "dev", "sd0"]);
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(
+      `${dir}/ha.yaml`,
+      `global:
+  vrrp_version: 3
+  lvs_sync_daemon: { interface: sd0, instance: VI_SD, group: 224.0.0.82, port: 8849, ttl: 2 }
+vrrp_instances:
+  VI_SD:
+    interface: sd0
+    vrid: 61
+    priority: 150
+    advert_interval: 100ms
+    virtual_ipaddresses: [10.212.0.50/24]
+virtual_servers:
+  - address: 10.212.0.50:80
+    real_servers: [{ address: 10.213.0.1:80 }]
+`,
+    );
+    const control = `${dir}/ha.sock`;
+    const agent = new Deno.Command("deno", {
+      args: ["run", "-A", "--no-check", MAIN, "--config", `${dir}/ha.yaml`, "--control", control],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    const daemons = () => sh(["ipvsadm", "-L", "--daemon"]);
+    try {
+      const status = () => controlRequest(control, { cmd: "status" }) as Promise<AgentStatus>;
+      await waitFor(
+        async () => {
+          try {
+            return (await status()).ipvs.syncDaemon === "master on sd0, sync id 61";
+          } catch {
+            return false;
+          }
+        },
+        120_000,
+        200,
+      );
+      const out = await daemons();
+      console.log(out);
+      // The options reach the kernel in the byte order it reads them in.
+      assertMatch(
+        out,
+        /master sync daemon \(mcast=sd0, syncid=61, .*group=224\.0\.0\.82, port=8849, ttl=2\)/,
+      );
+      assert(!out.includes("backup sync daemon"), out);
+      assertEquals((await status()).instances[0]?.state, "MASTER");
+    } finally {
+      agent.kill("SIGTERM");
+      const s = await agent.status;
+      assertEquals(s.code, 0, "the agent stops cleanly");
+      await sh(["ip", "link", "del", "sd0"]).catch(() => "");
+    }
+    assertEquals((await daemons()).trim(), "", "SIGTERM stops the sync daemon");
+    await Deno.remove(dir, { recursive: true });
+  },
+});
