@@ -78,6 +78,8 @@ export class Agent {
   #realtime: number | null = null;
   #lastReload: AgentStatus["lastReload"] = null;
   #stopping: Promise<void> | null = null;
+  /** Set as soon as stopping begins (before `#stopping` is assigned). */
+  #halting = false;
   #done!: () => void;
   /** Resolves when the agent has stopped. */
   readonly done: Promise<void>;
@@ -278,7 +280,7 @@ export class Agent {
   #pushSyncRole(): void {
     const name = this.#plan?.syncInstance ?? null;
     // Stopping: the load-balancer side stops both daemons itself.
-    if (name === null || this.#lvs === null || this.#stopping !== null) return;
+    if (name === null || this.#lvs === null || this.#halting) return;
     const master = this.#runners.get(name)?.state === "MASTER";
     this.#lvs.setSyncRole(master ? "master" : "backup").catch((e) =>
       this.#log.error(`IPVS sync daemon: ${(e as Error).message}`)
@@ -499,6 +501,7 @@ export class Agent {
   }
 
   async #stop(): Promise<void> {
+    this.#halting = true;
     this.#log.info("stopping");
     for (const g of this.#groups) g.group?.[Symbol.dispose]();
     for (const r of this.#runners.values()) r.stop();

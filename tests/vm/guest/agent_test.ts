@@ -118,7 +118,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "agent in the guest: lvs_sync_daemon runs the master sync daemon while its instance is MASTER",
+    "agent in the guest: lvs_sync_daemon is master while its instance is MASTER, backup in FAULT",
   ignore: ipvsUnavailable() !== null,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -128,6 +128,8 @@ Deno.test({
     await sh(["ip", "link", "set", "sd1", "up"]);
     await sh(["ip", "addr", "add", "10.212.0.1/24", "dev", "sd0"]);
     const dir = await Deno.makeTempDir();
+    const fault = `${dir}/fault`;
+    await Deno.writeTextFile(fault, "0\n");
     await Deno.writeTextFile(
       `${dir}/ha.yaml`,
       `global:
@@ -140,6 +142,7 @@ vrrp_instances:
     priority: 150
     advert_interval: 100ms
     virtual_ipaddresses: [10.212.0.50/24]
+    track_files: [{ path: ${fault}, weight: 0 }]
 virtual_servers:
   - address: 10.212.0.50:80
     real_servers: [{ address: 10.213.0.1:80 }]
@@ -174,6 +177,21 @@ virtual_servers:
       );
       assert(!out.includes("backup sync daemon"), out);
       assertEquals((await status()).instances[0]?.state, "MASTER");
+      // The instance goes to FAULT (its tracked file holds 1): the daemon becomes backup.
+      await Deno.writeTextFile(fault, "1\n");
+      await waitFor(
+        async () => (await status()).ipvs.syncDaemon === "backup on sd0, sync id 61",
+        30_000,
+        200,
+      );
+      assertEquals((await status()).instances[0]?.state, "FAULT");
+      const back = await daemons();
+      console.log(back);
+      assertMatch(
+        back,
+        /backup sync daemon \(mcast=sd0, syncid=61, .*group=224\.0\.0\.82, port=8849/,
+      );
+      assert(!back.includes("master sync daemon"), back);
     } finally {
       agent.kill("SIGTERM");
       const s = await agent.status;
