@@ -5,7 +5,7 @@
  * @module
  */
 import { errno, libc } from "./libc.ts";
-import { SyscallError } from "./errno.ts";
+import { Errno, SyscallError } from "./errno.ts";
 
 /** SCHED_RR from <sched.h>. */
 const SCHED_RR = 2;
@@ -109,7 +109,7 @@ export function setHelperNice(
     if (!pick(threadName(tid))) continue;
     if (libc().setpriority(PRIO_PROCESS, tid, nice) !== 0) {
       const e = errno();
-      if (e === 3 /* ESRCH: ended meanwhile */) continue;
+      if (e === Errno.ESRCH) continue; // ended meanwhile
       throw new SyscallError("setpriority", e, `Cannot set nice ${nice} on thread ${tid}`);
     }
     n++;
@@ -143,21 +143,17 @@ export function setLatencySlice(
   let n = 0;
   for (const tid of threadIds()) {
     if (skip(threadName(tid))) continue;
-    let policy: number;
+    let st: { policy: number; nice: number };
     try {
-      policy = threadPolicy(tid);
+      st = threadSched(tid);
     } catch {
-      continue;
+      continue; // ended meanwhile
     }
-    if (policy !== SCHED_OTHER) continue;
-    try {
-      v.setInt32(16, threadNice(tid), true);
-    } catch {
-      continue;
-    }
+    if (st.policy !== SCHED_OTHER) continue;
+    v.setInt32(16, st.nice, true);
     if (libc().sched_setattr(SYS_SCHED_SETATTR, tid, attr, 0) !== 0n) {
       const e = errno();
-      if (e === 3 /* ESRCH: ended meanwhile */) continue;
+      if (e === Errno.ESRCH) continue; // ended meanwhile
       throw new SyscallError(
         "sched_setattr",
         e,
@@ -169,11 +165,17 @@ export function setLatencySlice(
   return n;
 }
 
-/** The nice value of a thread, from /proc (field 19 of stat). */
-export function threadNice(tid: number): number {
+/** The policy (field 41) and nice value (field 19) of a thread, from one read of its stat. */
+function threadSched(tid: number): { policy: number; nice: number } {
   const stat = Deno.readTextFileSync(`/proc/self/task/${tid}/stat`);
+  // Fields after the command: state is field 3, so field F is at index F - 3.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[19 - 3]);
+  return { policy: Number(fields[41 - 3]), nice: Number(fields[19 - 3]) };
+}
+
+/** The nice value of a thread, from /proc. */
+export function threadNice(tid: number): number {
+  return threadSched(tid).nice;
 }
 
 /** Puts every thread back to SCHED_OTHER (tests). */
@@ -185,12 +187,9 @@ export function clearRealtimePriority(): void {
   }
 }
 
-/** The scheduling policy of a thread, from /proc (field 41 of stat). */
+/** The scheduling policy of a thread, from /proc. */
 export function threadPolicy(tid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/self/task/${tid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // Fields after the command: state is field 3, so policy (41) is at index 41 - 3.
-  return Number(fields[41 - 3]);
+  return threadSched(tid).policy;
 }
 
 /** Every thread id of this process (for tests and status). */

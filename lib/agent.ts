@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Mailer } from "./runtime/mail.ts";
+import { type Mailer, mailerFor } from "./runtime/mail.ts";
 import { Reactor } from "../ffi/reactor.ts";
 import { ReactorClock } from "../ffi/timer.ts";
 import type { Clock } from "./runtime/clock.ts";
@@ -65,7 +65,6 @@ export class Agent {
   readonly #notifier: Notifier;
   /** E-mail alerts (smtp_alert), or null when the file sends none; replaced on reload. */
   #mailer: Mailer | null = null;
-  #mailSettings: Plan["mail"] = null;
   /** The last state each instance / group sent mail for (keepalived sends one per state). */
   readonly #mailedState = new Map<string, VrrpState>();
   #groups: { plan: SyncGroupPlan; group: SyncGroup | null; state: VrrpState }[] = [];
@@ -78,8 +77,6 @@ export class Agent {
   #realtime: number | null = null;
   #lastReload: AgentStatus["lastReload"] = null;
   #stopping: Promise<void> | null = null;
-  /** Set as soon as stopping begins (before `#stopping` is assigned). */
-  #halting = false;
   #done!: () => void;
   /** Resolves when the agent has stopped. */
   readonly done: Promise<void>;
@@ -280,7 +277,7 @@ export class Agent {
   #pushSyncRole(): void {
     const name = this.#plan?.syncInstance ?? null;
     // Stopping: the load-balancer side stops both daemons itself.
-    if (name === null || this.#lvs === null || this.#halting) return;
+    if (name === null || this.#lvs === null || this.#stopping !== null) return;
     const master = this.#runners.get(name)?.state === "MASTER";
     this.#lvs.setSyncRole(master ? "master" : "backup").catch((e) =>
       this.#log.error(`IPVS sync daemon: ${(e as Error).message}`)
@@ -300,10 +297,7 @@ export class Agent {
 
   /** A mailer for the plan's relay, keeping the current one when the settings did not change. */
   #applyMail(plan: Plan): void {
-    const same = JSON.stringify(plan.mail) === JSON.stringify(this.#mailSettings);
-    if (same) return;
-    this.#mailSettings = plan.mail;
-    this.#mailer = plan.mail === null ? null : new Mailer(plan.mail, this.#log.child("mail"));
+    this.#mailer = mailerFor(this.#mailer, plan.mail, this.#log.child("mail"));
   }
 
   // ---- tracking -----------------------------------------------------------------------
@@ -496,12 +490,12 @@ export class Agent {
 
   /** Stops cleanly: masters send priority 0 and remove their VIPs; files are removed. */
   stop(): Promise<void> {
-    this.#stopping ??= this.#stop();
+    // Assigned before `#stop` runs, so that callbacks during the stop see it.
+    this.#stopping ??= Promise.resolve().then(() => this.#stop());
     return this.#stopping;
   }
 
   async #stop(): Promise<void> {
-    this.#halting = true;
     this.#log.info("stopping");
     for (const g of this.#groups) g.group?.[Symbol.dispose]();
     for (const r of this.#runners.values()) r.stop();

@@ -8,9 +8,9 @@
  */
 import type { LvsFactory } from "../agent.ts";
 import { CheckRunner, IcmpService, makeChecker } from "../check/mod.ts";
-import type { Config, GlobalConfig } from "../config/types.ts";
+import type { Config } from "../config/types.ts";
 import { checkerAlerts, mailSettings } from "../config/alerts.ts";
-import { Mailer } from "../runtime/mail.ts";
+import { type Mailer, mailerFor } from "../runtime/mail.ts";
 import type { SyncDaemon } from "../ipvs/codec.ts";
 import { IpvsManager } from "../ipvs/manager.ts";
 import type { DesiredService } from "../ipvs/types.ts";
@@ -62,9 +62,7 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
   let heloName = "haagent";
-  let global: GlobalConfig | null = null;
   let mailer: Mailer | null = null;
-  let mailKey = "null";
   let config: Config | null = null;
   let syncRole: "master" | "backup" = "backup";
   let syncApplied = "null";
@@ -112,8 +110,9 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
 
   /** Sends a checker alert when the objects' smtp_alert settings ask for one. */
   const mail = (vs: VsRun, rs: RsRun | null, subject: string, body: string) => {
-    if (mailer === null || global === null) return;
-    if (!checkerAlerts(global, vs.model.config.smtpAlert, rs?.model.config.smtpAlert)) return;
+    if (mailer === null || config === null) return;
+    const g = config.global;
+    if (!checkerAlerts(g, vs.model.config.smtpAlert, rs?.model.config.smtpAlert)) return;
     mailer.send(subject, `=> ${body} <=`);
   };
 
@@ -239,13 +238,8 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
 
   const applyChecks = (config: Config) => {
     heloName = config.global.routerId ?? heloName;
-    global = config.global;
     const settings = mailSettings(config.global, config.global.routerId ?? Deno.hostname());
-    if (JSON.stringify(settings) !== mailKey) {
-      mailKey = JSON.stringify(settings);
-      // A replaced mailer still sends what it has queued.
-      mailer = settings === null ? null : new Mailer(settings, log.child("mail"));
-    }
+    mailer = mailerFor(mailer, settings, log.child("mail"));
     const next = new Map<string, VsRun>();
     const started: RsRun[] = [];
     for (const m of buildModels(config, heloName)) {

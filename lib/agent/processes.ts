@@ -99,17 +99,27 @@ export class ProcessTracker {
   }
 }
 
+/** One process from its comm file's text and cmdline's bytes. */
+function procInfo(pid: number, comm: string, cmdline: Uint8Array): ProcInfo {
+  const raw = new TextDecoder().decode(cmdline);
+  return {
+    pid,
+    comm: comm.replace(/\n$/, ""),
+    argv: raw === "" ? [] : raw.replace(/\0$/, "").split("\0"),
+  };
+}
+
 /** `scanProc`, synchronously: for the first count, so an instance does not start in FAULT. */
 export function scanProcSync(root = "/proc"): ProcInfo[] {
   const out: ProcInfo[] = [];
-  const dec = new TextDecoder();
   for (const e of Deno.readDirSync(root)) {
     const pid = Number(e.name);
     if (!Number.isInteger(pid)) continue;
     try {
-      const comm = Deno.readTextFileSync(`${root}/${pid}/comm`).replace(/\n$/, "");
-      const raw = dec.decode(Deno.readFileSync(`${root}/${pid}/cmdline`));
-      out.push({ pid, comm, argv: raw === "" ? [] : raw.replace(/\0$/, "").split("\0") });
+      const dir = `${root}/${pid}`;
+      out.push(
+        procInfo(pid, Deno.readTextFileSync(`${dir}/comm`), Deno.readFileSync(`${dir}/cmdline`)),
+      );
     } catch {
       // Gone between the listing and the read.
     }
@@ -120,15 +130,18 @@ export function scanProcSync(root = "/proc"): ProcInfo[] {
 /** Every process in /proc with its name and arguments (processes that vanish are skipped). */
 export async function scanProc(root = "/proc"): Promise<ProcInfo[]> {
   const out: ProcInfo[] = [];
-  const dec = new TextDecoder();
   for await (const e of Deno.readDir(root)) {
     const pid = Number(e.name);
     if (!Number.isInteger(pid)) continue;
     try {
-      const comm = (await Deno.readTextFile(`${root}/${pid}/comm`)).replace(/\n$/, "");
-      const raw = dec.decode(await Deno.readFile(`${root}/${pid}/cmdline`));
-      const argv = raw === "" ? [] : raw.replace(/\0$/, "").split("\0");
-      out.push({ pid, comm, argv });
+      const dir = `${root}/${pid}`;
+      out.push(
+        procInfo(
+          pid,
+          await Deno.readTextFile(`${dir}/comm`),
+          await Deno.readFile(`${dir}/cmdline`),
+        ),
+      );
     } catch {
       // Gone between the listing and the read.
     }

@@ -122,15 +122,8 @@ export class TrackingRuntime {
       } catch (e) {
         this.#log.warn(`cannot read /proc for tracked processes: ${(e as Error).message}`);
       }
-      const now = this.#clock.now();
-      for (const run of fresh) {
-        const n = procs.filter((p) => matches(run.plan, p)).length;
-        run.tracker.record(n, now);
-        this.#log.info(
-          `process ${run.plan.name} (${run.plan.process}): ${n} running, ` +
-            `${run.tracker.up ? "up" : "down"}`,
-        );
-      }
+      // Instances compute their tracking when they start: nothing to tell yet.
+      this.#count(fresh, procs, false);
     }
     this.#procTimer?.cancel();
     this.#procTimer = null;
@@ -149,24 +142,30 @@ export class TrackingRuntime {
         procs = [];
       }
       if (this.#procTimer !== timer) return; // stopped or re-applied meanwhile
-      const now = this.#clock.now();
-      for (const run of this.#processes.values()) {
-        const n = procs.filter((p) => matches(run.plan, p)).length;
-        if (run.tracker.record(n, now)) {
-          this.#log.info(
-            `process ${run.plan.name} (${run.plan.process}) is now ${
-              run.tracker.up ? "up" : "down"
-            }: ${n} running, quorum ${run.plan.quorum}` +
-              (run.plan.quorumMax === undefined ? "" : `-${run.plan.quorumMax}`),
-          );
-          this.#onChange(
-            this.#users((ip) => ip.trackProcesses.some((t) => t.name === run.plan.name)),
-          );
-        }
-      }
+      this.#count(this.#processes.values(), procs);
       this.#scanLoop(intervalMs, intervalMs);
     });
     this.#procTimer = timer;
+  }
+
+  /** Counts each definition's processes in `procs`; a change is logged and, if `tell`, passed on. */
+  #count(runs: Iterable<ProcessRun>, procs: ProcInfo[], tell = true): void {
+    const now = this.#clock.now();
+    for (const run of runs) {
+      const n = procs.filter((p) => matches(run.plan, p)).length;
+      if (!run.tracker.record(n, now)) continue;
+      this.#log.info(
+        `process ${run.plan.name} (${run.plan.process}) is now ${
+          run.tracker.up ? "up" : "down"
+        }: ${n} running, quorum ${run.plan.quorum}` +
+          (run.plan.quorumMax === undefined ? "" : `-${run.plan.quorumMax}`),
+      );
+      if (tell) {
+        this.#onChange(
+          this.#users((ip) => ip.trackProcesses.some((t) => t.name === run.plan.name)),
+        );
+      }
+    }
   }
 
   #cancel(run: ScriptRun): void {

@@ -49,6 +49,22 @@ export function formatMessage(
   return lines.join("\r\n") + "\r\n";
 }
 
+/**
+ * The mailer for `settings`: `current` when its settings are the same, else a new one (a replaced
+ * mailer still sends what it has queued), or null when no mail is sent.
+ */
+export function mailerFor(
+  current: Mailer | null,
+  settings: MailSettings | null,
+  log: Logger,
+): Mailer | null {
+  if (settings === null) return null;
+  if (current !== null && JSON.stringify(current.settings) === JSON.stringify(settings)) {
+    return current;
+  }
+  return new Mailer(settings, log);
+}
+
 /** Sends alerts through one relay, in order, one at a time. */
 export class Mailer {
   readonly #s: MailSettings;
@@ -70,6 +86,11 @@ export class Mailer {
     this.#s = settings;
     this.#log = log;
     this.#connect = connect;
+  }
+
+  /** Where this mailer sends. */
+  get settings(): Readonly<MailSettings> {
+    return this.#s;
   }
 
   /** Messages sent, failed and dropped (queue full) so far. */
