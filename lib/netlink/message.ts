@@ -225,6 +225,10 @@ export const RTN_BLACKHOLE = 6;
 export const RTN_UNREACHABLE = 7;
 /** Route type: prohibit. */
 export const RTN_PROHIBIT = 8;
+/** Route type: throw (policy routing goes on to the next rule). */
+export const RTN_THROW = 9;
+/** rtm_flags / rtnh_flags: the gateway is on the link even if no prefix says so. */
+export const RTNH_F_ONLINK = 4;
 /** Route protocol: keepalived (rt_protos), what haagent stamps on its routes. */
 export const RTPROT_KEEPALIVED = 18;
 

@@ -10,4 +10,5 @@ export * from "./attrs.ts";
 export * from "./client.ts";
 export * from "./fake.ts";
 export * from "./rtnl.ts";
+export * from "./rule.ts";
 export * from "./genl.ts";

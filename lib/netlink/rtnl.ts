@@ -10,6 +10,16 @@ import { formatIp, parseIp } from "../net/ip.ts";
 import { AttributeDecoder, AttributeEncoder } from "./attrs.ts";
 import { type NetlinkConn, openRouteConn, type ReactorLike } from "./client.ts";
 import {
+  decodeRule,
+  encodeRuleRequest,
+  FIB_RULE_HDR_LEN,
+  RTM_DELRULE,
+  RTM_GETRULE,
+  RTM_NEWRULE,
+  type RuleSpec,
+  ruleText,
+} from "./rule.ts";
+import {
   AF_INET,
   AF_INET6,
   AF_UNSPEC,
@@ -55,8 +65,10 @@ import {
   RTN_BLACKHOLE,
   RTN_LOCAL,
   RTN_PROHIBIT,
+  RTN_THROW,
   RTN_UNICAST,
   RTN_UNREACHABLE,
+  RTNH_F_ONLINK,
   RTNLGRP_IPV4_IFADDR,
   RTNLGRP_IPV6_IFADDR,
   RTNLGRP_LINK,
@@ -128,9 +140,11 @@ export interface RouteSpec {
   table?: number;
   metric?: number;
   scope?: Scope;
-  type?: "unicast" | "local" | "blackhole" | "unreachable" | "prohibit" | number;
+  type?: "unicast" | "local" | "blackhole" | "unreachable" | "prohibit" | "throw" | number;
   /** RTPROT_*; default RTPROT_KEEPALIVED (18), like keepalived. */
   protocol?: number;
+  /** RTNH_F_ONLINK: the gateway is on the link even when no prefix covers it. */
+  onlink?: boolean;
 }
 
 /** A change reported by the kernel; `overrun` means events were lost and state must be re-read. */
@@ -173,6 +187,8 @@ function routeType(t: RouteSpec["type"]): number {
       return RTN_UNREACHABLE;
     case "prohibit":
       return RTN_PROHIBIT;
+    case "throw":
+      return RTN_THROW;
     default:
       return t;
   }
@@ -241,6 +257,7 @@ export function encodeRouteRequest(spec: RouteSpec, del: boolean): Uint8Array {
   hdr[5] = del ? 0 : spec.protocol ?? RTPROT_KEEPALIVED;
   hdr[6] = scopeNumber(spec.scope, dfltScope);
   hdr[7] = del && spec.type === undefined ? 0 : type;
+  if (spec.onlink && !del) new DataView(hdr.buffer).setUint32(8, RTNH_F_ONLINK, true);
   const e = new AttributeEncoder();
   e.u32(RTA_TABLE, table);
   e.bytes(RTA_DST, dst);
@@ -459,6 +476,34 @@ export class Rtnl implements Disposable {
       encodeRouteRequest(spec, true),
       `Cannot delete ${routeText(spec)}`,
     );
+  }
+
+  /** Adds a policy routing rule; fails with EEXIST if an equal one is there. */
+  async addRule(spec: RuleSpec): Promise<void> {
+    await this.#conn.request(
+      RTM_NEWRULE,
+      NLM_F_CREATE | NLM_F_EXCL,
+      encodeRuleRequest(spec),
+      `Cannot add ${ruleText(spec)}`,
+    );
+  }
+
+  /** Deletes the first rule that matches every selector given; ENOENT if none does. */
+  async deleteRule(spec: RuleSpec): Promise<void> {
+    await this.#conn.request(
+      RTM_DELRULE,
+      0,
+      encodeRuleRequest(spec),
+      `Cannot delete ${ruleText(spec)}`,
+    );
+  }
+
+  /** Every policy routing rule of a family. */
+  async listRules(family: "ipv4" | "ipv6"): Promise<RuleSpec[]> {
+    const hdr = new Uint8Array(FIB_RULE_HDR_LEN);
+    hdr[0] = family === "ipv4" ? AF_INET : AF_INET6;
+    const msgs = await this.#dump(RTM_GETRULE, hdr, "Cannot list rules");
+    return decodeAll(msgs, RTM_NEWRULE, decodeRule);
   }
 
   /**

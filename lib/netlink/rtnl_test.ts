@@ -296,3 +296,23 @@ Deno.test("rtnl: a subscription opens its own connection when it can", () => {
   sub[Symbol.dispose]();
   assert(events.closed);
 });
+
+Deno.test("rtnl: route onlink sets RTNH_F_ONLINK on add only; throw is type 9", () => {
+  const spec = {
+    family: "ipv4" as const,
+    to: "10.9.0.0",
+    prefix: 16,
+    via: "192.0.2.1",
+    ifindex: 2,
+    onlink: true,
+  };
+  const add = encodeRouteRequest(spec, false);
+  assertEquals([...add.subarray(8, 12)], [4, 0, 0, 0]);
+  const del = encodeRouteRequest(spec, true);
+  assertEquals([...del.subarray(8, 12)], [0, 0, 0, 0]);
+  const thr = encodeRouteRequest(
+    { family: "ipv4", to: "10.0.0.0", prefix: 8, type: "throw" },
+    false,
+  );
+  assertEquals(thr[7], 9);
+});
