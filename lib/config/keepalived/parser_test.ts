@@ -1,5 +1,5 @@
-import { type KaNode, normalizePath, parseKeepalived, type ReadFs } from "./keepalived_parser.ts";
-import { assertEquals } from "../../tests/helpers/assert.ts";
+import { type KaNode, normalizePath, parseKeepalived, type ReadFs } from "./parser.ts";
+import { assertEquals } from "../../../tests/helpers/assert.ts";
 
 /** An in-memory file system: glob matches `*` within one folder. */
 function memFs(files: Record<string, string>): ReadFs {

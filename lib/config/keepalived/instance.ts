@@ -1,0 +1,343 @@
+/**
+ * One vrrp_instance: its keywords, then keepalived's derived defaults and checks (vrrp.c
+ * vrrp_complete_instance).
+ *
+ * @module
+ */
+import { formatIp } from "../../net/ip.ts";
+import {
+  type Ctx,
+  dispatch,
+  formatMs,
+  type Handler,
+  MAX_TIMER_SEC,
+  msOrNull,
+  type Obj,
+  set,
+} from "./context.ts";
+import type { KaNode } from "./parser.ts";
+import { trackEntry, trackRef } from "./tracking.ts";
+import { convertRoute, convertVip } from "./vrrp_lines.ts";
+
+/** Why vrrp_strict and strict_mode are dropped (written into the warning). */
+export const STRICT_WHY =
+  "haagent has no strict mode; keepalived would refuse authentication and " +
+  "unicast, default to no_accept (installing firewall DROP rules for the VIPs) and force " +
+  "address owners to MASTER";
+
+/** The blocks an instance refers to by name, converted before it. */
+export interface InstanceRefs {
+  scripts: ReadonlyMap<string, unknown>;
+  processes: ReadonlyMap<string, unknown>;
+  trackFiles: ReadonlyMap<string, { path: string; weight: number }>;
+}
+
+/** An instance while it is being converted: the output plus what defaults depend on. */
+interface InstanceDraft {
+  out: Obj;
+  node: KaNode;
+  strict: boolean;
+  nativeIpv6: boolean;
+  vips: { value: unknown; family: string; node: KaNode }[];
+  evips: { value: unknown; family: string; node: KaNode }[];
+  advertMs: number | null;
+  authNode: KaNode | null;
+  auth: Obj | null;
+  nopreemptNode: KaNode | null;
+}
+
+/** One vrrp_instance block -> a vrrp_instances entry (keys in no particular order). */
+export function convertInstance(
+  n: KaNode,
+  name: string,
+  ctx: Ctx,
+  r: InstanceRefs,
+  globalVersion: number,
+): Obj {
+  const d: InstanceDraft = {
+    out: {},
+    node: n,
+    strict: ctx.strict,
+    nativeIpv6: false,
+    vips: [],
+    evips: [],
+    advertMs: null,
+    authNode: null,
+    auth: null,
+    nopreemptNode: null,
+  };
+  const o = d.out;
+  const notify = (key: string): Handler<Obj> => set(key, (c) => ctx.command(c), ctx);
+  /** track_script / track_process: entries naming a block defined earlier, with a weight. */
+  const trackNamed = (
+    c: KaNode,
+    key: string,
+    defined: ReadonlyMap<string, unknown>,
+    block: string,
+  ) => {
+    const list = (o[key] as unknown[] | undefined) ?? [];
+    for (const t of ctx.block(c)) {
+      if (!defined.has(t.keyword)) {
+        ctx.error(t, `${c.keyword}: no ${block} named "${t.keyword}"`);
+        continue;
+      }
+      const ref = trackRef(t, ctx, -253, 253, true);
+      if (ref !== null) list.push(trackEntry(t.keyword, ref));
+    }
+    o[key] = list;
+  };
+  const table: Record<string, Handler<Obj>> = {
+    state: set("state", (c) => {
+      const v = ctx.arg(c);
+      if (v === null || v === "MASTER" || v === "BACKUP") return v;
+      ctx.error(c, `state: "${v}" is not MASTER or BACKUP`);
+      return null;
+    }, ctx),
+    interface: set("interface", (c) => {
+      const v = ctx.arg(c);
+      if (v !== null && (v.length > 15 || v.includes("/") || v.includes(" "))) {
+        ctx.error(c, `interface: "${v}" is not a valid interface name`);
+        return null;
+      }
+      return v;
+    }, ctx),
+    virtual_router_id: set("vrid", (c) => ctx.int(c, 1, 255), ctx),
+    priority: set("priority", (c) => ctx.int(c, 1, 255), ctx),
+    advert_int: (c) => {
+      ctx.noBlock(c);
+      const ms = ctx.secondsMs(c, 255);
+      if (ms === 0) ctx.error(c, `advert_int: "${c.args[0]}" must be more than 0`);
+      else if (ms !== null) d.advertMs = ms;
+    },
+    version: set("version", (c) => ctx.int(c, 2, 3), ctx),
+    vrrp_version: (c) =>
+      ctx.warn(
+        c,
+        `keyword "vrrp_version" is not valid in vrrp_instance (keepalived 2.2.7 accepts it only ` +
+          `in global_defs, and "version" here) and was dropped`,
+      ),
+    nopreempt: (c) => {
+      ctx.noBlock(c);
+      o.preempt = false;
+      d.nopreemptNode = c;
+    },
+    preempt: (c) => {
+      ctx.noBlock(c);
+      o.preempt = true;
+    },
+    preempt_delay: set("preempt_delay", (c) => msOrNull(ctx.secondsMs(c, 1000)), ctx),
+    authentication: (c) => {
+      d.authNode = c;
+      d.auth = {};
+      dispatch(ctx, ctx.block(c), {
+        auth_type: set("type", (a) => {
+          const v = ctx.arg(a);
+          if (v === "PASS" || v === "AH" || v === null) return v;
+          ctx.error(a, `auth_type: "${v}" is not PASS or AH`);
+          return null;
+        }, ctx),
+        auth_pass: set("password", (a) => {
+          const v = ctx.arg(a);
+          if (v !== null && v.length > 8) {
+            ctx.warn(
+              a,
+              `auth_pass: longer than 8 characters; truncated to "${
+                v.slice(0, 8)
+              }" as keepalived does`,
+            );
+            return v.slice(0, 8);
+          }
+          return v;
+        }, ctx),
+      }, d.auth);
+    },
+    mcast_src_ip: (c, out) => table.unicast_src_ip!(c, out),
+    unicast_src_ip: set("unicast_src_ip", (c) => {
+      const v = ctx.arg(c);
+      const a = v === null ? null : ctx.ip(c, v);
+      return a === null ? null : formatIp(a.bytes);
+    }, ctx),
+    unicast_peer: (c) => {
+      const peers: string[] = (o.unicast_peers as string[] | undefined) ?? [];
+      for (const p of ctx.block(c)) {
+        const a = ctx.ip(p, p.keyword);
+        if (a !== null) peers.push(formatIp(a.bytes));
+        if (p.args.length > 0) {
+          ctx.warn(
+            p,
+            `unicast_peer: options "${p.args.join(" ")}" are not supported and were dropped`,
+          );
+        }
+      }
+      o.unicast_peers = peers;
+    },
+    virtual_ipaddress: (c) => {
+      for (const v of ctx.block(c)) {
+        const vip = convertVip(v, ctx);
+        if (vip !== null) d.vips.push({ ...vip, node: v });
+      }
+    },
+    virtual_ipaddress_excluded: (c) => {
+      for (const v of ctx.block(c)) {
+        const vip = convertVip(v, ctx);
+        if (vip !== null) d.evips.push({ ...vip, node: v });
+      }
+    },
+    virtual_routes: (c) => {
+      const routes = (o.virtual_routes as Obj[] | undefined) ?? [];
+      for (const rt of ctx.block(c)) {
+        const x = convertRoute(rt, ctx);
+        if (x !== null) routes.push(x);
+      }
+      o.virtual_routes = routes;
+    },
+    track_interface: (c) => {
+      const list = (o.track_interfaces as unknown[] | undefined) ?? [];
+      for (const t of ctx.block(c)) {
+        const ref = trackRef(t, ctx, -253, 253, true);
+        if (ref !== null) list.push(trackEntry(t.keyword, ref));
+      }
+      o.track_interfaces = list;
+    },
+    track_script: (c) => trackNamed(c, "track_scripts", r.scripts, "vrrp_script"),
+    track_process: (c) => trackNamed(c, "track_processes", r.processes, "vrrp_track_process"),
+    track_file: (c) => {
+      const list = (o.track_files as unknown[] | undefined) ?? [];
+      for (const t of ctx.block(c)) {
+        const tf = r.trackFiles.get(t.keyword);
+        if (tf === undefined) {
+          ctx.error(t, `track_file: no track_file block named "${t.keyword}"`);
+          continue;
+        }
+        const ref = trackRef(t, ctx, -254, 254, false);
+        if (ref !== null) list.push({ path: tf.path, weight: ref.weight ?? tf.weight });
+      }
+      o.track_files = list;
+    },
+    use_vmac: (c) =>
+      ctx.unsupported(
+        c,
+        "haagent does not create VMAC interfaces; the VIPs use the interface's own MAC",
+      ),
+    notify_master: notify("notify_master"),
+    notify_backup: notify("notify_backup"),
+    notify_fault: notify("notify_fault"),
+    notify_stop: notify("notify_stop"),
+    notify: notify("notify"),
+    smtp_alert: set("smtp_alert", (c) => ctx.bool(c), ctx),
+    garp_master_delay: set("garp_master_delay", (c) => {
+      const s = ctx.int(c, 0, 255);
+      return s === null ? null : formatMs(s * 1000);
+    }, ctx),
+    garp_master_repeat: set("garp_master_repeat", (c) => ctx.int(c, 1, 255), ctx),
+    garp_master_refresh: set("garp_master_refresh", (c) => {
+      const s = ctx.int(c, 0, MAX_TIMER_SEC);
+      return s === null ? null : formatMs(s * 1000);
+    }, ctx),
+    accept: set("accept", (c) => (ctx.extra(c, 0), true), ctx),
+    no_accept: set("accept", (c) => (ctx.extra(c, 0), false), ctx),
+    native_ipv6: (c) => {
+      ctx.noBlock(c);
+      d.nativeIpv6 = true;
+    },
+    strict_mode: (c) => {
+      const b = ctx.bool(c);
+      if (b !== null) d.strict = b;
+      if (b === true) ctx.unsupported(c, STRICT_WHY);
+    },
+    dont_track_primary: (c) =>
+      ctx.unsupported(c, "haagent always tracks the instance's interface (FAULT when it is down)"),
+  };
+  dispatch(ctx, ctx.block(n), table, o);
+  finishInstance(d, name, ctx, globalVersion);
+  return o;
+}
+
+/** Applies keepalived's derived defaults and checks (vrrp.c vrrp_complete_instance). */
+function finishInstance(d: InstanceDraft, name: string, ctx: Ctx, globalVersion: number): void {
+  const o = d.out;
+  const n = d.node;
+  // A missing key is reported here; an invalid one was reported where it stands.
+  const has = (k: string) => (n.children ?? []).some((c) => c.keyword === k);
+  if (o.interface === undefined && !has("interface")) {
+    ctx.error(n, `vrrp_instance ${name}: no "interface" given`);
+  }
+  if (o.vrid === undefined && !has("virtual_router_id")) {
+    ctx.error(n, `vrrp_instance ${name}: no "virtual_router_id" given`);
+  }
+  const family = d.nativeIpv6 ? "ipv6" : (d.vips[0]?.family ?? d.evips[0]?.family ?? "ipv4");
+  if (d.nativeIpv6 && d.vips[0]?.family !== "ipv6") o.family = "ipv6";
+  let version = (o.version as number | undefined) ?? globalVersion;
+  if (family === "ipv6" && version === 2) {
+    ctx.warn(
+      n,
+      `vrrp_instance ${name}: IPv6 needs VRRP version 3; written as version 3 as keepalived does`,
+    );
+    o.version = version = 3;
+  }
+  // No priority: 255 for state MASTER, else 100. No state: MASTER only for priority 255.
+  if (o.priority === undefined) o.priority = o.state === "MASTER" ? 255 : 100;
+  if (o.state === undefined) o.state = o.priority === 255 ? "MASTER" : "BACKUP";
+  let ms = d.advertMs ?? 1000;
+  if (version === 2 && ms % 1000 !== 0) {
+    const r = Math.max(1000, Math.round(ms / 1000) * 1000);
+    ctx.warn(
+      n,
+      `vrrp_instance ${name}: VRRPv2 advert_int must be whole seconds; ${formatMs(ms)} rounded to ${
+        formatMs(r)
+      } as keepalived does`,
+    );
+    ms = r;
+  } else if (version === 3 && ms % 10 !== 0) {
+    const r = Math.max(10, Math.round(ms / 10) * 10);
+    ctx.warn(
+      n,
+      `vrrp_instance ${name}: VRRPv3 advert_int must be in units of 10ms; ${
+        formatMs(ms)
+      } rounded to ${formatMs(r)} as keepalived does`,
+    );
+    ms = r;
+  }
+  if (version === 3 && ms > 40950) {
+    ctx.error(n, `vrrp_instance ${name}: advert_int ${formatMs(ms)} is more than VRRPv3's 40.95s`);
+  }
+  o.advert_interval = formatMs(ms);
+  if (d.nopreemptNode !== null && o.priority === 255) {
+    ctx.warn(d.nopreemptNode, "nopreempt: ignored with priority 255, as keepalived does");
+    delete o.preempt;
+  }
+  if (d.authNode !== null && d.auth !== null) {
+    const a = d.auth;
+    const why = d.strict
+      ? "strict mode does not allow authentication"
+      : version === 3
+      ? "VRRP version 3 has no authentication"
+      : a.password === undefined
+      ? "no auth_pass given"
+      : a.type === "AH"
+      ? "AH authentication is not supported"
+      : a.type === undefined
+      ? "no auth_type given"
+      : "";
+    if (why === "") o.authentication = { type: a.type, password: a.password };
+    else ctx.warn(d.authNode, `authentication: dropped (${why}), as keepalived ignores it too`);
+  }
+  const vips: unknown[] = [];
+  const evips: unknown[] = d.evips.map((e) => e.value);
+  for (const v of d.vips) {
+    if (v.family === family) vips.push(v.value);
+    else {
+      ctx.warn(
+        v.node,
+        `virtual_ipaddress: ${v.family} address in an ${family} instance; moved to virtual_ipaddresses_excluded as keepalived does`,
+      );
+      evips.push(v.value);
+    }
+  }
+  if (vips.length > 0) o.virtual_ipaddresses = vips;
+  if (evips.length > 0) o.virtual_ipaddresses_excluded = evips;
+  if (vips.length === 0) ctx.warn(n, `vrrp_instance ${name}: no virtual_ipaddress given`);
+  // keepalived's accept default: on (as haagent's), except in strict mode for non-owners.
+  if (o.accept === undefined && o.priority !== 255 && d.strict) o.accept = false;
+  if (o.preempt === undefined && o.preempt_delay !== undefined) o.preempt = true;
+}

@@ -1,0 +1,341 @@
+/**
+ * The VRRP side of the import: global_defs, then the blocks instances refer to (vrrp_script,
+ * vrrp_track_process, track_file), the instances (instance.ts) and the sync groups.
+ *
+ * @module
+ */
+import { formatIp, parseIp } from "../../net/ip.ts";
+import {
+  type Ctx,
+  dispatch,
+  formatMs,
+  type Handler,
+  hostPort,
+  MAX_TIMER_SEC,
+  type Obj,
+  ordered,
+  set,
+} from "./context.ts";
+import { convertInstance, STRICT_WHY } from "./instance.ts";
+import type { KaNode } from "./parser.ts";
+import { convertProcess, convertScript, convertTrackFile } from "./tracking.ts";
+
+const GLOBAL_ORDER = [
+  "router_id",
+  "vrrp_version",
+  "vrrp_mcast_group4",
+  "vrrp_mcast_group6",
+  "v3_checksum",
+  "garp_master_delay",
+  "garp_master_repeat",
+  "garp_master_refresh",
+  "garp_master_refresh_repeat",
+  "garp_interval",
+  "gna_interval",
+  "script_user",
+  "enable_script_security",
+  "notification_email",
+  "notification_email_from",
+  "smtp_server",
+  "smtp_connect_timeout",
+  "smtp_alert",
+  "smtp_alert_vrrp",
+  "smtp_alert_checker",
+  "no_email_faults",
+  "realtime_priority",
+  "checker_nice",
+  "lvs_sync_daemon",
+] as const;
+
+export const INSTANCE_ORDER = [
+  "interface",
+  "vrid",
+  "priority",
+  "version",
+  "family",
+  "advert_interval",
+  "state",
+  "preempt",
+  "preempt_delay",
+  "authentication",
+  "unicast_src_ip",
+  "unicast_peers",
+  "virtual_ipaddresses",
+  "virtual_ipaddresses_excluded",
+  "virtual_routes",
+  "track_interfaces",
+  "track_scripts",
+  "track_files",
+  "track_processes",
+  "garp_master_delay",
+  "garp_master_repeat",
+  "garp_master_refresh",
+  "accept",
+  "notify_master",
+  "notify_backup",
+  "notify_fault",
+  "notify_stop",
+  "notify",
+  "notify_fifo",
+  "smtp_alert",
+] as const;
+
+const SYNC_ORDER = [
+  "members",
+  "notify_master",
+  "notify_backup",
+  "notify_fault",
+  "notify_stop",
+  "notify",
+  "smtp_alert",
+] as const;
+
+/** The result of converting the VRRP side. */
+export interface VrrpOut {
+  global: Obj;
+  scripts: Map<string, Obj>;
+  processes: Map<string, Obj>;
+  instances: Map<string, Obj>;
+  instanceNodes: Map<string, KaNode>;
+  syncGroups: Map<string, Obj>;
+  trackFiles: Map<string, { path: string; weight: number }>;
+  handled: Set<KaNode>;
+}
+
+/** An instance while it is being converted: the output plus what defaults depend on. */
+/** Converts global_defs, vrrp_script, vrrp_track_process, track_file, vrrp_instance and vrrp_sync_group. */
+export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
+  const r: VrrpOut = {
+    global: {},
+    scripts: new Map(),
+    processes: new Map(),
+    instances: new Map(),
+    instanceNodes: new Map(),
+    syncGroups: new Map(),
+    trackFiles: new Map(),
+    handled: new Set(),
+  };
+  let globalVersion = 2;
+  let globalVersionNode: KaNode | null = null;
+  let notifyFifo: string | null = null;
+
+  const globalTable: Record<string, Handler<Obj>> = {
+    router_id: set("router_id", (n) => (ctx.extra(n, 1), ctx.arg(n)), ctx),
+    notification_email: (n, out) => {
+      const list: string[] = [];
+      for (const c of ctx.block(n)) list.push(c.keyword, ...c.args);
+      out.notification_email = list;
+    },
+    notification_email_from: set("notification_email_from", (n) => ctx.arg(n), ctx),
+    smtp_server: set("smtp_server", (n) => {
+      const host = ctx.arg(n);
+      if (host === null) return null;
+      const port = n.args.length > 1 ? ctx.int(n, 1, 65535, 1) : 25;
+      if (port === null) return null;
+      const a = parseIp(host);
+      return a === null ? `${host}:${port}` : hostPort(a, port);
+    }, ctx),
+    smtp_connect_timeout: set("smtp_connect_timeout", (n) => {
+      const s = ctx.int(n, 1, MAX_TIMER_SEC);
+      return s === null ? null : formatMs(s * 1000);
+    }, ctx),
+    smtp_alert: set("smtp_alert", (n) => ctx.bool(n), ctx),
+    smtp_alert_vrrp: set("smtp_alert_vrrp", (n) => ctx.bool(n), ctx),
+    smtp_alert_checker: set("smtp_alert_checker", (n) => ctx.bool(n), ctx),
+    no_email_faults: set("no_email_faults", (n) => (ctx.extra(n, 0), true), ctx),
+    vrrp_mcast_group4: set("vrrp_mcast_group4", (n) => mcast(n, "ipv4"), ctx),
+    vrrp_mcast_group6: set("vrrp_mcast_group6", (n) => mcast(n, "ipv6"), ctx),
+    vrrp_version: (n) => {
+      ctx.noBlock(n);
+      globalVersionNode = n;
+      const v = ctx.int(n, 2, 3);
+      if (v !== null) globalVersion = v;
+    },
+    script_user: set("script_user", (n) => {
+      if (n.args.length > 1) {
+        ctx.warn(
+          n,
+          `script_user: group "${n.args[1]}" was dropped (haagent takes the user's group)`,
+        );
+      }
+      return ctx.arg(n);
+    }, ctx),
+    enable_script_security: set("enable_script_security", (n) => (ctx.extra(n, 0), true), ctx),
+    vrrp_garp_master_delay: set("garp_master_delay", (n) => secs(n, 0, 255), ctx),
+    vrrp_garp_master_repeat: set("garp_master_repeat", (n) => ctx.int(n, 1, 255), ctx),
+    vrrp_rt_priority: set("realtime_priority", (n) => ctx.int(n, 1, 99), ctx),
+    checker_process_priority: set("checker_nice", (n) => ctx.int(n, -20, 19), ctx),
+    lvs_sync_daemon: set("lvs_sync_daemon", (n) => {
+      // lvs_sync_daemon IFACE INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]
+      const [iface, instance, ...rest] = n.args;
+      if (iface === undefined || instance === undefined) {
+        ctx.error(n, "lvs_sync_daemon: expected an interface and a vrrp_instance name");
+        return null;
+      }
+      const out: Obj = { interface: iface, instance };
+      const keys: Record<string, [string, number, number]> = {
+        id: ["sync_id", 0, 255],
+        maxlen: ["max_len", 1, 65507],
+        port: ["port", 1, 65535],
+        ttl: ["ttl", 1, 255],
+      };
+      for (let i = 0; i < rest.length; i += 2) {
+        const k = rest[i]!;
+        const at = 2 + i + 1;
+        if (k === "group") {
+          const a = ctx.arg(n, at);
+          if (a !== null) out.group = a;
+        } else if (keys[k] !== undefined) {
+          const [key, min, max] = keys[k]!;
+          const v = ctx.int(n, min, max, at);
+          if (v !== null) out[key] = v;
+        } else {
+          ctx.warn(n, `lvs_sync_daemon: option "${k}" is not supported and was dropped`);
+          i--;
+        }
+      }
+      return out;
+    }, ctx),
+    vrrp_garp_master_refresh: set("garp_master_refresh", (n) => secs(n, 0, MAX_TIMER_SEC), ctx),
+    vrrp_garp_interval: set("garp_interval", (n) => timer(n, 1), ctx),
+    vrrp_gna_interval: set("gna_interval", (n) => timer(n, 1), ctx),
+    vrrp_garp_master_refresh_repeat: set(
+      "garp_master_refresh_repeat",
+      (n) => ctx.int(n, 1, 255),
+      ctx,
+    ),
+    vrrp_strict: (n) => {
+      ctx.strict = true;
+      ctx.unsupported(n, STRICT_WHY);
+    },
+    notify_fifo: (n) => fifo(n),
+    vrrp_notify_fifo: (n) => fifo(n),
+  };
+
+  function fifo(n: KaNode): void {
+    const f = ctx.arg(n);
+    if (f === null) return;
+    notifyFifo = f;
+    if (n.args.length > 1) {
+      ctx.warn(
+        n,
+        `${n.keyword}: the fifo reader script "${n.args.slice(1).join(" ")}" was dropped`,
+      );
+    }
+    ctx.warn(n, `${n.keyword}: written as notify_fifo on every vrrp instance`);
+  }
+
+  function mcast(n: KaNode, family: "ipv4" | "ipv6"): string | null {
+    const v = ctx.arg(n);
+    if (v === null) return null;
+    const a = parseIp(v);
+    if (
+      a === null || a.family !== family || !(a.bytes[0] === 0xff || (a.bytes[0]! & 0xf0) === 0xe0)
+    ) {
+      ctx.error(
+        n,
+        `${n.keyword}: "${v}" is not an ${family === "ipv4" ? "IPv4" : "IPv6"} multicast address`,
+      );
+      return null;
+    }
+    return formatIp(a.bytes);
+  }
+
+  function secs(n: KaNode, min: number, max: number): string | null {
+    const s = ctx.int(n, min, max);
+    return s === null ? null : formatMs(s * 1000);
+  }
+
+  function timer(n: KaNode, maxSec: number): string | null {
+    const ms = ctx.secondsMs(n, maxSec);
+    return ms === null ? null : formatMs(ms);
+  }
+
+  // Pass 1: blocks other sections refer to (global_defs, vrrp_script, track_file).
+  for (const n of nodes) {
+    if (n.keyword === "global_defs") {
+      r.handled.add(n);
+      dispatch(ctx, ctx.block(n), globalTable, r.global);
+    } else if (n.keyword === "vrrp_script") {
+      r.handled.add(n);
+      const name = ctx.arg(n);
+      if (name !== null) r.scripts.set(name, convertScript(n, ctx));
+    } else if (n.keyword === "vrrp_track_process") {
+      r.handled.add(n);
+      const name = ctx.arg(n);
+      if (name !== null) {
+        const p = convertProcess(n, ctx);
+        if (p !== null) r.processes.set(name, p);
+      }
+    } else if (n.keyword === "track_file" || n.keyword === "vrrp_track_file") {
+      r.handled.add(n);
+      const name = ctx.arg(n);
+      if (name !== null) {
+        const tf = convertTrackFile(n, ctx);
+        if (tf !== null) r.trackFiles.set(name, tf);
+      }
+    }
+  }
+  if (globalVersionNode !== null || nodes.some((n) => n.keyword === "vrrp_instance")) {
+    r.global.vrrp_version = globalVersion;
+  }
+
+  // Pass 2: instances, then sync groups (which refer to instances). An instance without
+  // interface or vrid (an error) is left out so that the rest still loads.
+  const declared = new Set<string>();
+  for (const n of nodes) {
+    if (n.keyword !== "vrrp_instance") continue;
+    r.handled.add(n);
+    const name = ctx.arg(n);
+    if (name === null) continue;
+    if (r.instances.has(name)) {
+      ctx.error(n, `vrrp_instance: "${name}" is defined twice`);
+      continue;
+    }
+    declared.add(name);
+    const inst = convertInstance(n, name, ctx, r, globalVersion);
+    if (inst.interface === undefined || inst.vrid === undefined) continue;
+    if (notifyFifo !== null && inst.notify_fifo === undefined) inst.notify_fifo = notifyFifo;
+    r.instances.set(name, ordered(inst, INSTANCE_ORDER));
+    r.instanceNodes.set(name, n);
+  }
+  for (const n of nodes) {
+    if (n.keyword !== "vrrp_sync_group") continue;
+    r.handled.add(n);
+    const name = ctx.arg(n);
+    if (name === null) continue;
+    const g = convertSyncGroup(n, ctx, r, declared);
+    if (Array.isArray(g.members) && g.members.length > 0) r.syncGroups.set(name, g);
+  }
+  const usesV3 = [...r.instances.values()].some((i) => (i.version ?? globalVersion) === 3);
+  if (usesV3) r.global.v3_checksum = "keepalived";
+  r.global = ordered(r.global, GLOBAL_ORDER);
+  return r;
+}
+
+function convertSyncGroup(n: KaNode, ctx: Ctx, r: VrrpOut, declared: Set<string>): Obj {
+  const out: Obj = {};
+  const notify = (key: string): Handler<Obj> => set(key, (c) => ctx.command(c), ctx);
+  dispatch(ctx, ctx.block(n), {
+    group: (c) => {
+      const members: string[] = [];
+      for (const m of ctx.block(c)) {
+        for (const name of [m.keyword, ...m.args]) {
+          if (r.instances.has(name)) members.push(name);
+          else if (!declared.has(name)) ctx.error(m, `group: no vrrp_instance named "${name}"`);
+        }
+      }
+      out.members = members;
+    },
+    notify_master: notify("notify_master"),
+    notify_backup: notify("notify_backup"),
+    notify_fault: notify("notify_fault"),
+    notify_stop: notify("notify_stop"),
+    notify: notify("notify"),
+    smtp_alert: set("smtp_alert", (c) => ctx.bool(c), ctx),
+  }, out);
+  if (out.members === undefined) {
+    ctx.error(n, `vrrp_sync_group ${n.args[0] ?? ""}: no "group" given`);
+  }
+  return ordered(out, SYNC_ORDER);
+}
