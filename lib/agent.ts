@@ -510,6 +510,7 @@ export class Agent {
       ]),
       new Promise((r) => setTimeout(r, 5000)),
     ]);
+    await this.#notifier.close();
     await this.#control?.close();
     await this.#metrics?.shutdown().catch(() => {});
     this.#events?.[Symbol.dispose]();

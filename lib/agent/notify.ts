@@ -14,8 +14,8 @@ import type { NotifyPlan } from "./plan.ts";
 export class Notifier {
   readonly #queue: ScriptQueue;
   readonly #log: Logger;
-  /** FIFO writes chained per path, so lines arrive in transition order. */
-  readonly #fifoChains = new Map<string, Promise<void>>();
+  /** One writer per FIFO path, held open from its first line until `close()`. */
+  readonly #fifos = new Map<string, FifoWriter>();
 
   constructor(queue: ScriptQueue, log: Logger) {
     this.#queue = queue;
@@ -24,7 +24,17 @@ export class Notifier {
 
   /** Resolves when every FIFO line queued so far has been written (or failed). */
   async idle(): Promise<void> {
-    await Promise.all([...this.#fifoChains.values()]);
+    await Promise.all([...this.#fifos.values()].map((f) => f.idle()));
+  }
+
+  /**
+   * Writes what is queued (waiting at most `graceMs` for a full pipe to drain), then closes
+   * every FIFO, as keepalived closes them at stop.
+   */
+  async close(graceMs = 1000): Promise<void> {
+    const all = [...this.#fifos.values()];
+    this.#fifos.clear();
+    await Promise.all(all.map((f) => f.close(graceMs)));
   }
 
   /** Runs the hooks of `name` for `state` (INIT is reported as STOP, as keepalived does). */
@@ -49,24 +59,108 @@ export class Notifier {
     if (own !== null) this.#queue.enqueue(key, own, [], opts);
     if (n.any !== null) this.#queue.enqueue(key, n.any, [kind, name, s, String(priority)], opts);
     if (n.fifo !== null) {
-      const path = n.fifo;
-      const line = `${kind} "${name}" ${s} ${priority}\n`;
-      const next = (this.#fifoChains.get(path) ?? Promise.resolve())
-        .then(() => writeFifo(path, line))
-        .catch((e) => this.#log.warn(`cannot write notify fifo ${path}: ${(e as Error).message}`));
-      this.#fifoChains.set(path, next);
+      let w = this.#fifos.get(n.fifo);
+      if (w === undefined) {
+        w = new FifoWriter(n.fifo, this.#log);
+        this.#fifos.set(n.fifo, w);
+      }
+      w.write(`${kind} "${name}" ${s} ${priority}\n`);
     }
   }
 }
 
-async function writeFifo(path: string, line: string): Promise<void> {
-  const st = await Deno.stat(path);
-  if (!st.isFifo) throw new Error(`${path} is not a FIFO`);
-  const f = await Deno.open(path, { write: true });
-  try {
-    await f.write(new TextEncoder().encode(line));
-  } finally {
-    f.close();
+/** Lines a FIFO writer holds while the pipe is full; past this a line is dropped and counted. */
+export const FIFO_MAX_QUEUED_LINES = 100_000;
+
+/**
+ * One notify FIFO, opened once and kept open as keepalived 2.2.7 keeps it (fifo_open():
+ * O_RDWR, so the open never waits for a reader and the pipe, with its buffered lines, outlives
+ * a reader that closes and reopens it). Lines are written in order, each whole.
+ */
+export class FifoWriter {
+  readonly #path: string;
+  readonly #log: Logger;
+  #file: Promise<Deno.FsFile | null> | null = null;
+  #chain: Promise<void> = Promise.resolve();
+  #queued = 0;
+  #dropped = 0;
+  #failed = false;
+
+  constructor(path: string, log: Logger) {
+    this.#path = path;
+    this.#log = log;
+  }
+
+  /** Lines dropped because FIFO_MAX_QUEUED_LINES were waiting. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Queues one line (ending in a newline). */
+  write(line: string): void {
+    if (this.#queued >= FIFO_MAX_QUEUED_LINES) {
+      if (this.#dropped++ === 0) {
+        this.#log.warn(
+          `notify fifo ${this.#path}: ${FIFO_MAX_QUEUED_LINES} lines wait for a reader; ` +
+            "dropping lines until it reads",
+        );
+      }
+      return;
+    }
+    this.#queued++;
+    const bytes = new TextEncoder().encode(line);
+    this.#chain = this.#chain.then(async () => {
+      try {
+        const f = await this.#open();
+        if (f === null) return;
+        for (let off = 0; off < bytes.length;) off += await f.write(bytes.subarray(off));
+        this.#failed = false;
+      } catch (e) {
+        // The next line reopens the FIFO; say so once per run of failures.
+        if (!this.#failed) {
+          this.#log.warn(`cannot write notify fifo ${this.#path}: ${(e as Error).message}`);
+        }
+        this.#failed = true;
+        await this.#reset();
+      } finally {
+        this.#queued--;
+      }
+    });
+  }
+
+  /** Resolves when every line queued so far has been written (or failed). */
+  idle(): Promise<void> {
+    return this.#chain;
+  }
+
+  /** Writes what is queued (for at most `graceMs` if the pipe stays full), then closes. */
+  async close(graceMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#chain,
+      new Promise((r) => timer = setTimeout(r, graceMs)),
+    ]);
+    clearTimeout(timer);
+    await this.#reset();
+  }
+
+  #open(): Promise<Deno.FsFile | null> {
+    this.#file ??= (async () => {
+      const st = await Deno.lstat(this.#path);
+      if (st.isSymlink) throw new Error(`${this.#path} is a symbolic link`);
+      if (!st.isFifo) throw new Error(`${this.#path} is not a FIFO`);
+      // Read and write: opening a FIFO this way never blocks, and keeps it alive between readers.
+      return await Deno.open(this.#path, { read: true, write: true });
+    })();
+    return this.#file;
+  }
+
+  async #reset(): Promise<void> {
+    const f = this.#file;
+    this.#file = null;
+    try {
+      (await f)?.close();
+    } catch { /* failed open or already closed */ }
   }
 }
 
