@@ -272,6 +272,17 @@ export function nextQuorum(m: VsModel, alive: number, was: boolean): boolean {
   return alive >= quorum + hysteresis;
 }
 
+/**
+ * A new virtual server's quorum at start, as keepalived 2.2.7 decides it (init_service_vs ->
+ * update_quorum_state with init set, from a state of no quorum): up when alive >= quorum +
+ * hysteresis, and then quorum_up runs; otherwise down, and quorum_down runs only when there
+ * is a sorry server to put in ("Starting with quorum down").
+ */
+export function startQuorum(m: VsModel, alive: number): { up: boolean; notify: boolean } {
+  const up = alive >= m.config.quorum + m.config.hysteresis;
+  return { up, notify: up || m.config.sorryServer !== undefined };
+}
+
 /** The IPVS services and destinations for one virtual server in its current condition. */
 export function desiredFor(
   m: VsModel,

@@ -8,6 +8,7 @@ import {
   expandRange,
   nextQuorum,
   type RsState,
+  startQuorum,
 } from "./lvs_model.ts";
 
 function config(yaml: string): Config {
@@ -126,4 +127,13 @@ Deno.test("lvs model: every check kind maps to a checker spec", () => {
   const file = checks[4]!;
   assert(file.type === "FILE_CHECK");
   assertEquals(file.delayLoopMs, 3000);
+});
+
+Deno.test("lvs model: quorum at start as keepalived's init_service_vs decides it", () => {
+  const [a, g] = buildModels(config(BASE), "lb1"); // a: quorum 3, hysteresis 1, sorry server
+  assertEquals(startQuorum(a!, 4), { up: true, notify: true }, "4 >= 3+1: up, quorum_up runs");
+  assertEquals(startQuorum(a!, 3), { up: false, notify: true }, "3 < 3+1: down, sorry server in");
+  // g: quorum 1, hysteresis 0, no sorry server.
+  assertEquals(startQuorum(g!, 1), { up: true, notify: true });
+  assertEquals(startQuorum(g!, 0), { up: false, notify: false }, "down without a sorry server");
 });

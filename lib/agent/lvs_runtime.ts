@@ -24,6 +24,7 @@ import {
   nextQuorum,
   type RsModel,
   type RsState,
+  startQuorum,
   type VsModel,
 } from "./lvs_model.ts";
 import type { RealServerStatus, VirtualServerStatus } from "./status_types.ts";
@@ -147,23 +148,29 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
     scripts.enqueue(key, cmd, [], { timeoutMs: 30_000, ...(user ? { user } : {}) });
   };
 
+  /** Logs a quorum change and runs its script and alert (`start`: the first decision). */
+  const quorumChanged = (v: VsRun, alive: number, start: boolean) => {
+    const q = v.quorumUp;
+    const what = start
+      ? `starting with quorum ${q ? "up" : "down"}`
+      : `quorum ${q ? "gained" : "lost"}`;
+    const facts = `alive weight ${alive}, quorum ${v.model.config.quorum}, ` +
+      `hysteresis ${v.model.config.hysteresis}`;
+    if (start) log.info(`virtual server ${v.model.name}: ${what} (${facts})`);
+    else log.warn(`virtual server ${v.model.name}: ${what} (${facts})`);
+    runScript(`VS:${v.model.name}`, q ? v.model.config.quorumUp : v.model.config.quorumDown);
+    const verb = start
+      ? `Starting with quorum ${q ? "up" : "down"}`
+      : `${q ? "Gained" : "Lost"} quorum`;
+    mail(v, null, `Virtualserver ${v.model.name} - ${q ? "UP" : "DOWN"}`, `${verb}: ${facts}`);
+  };
+
   const updateQuorum = (v: VsRun) => {
     const alive = aliveWeight(v.model, states(v));
     const q = nextQuorum(v.model, alive, v.quorumUp);
     if (q === v.quorumUp) return;
     v.quorumUp = q;
-    log.warn(
-      `virtual server ${v.model.name}: quorum ${q ? "gained" : "lost"} ` +
-        `(alive weight ${alive}, quorum ${v.model.config.quorum}, hysteresis ${v.model.config.hysteresis})`,
-    );
-    runScript(`VS:${v.model.name}`, q ? v.model.config.quorumUp : v.model.config.quorumDown);
-    mail(
-      v,
-      null,
-      `Virtualserver ${v.model.name} - ${q ? "UP" : "DOWN"}`,
-      `${q ? "Gained" : "Lost"} quorum: alive weight ${alive}, quorum ${v.model.config.quorum}, ` +
-        `hysteresis ${v.model.config.hysteresis}`,
-    );
+    quorumChanged(v, alive, false);
   };
 
   const onCheck = (vsId: string, rsId: string) => {
@@ -257,10 +264,15 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
           v.rs.set(rsm.id, r);
         }
       }
-      if (old === undefined) {
-        v.quorumUp = aliveWeight(m, states(v)) >= m.config.quorum;
-      }
       next.set(m.id, v);
+      if (old === undefined) {
+        // A new virtual server: keepalived decides its quorum once its real servers are in,
+        // and runs quorum_up when it is met (a hook that registers the service must fire).
+        const alive = aliveWeight(m, states(v));
+        const s = startQuorum(m, alive);
+        v.quorumUp = s.up;
+        if (s.notify) quorumChanged(v, alive, true);
+      }
     }
     for (const v of vss.values()) {
       for (const r of v.rs.values()) r.runners.forEach((c) => c.dispose());

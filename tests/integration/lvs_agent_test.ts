@@ -93,3 +93,56 @@ virtual_servers:
     s2.kill("SIGKILL");
   },
 });
+
+Deno.test({
+  name: "agent: quorum_up runs at start when the quorum is met, once (not again on reload)",
+  ignore: why !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using lab = await VrrpLab.create("lq");
+    const notes = `${lab.dir}/notes`;
+    const script = `${lab.dir}/note.sh`;
+    await Deno.writeTextFile(script, `#!/bin/sh\necho "$1" >> ${notes}\n`);
+    await Deno.chmod(script, 0o755);
+    const yaml = (extra: string) =>
+      `virtual_servers:
+  - address: 10.77.0.50:80
+    quorum_up: "${script} up-a"
+    quorum_down: "${script} down-a"
+    real_servers:
+      - address: 127.0.0.1:18091
+        checks: [{ type: TCP_CHECK, connect_timeout: 500ms, delay_loop: 60s }]
+  - address: 10.77.0.51:80
+    alpha: true
+    sorry_server: 127.0.0.1:18099
+    quorum_up: "${script} up-b"
+    quorum_down: "${script} down-b"
+    real_servers:
+      - address: 127.0.0.1:18092
+        checks: [{ type: TCP_CHECK, connect_timeout: 500ms, delay_loop: 60s }]
+  - address: 10.77.0.52:80
+    alpha: true
+    quorum_up: "${script} up-c"
+    quorum_down: "${script} down-c"
+    real_servers:
+      - address: 127.0.0.1:18093
+        checks: [{ type: TCP_CHECK, connect_timeout: 500ms, delay_loop: 60s }]
+${extra}`;
+    const agent = lab.startHaagent("r1", yaml(""));
+    const lines = async () => (await Deno.readTextFile(notes).catch(() => "")).trim().split("\n");
+    // a: real server up before any check (no alpha): quorum 1 met at start -> quorum_up.
+    // b: alpha, real server down, sorry server: "starting with quorum down" -> quorum_down.
+    // c: alpha, no sorry server: down at start and nothing runs (keepalived the same).
+    await waitFor(async () => (await lines()).length >= 2, 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    assertEquals((await lines()).sort(), ["down-b", "up-a"]);
+    assert(agent.log.some((l) => /starting with quorum up/.test(l)), agent.log.join("\n"));
+    // A reload keeps each virtual server's quorum: no script runs again.
+    await Deno.writeTextFile(`${lab.dir}/r1.yaml`, yaml("# reloaded\n"));
+    agent.proc.kill("SIGHUP");
+    await waitFor(() => agent.log.some((l) => /reload/i.test(l)), 10_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    assertEquals((await lines()).sort(), ["down-b", "up-a"]);
+  },
+});
