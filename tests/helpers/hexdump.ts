@@ -189,3 +189,52 @@ export function ipLayer(frame: Uint8Array): IpLayer {
 export function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** One labelled datagram of a `== label` hex file (captured with strace -e write=all). */
+export interface LabelledBytes {
+  label: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * Parses the `== label (N bytes)` files (netlink datagrams captured with strace): `#` lines are
+ * comments, every other line is space-separated hex bytes of the current block. Throws when a
+ * block's length differs from its header (a broken vector is a test bug).
+ */
+export function parseLabelledHex(text: string): LabelledBytes[] {
+  const out: { label: string; want: number; hex: number[] }[] = [];
+  for (const [n, raw] of text.split("\n").entries()) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const head = /^== (.+) \((\d+) bytes\)$/.exec(line);
+    if (head !== null) {
+      out.push({ label: head[1]!, want: Number(head[2]), hex: [] });
+      continue;
+    }
+    const cur = out.at(-1);
+    if (cur === undefined) throw new Error(`line ${n + 1}: bytes before any == header`);
+    for (const h of line.split(/\s+/)) {
+      if (!/^[0-9a-f]{2}$/i.test(h)) throw new Error(`line ${n + 1}: "${h}" is not a hex byte`);
+      cur.hex.push(parseInt(h, 16));
+    }
+  }
+  return out.map((b) => {
+    if (b.hex.length !== b.want) {
+      throw new Error(`block "${b.label}": ${b.hex.length} bytes, header says ${b.want}`);
+    }
+    return { label: b.label, bytes: new Uint8Array(b.hex) };
+  });
+}
+
+/** The sequence numbers of the netlink messages in a datagram, in order. */
+export function netlinkSeqs(datagram: Uint8Array): number[] {
+  const v = new DataView(datagram.buffer, datagram.byteOffset, datagram.byteLength);
+  const seqs: number[] = [];
+  for (let off = 0; off + 16 <= datagram.length;) {
+    const len = v.getUint32(off, true);
+    if (len < 16) throw new Error(`netlink message of ${len} bytes at ${off}`);
+    seqs.push(v.getUint32(off + 8, true));
+    off += (len + 3) & ~3;
+  }
+  return seqs;
+}
