@@ -12,6 +12,8 @@ import { SyscallError } from "./errno.ts";
 
 /** Netlink protocol: routing (links, addresses, routes). */
 export const NETLINK_ROUTE = 0;
+/** Netlink protocol: netfilter (nf_tables). */
+export const NETLINK_NETFILTER = 12;
 /** Netlink protocol: generic netlink (IPVS and others). */
 export const NETLINK_GENERIC = 16;
 
