@@ -9,6 +9,7 @@
 import { formatIp, parseIp } from "../net/ip.ts";
 import { AttributeDecoder, AttributeEncoder } from "./attrs.ts";
 import { type NetlinkConn, openRouteConn, type ReactorLike } from "./client.ts";
+import { linkDetails, type LinkRequest } from "./rtnl_link.ts";
 import {
   decodeRule,
   encodeRuleRequest,
@@ -88,6 +89,14 @@ export interface Link {
   mtu: number;
   /** Raw IFF_* flags. */
   flags: number;
+  /** IFLA_INFO_KIND ("macvlan", "veth", ...), when the kernel sent one. */
+  kind?: string | null;
+  /** IFLA_MACVLAN_MODE of a macvlan. */
+  macvlanMode?: number | null;
+  /** IFLA_LINK: the parent of a macvlan or vlan (the peer of a veth). */
+  parentIndex?: number | null;
+  /** IPv4 devconf (net.ipv4.conf.IF.*) by IPV4_DEVCONF number, when the kernel sent it. */
+  ipv4Conf?: ReadonlyMap<number, number>;
 }
 
 /** An interface address. */
@@ -299,6 +308,11 @@ export function decodeLink(m: NlMessage): Decoded<Link> {
   }
   const err = d.err();
   if (err !== null) return { ok: false, reason: err.message };
+  const more = linkDetails(p.subarray(IFINFOMSG_LEN));
+  link.kind = more.kind;
+  link.macvlanMode = more.macvlanMode;
+  link.parentIndex = more.parentIndex;
+  link.ipv4Conf = more.ipv4Conf;
   return { ok: true, value: link };
 }
 
@@ -504,6 +518,11 @@ export class Rtnl implements Disposable {
     hdr[0] = family === "ipv4" ? AF_INET : AF_INET6;
     const msgs = await this.#dump(RTM_GETRULE, hdr, "Cannot list rules");
     return decodeAll(msgs, RTM_NEWRULE, decodeRule);
+  }
+
+  /** Sends a link request built by rtnl_link.ts (create, delete, up, devconf); `what` names it. */
+  async linkRequest(r: LinkRequest, what: string): Promise<void> {
+    await this.#conn.request(r.type, r.flags, r.payload, what);
   }
 
   /**
