@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { routingDefaults } from "./rules_routing.ts";
 import type { Walker } from "./walker.ts";
 import { familyOf } from "./scalars.ts";
 import type {
@@ -51,6 +52,7 @@ export function resolveDefaults(cfg: Config, w: Walker): void {
     cfg.virtualServerGroups[name] = entries.flatMap((e) => groupEntry(e, w));
   }
   for (const vs of cfg.virtualServers) resolveVirtualServer(cfg, vs, w);
+  routingDefaults(cfg, w);
 }
 
 function groupEntry(raw: unknown, w: Walker): VsGroupEntry[] {

@@ -32,6 +32,7 @@ Deno.test("defaults are filled the keepalived way", async () => {
     vips: [{ address: "10.0.0.50", prefix: 32, family: "ipv4", scope: "global", device: "eth0" }],
     excludedVips: [],
     routes: [],
+    rules: [],
     trackInterfaces: [],
     trackScripts: [],
     trackFiles: [],

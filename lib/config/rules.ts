@@ -10,6 +10,7 @@ import { suggest } from "./suggest.ts";
 import type { Walker } from "./walker.ts";
 import { instanceRules } from "./rules_vrrp.ts";
 import { virtualServerRules } from "./rules_lvs.ts";
+import { routingRules } from "./rules_routing.ts";
 import type { Config } from "./types.ts";
 
 /** How the file is judged against the host it will run on. */
@@ -25,6 +26,7 @@ export function checkRules(cfg: Config, w: Walker, opts: LoadOptions): void {
       w.warn(w.at(path), path, `interface "${name}" does not exist on this host`);
     }
   };
+  routingRules(cfg, w, ifaceMissing);
   const tracked = new Set<string>();
   const vrids = new Map<string, string>();
   for (const inst of cfg.vrrpInstances) {

@@ -1,6 +1,7 @@
 /**
  * Rules of one VRRP instance: version and family, advert interval per version, authentication,
- * preemption, address families, unicast peers, routes, tracked interfaces and references.
+ * preemption, address families, unicast peers, tracked interfaces and references (routes and
+ * rules are in rules_routing.ts).
  *
  * @module
  */
@@ -102,17 +103,6 @@ export function instanceRules(
     if (peers.has(peer)) w.error(w.at(pp), pp, `unicast peer ${peer} is listed twice`);
     peers.add(peer);
   });
-  for (const r of inst.routes) {
-    const rp = w.pathOf.get(r) ?? `${p}.virtual_routes`;
-    if (r.via !== undefined && familyOf(r.via) !== r.to.family) {
-      w.error(
-        w.at(`${rp}.via`),
-        `${rp}.via`,
-        `gateway ${r.via} is not of the family of ${r.to.address}/${r.to.prefix}`,
-      );
-    }
-    if (r.device !== undefined) ifaceMissing(r.device, `${rp}.device`);
-  }
   for (const t of inst.trackInterfaces) {
     ifaceMissing(t.name, w.pathOf.get(t) ?? `${p}.track_interfaces`);
   }

@@ -464,15 +464,130 @@ const VIP = obj("vip", "A virtual address: `ADDR[/PREFIX]` or a mapping with opt
   }),
 }, { shorthand: "address" });
 
-const ROUTE = obj("route", "A route added while master (virtual_routes).", {
+const ROUTE = obj("route", "A route (virtual_routes while master; static_routes always).", {
   to: { kind: "cidr", doc: "Destination prefix.", required: true },
-  via: ip("Gateway."),
-  src: ip("Preferred source address."),
-  device: str("Outgoing interface."),
-  table: int("Routing table.", 1, 4294967295),
-  metric: int("Route metric.", 0, 4294967295),
-  blackhole: bool("Add a blackhole route (no via, no device).", { default: false }),
+  via: ip("Gateway.", { keepalived: "via" }),
+  src: ip("Preferred source address.", { keepalived: "src" }),
+  device: str("Outgoing interface.", { keepalived: "dev" }),
+  table: int("Routing table.", 1, 4294967295, { defaultDoc: "main (254)", keepalived: "table" }),
+  metric: int("Route metric.", 0, 4294967295, { keepalived: "metric" }),
+  type: oneOf(
+    "Route type: unreachable, prohibit and throw routes, like blackhole, take no via or device.",
+    ["unicast", "blackhole", "unreachable", "prohibit", "throw"],
+    { default: "unicast", keepalived: "TYPE before the destination" },
+  ),
+  blackhole: bool("Add a blackhole route (the same as `type: blackhole`).", { default: false }),
+  scope: oneOf("Route scope (keepalived's default is global, also for routes without via).", [
+    "global",
+    "site",
+    "link",
+    "host",
+    "nowhere",
+  ], { default: "global", keepalived: "scope" }),
+  onlink: bool("The gateway is on the link even if no prefix of the device covers it.", {
+    default: false,
+    keepalived: "onlink",
+  }),
 });
+
+const PORT_RANGE = "^[0-9]{1,5}(-[0-9]{1,5})?$";
+
+const RULE = obj(
+  "rule",
+  "A policy routing rule (virtual_rules while master; static_rules always).",
+  {
+    from: { kind: "cidr", doc: "Source prefix (`all` when absent).", keepalived: "from" },
+    to: { kind: "cidr", doc: "Destination prefix.", keepalived: "to" },
+    family: family("Address family of a rule without from / to.", {
+      defaultDoc: "the family of from / to, else ipv4",
+      keepalived: "inet / inet6",
+    }),
+    action: oneOf(
+      "What a matching packet gets: a table lookup, a goto, nothing (nop), or dropped.",
+      ["table", "goto", "nop", "blackhole", "unreachable", "prohibit"],
+      {
+        defaultDoc: "table",
+        keepalived: "table / goto / nop / blackhole / unreachable / prohibit",
+      },
+    ),
+    table: int("Table to look up (needed by action table).", 1, 4294967295, {
+      keepalived: "table / lookup",
+    }),
+    goto: int(
+      "Preference of the rule to go to (needed by action goto; above priority).",
+      0,
+      4294967295,
+      {
+        keepalived: "goto",
+      },
+    ),
+    priority: int("Rule preference; rules are tried from low to high.", 0, 4294967295, {
+      defaultDoc: "16384 for the first rule without one, then 16383, ... per family (keepalived)",
+      keepalived: "preference / priority / order",
+    }),
+    invert: bool("Match packets the selectors do not match.", {
+      default: false,
+      keepalived: "not",
+    }),
+    tos: int("Type of service to match.", 0, 255, { keepalived: "tos / dsfield" }),
+    fwmark: int("Firewall mark to match.", 0, 4294967295, { keepalived: "fwmark" }),
+    fwmask: int("Mask of the firewall mark.", 0, 4294967295, { keepalived: "fwmark MARK/MASK" }),
+    iif: str("Incoming interface to match.", {
+      minLength: 1,
+      maxLength: 15,
+      keepalived: "iif / dev",
+    }),
+    oif: str("Outgoing interface to match.", { minLength: 1, maxLength: 15, keepalived: "oif" }),
+    uid_range: str("User ids to match, `FIRST-LAST`.", {
+      pattern: "^[0-9]{1,10}-[0-9]{1,10}$",
+      patternHint: "FIRST-LAST",
+      keepalived: "uidrange",
+    }),
+    ip_proto: int("IP protocol number to match (6 tcp, 17 udp).", 0, 255, {
+      keepalived: "ipproto",
+    }),
+    sport: str("Source port or `FIRST-LAST` range to match.", {
+      pattern: PORT_RANGE,
+      patternHint: "PORT or FIRST-LAST",
+      keepalived: "sport",
+    }),
+    dport: str("Destination port or `FIRST-LAST` range to match.", {
+      pattern: PORT_RANGE,
+      patternHint: "PORT or FIRST-LAST",
+      keepalived: "dport",
+    }),
+    suppress_prefixlength: int(
+      "Ignore the table's answer when its prefix is this long or shorter.",
+      0,
+      128,
+      { keepalived: "suppress_prefixlength" },
+    ),
+  },
+);
+
+const STATIC_ADDRESS = obj(
+  "static_address",
+  "An address added at start and removed at stop (static_ipaddress).",
+  {
+    address: {
+      kind: "cidr",
+      doc: "Address with prefix; without a prefix /32 (IPv4) or /128 (IPv6).",
+      required: true,
+      flatten: true,
+    },
+    device: str("Interface to add the address to.", {
+      required: true,
+      minLength: 1,
+      maxLength: 15,
+      keepalived: "dev",
+    }),
+    label: str("Address label (`eth0:static`), IPv4 only.", { maxLength: 15, keepalived: "label" }),
+    scope: oneOf("Address scope.", ["global", "site", "link", "host", "nowhere"], {
+      default: "global",
+      keepalived: "scope",
+    }),
+  },
+);
 
 const TRACK_IF = obj("track_interface", "An interface whose state moves the instance.", {
   name: str("Interface name.", { required: true, minLength: 1 }),
@@ -582,6 +697,10 @@ const INSTANCE = obj("vrrp_instance", "One virtual router (vrrp_instance).", {
   virtual_routes: list("Routes added while master.", ROUTE, {
     out: "routes",
     keepalived: "virtual_routes",
+  }),
+  virtual_rules: list("Policy routing rules added while master.", RULE, {
+    out: "rules",
+    keepalived: "virtual_rules",
   }),
   track_interfaces: list("Interfaces whose state moves the instance.", TRACK_IF, {
     keepalived: "track_interface",
@@ -951,6 +1070,17 @@ export const CONFIG: ObjectSpec = obj("config", "A haagent configuration file.",
     default: {},
   },
   virtual_servers: list("IPVS services (virtual_server).", VIRTUAL_SERVER),
+  static_ipaddresses: list(
+    "Addresses added at start whatever the VRRP state, removed at stop.",
+    STATIC_ADDRESS,
+    { out: "staticAddresses", keepalived: "static_ipaddress" },
+  ),
+  static_routes: list("Routes added at start whatever the VRRP state, removed at stop.", ROUTE, {
+    keepalived: "static_routes",
+  }),
+  static_rules: list("Rules added at start whatever the VRRP state, removed at stop.", RULE, {
+    keepalived: "static_rules",
+  }),
 });
 
 /** The output name of a key: `spec.out`, else camelCase with `Ms` for durations. */

@@ -18,6 +18,10 @@ export interface Config {
   syncGroups: SyncGroupConfig[];
   virtualServerGroups: Record<string, VsGroupEntry[]>;
   virtualServers: VirtualServerConfig[];
+  /** static_ipaddress: added at start, removed at stop. */
+  staticAddresses: StaticAddressConfig[];
+  staticRoutes: RouteConfig[];
+  staticRules: RuleConfig[];
 }
 
 /** Agent-wide settings (keepalived global_defs). */
@@ -119,7 +123,14 @@ export interface VipConfig extends Cidr {
   scope: "global" | "site" | "link" | "host" | "nowhere";
 }
 
-/** A route installed while master. */
+/** An address installed from start to stop (static_ipaddress). */
+export interface StaticAddressConfig extends Cidr {
+  device: string;
+  label?: string;
+  scope: "global" | "site" | "link" | "host" | "nowhere";
+}
+
+/** A route installed while master (virtual_routes) or from start to stop (static_routes). */
 export interface RouteConfig {
   to: Cidr;
   via?: string;
@@ -127,7 +138,36 @@ export interface RouteConfig {
   device?: string;
   table?: number;
   metric?: number;
+  /** `blackhole: true` is folded in here by the loader. */
+  type: "unicast" | "blackhole" | "unreachable" | "prohibit" | "throw";
   blackhole: boolean;
+  scope: "global" | "site" | "link" | "host" | "nowhere";
+  onlink: boolean;
+}
+
+/** A policy routing rule (virtual_rules while master, static_rules from start to stop). */
+export interface RuleConfig {
+  from?: Cidr;
+  to?: Cidr;
+  /** Filled by the loader from from / to (ipv4 when neither is given). */
+  family: Family;
+  /** Filled by the loader: table when not given. */
+  action: "table" | "goto" | "nop" | "blackhole" | "unreachable" | "prohibit";
+  table?: number;
+  goto?: number;
+  /** Filled by the loader as keepalived does when absent (16384 down, per family). */
+  priority: number;
+  invert: boolean;
+  tos?: number;
+  fwmark?: number;
+  fwmask?: number;
+  iif?: string;
+  oif?: string;
+  uidRange?: string;
+  ipProto?: number;
+  sport?: string;
+  dport?: string;
+  suppressPrefixlength?: number;
 }
 
 /** A tracked interface. */
@@ -171,6 +211,7 @@ export interface VrrpInstanceConfig {
   vips: VipConfig[];
   excludedVips: VipConfig[];
   routes: RouteConfig[];
+  rules: RuleConfig[];
   trackInterfaces: TrackInterfaceConfig[];
   trackScripts: TrackScriptConfig[];
   trackFiles: TrackFileConfig[];
