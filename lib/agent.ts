@@ -11,6 +11,7 @@ import { ReactorClock } from "../ffi/timer.ts";
 import type { Clock } from "./runtime/clock.ts";
 import { setHelperNice, setLatencySlice, setRealtimePriority } from "../ffi/sched.ts";
 import { LinkCache } from "./agent/links.ts";
+import { StaticRouting } from "./agent/routing.ts";
 import type { InstancePlan, Plan, SyncGroupPlan } from "./agent/plan.ts";
 import type { AgentStatus, InstanceStatus, MailStatus } from "./agent/status_types.ts";
 import type { LvsRuntime } from "./agent/lvs.ts";
@@ -51,6 +52,7 @@ export class Agent {
   readonly #clock: ReactorClock;
   readonly #startedAt = new Date();
   #rtnl: Rtnl | null = null;
+  #statics: StaticRouting | null = null;
   #events: Disposable | null = null;
   readonly #links = new LinkCache();
   #transport: VrrpTransport | null = null;
@@ -134,6 +136,12 @@ export class Agent {
       );
     }
     await this.#removeLeftoverVips(plan.instances);
+    this.#statics = new StaticRouting(
+      this.#rtnl,
+      this.#log.child("static"),
+      (n) => this.#links.link(n)?.index ?? null,
+    );
+    await this.#statics.start(plan.statics);
     this.#tracking.apply(plan);
     for (const ip of plan.instances) this.#startInstance(ip);
     this.#buildGroups(plan.syncGroups);
@@ -431,6 +439,7 @@ export class Agent {
     this.#plan = plan;
     // A replaced mailer still sends what it has queued.
     this.#applyMail(plan);
+    await this.#statics?.reload(plan.statics);
     const next = new Map(plan.instances.map((i) => [i.spec.name, i]));
     let kept = 0, restarted = 0, added = 0, removed = 0, reprioritized = 0;
     for (const [name, runner] of [...this.#runners]) {
@@ -500,6 +509,7 @@ export class Agent {
     for (const g of this.#groups) g.group?.[Symbol.dispose]();
     for (const r of this.#runners.values()) r.stop();
     await Promise.all([...this.#runners.values()].map((r) => r.settled()));
+    await this.#statics?.stop();
     this.#tracking.stop();
     if (this.#lvs !== null) await this.#lvs.stop().catch((e) => this.#log.error(String(e)));
     await Promise.race([

@@ -136,6 +136,7 @@ export function planFromConfig(c: Config, o: Overrides, hostname: string): Plan 
     mail: mailSettings(c.global, routerId),
     noEmailFaults: c.global.noEmailFaults,
     hasVirtualServers: c.virtualServers.length > 0,
+    statics: { addresses: c.staticAddresses, routes: c.staticRoutes, rules: c.staticRules },
     realtimePriority: c.global.realtimePriority ?? null,
     checkerNice: c.global.checkerNice,
     metricsListen: c.global.metrics

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { StaticPlan } from "./routing.ts";
 import type { InstanceSpec } from "../vrrp/runner.ts";
 import type { MailSettings } from "../runtime/mail.ts";
 import type { ProcessConfig } from "../config/types.ts";
@@ -84,4 +85,6 @@ export interface Plan {
   noEmailFaults: boolean;
   /** The file has virtual servers (the load-balancer side is loaded only then). */
   hasVirtualServers: boolean;
+  /** static_ipaddress, static_routes, static_rules: installed from start to stop. */
+  statics: StaticPlan;
 }
