@@ -55,7 +55,9 @@ export class Firewall implements Disposable {
     if (exec === null) return;
     for (const family of FAMILIES) {
       try {
-        if (!exec.exists(this.#rules.getTable(family), `Cannot look for table ${this.#name(family)}`)) {
+        if (
+          !exec.exists(this.#rules.getTable(family), `Cannot look for table ${this.#name(family)}`)
+        ) {
           continue;
         }
         exec.batch([this.#rules.deleteTable(family)], `Cannot delete table ${this.#name(family)}`);
@@ -86,7 +88,10 @@ export class Firewall implements Disposable {
       } else this.#guarded.set(key(a), n - 1);
     }
     if (gone.length === 0) return true;
-    return this.#apply(() => this.#rules.guard("del", gone), `${who}: cannot remove the drop rules`);
+    return this.#apply(
+      () => this.#rules.guard("del", gone),
+      `${who}: cannot remove the drop rules`,
+    );
   }
 
   /** Sends IGMP / MLD reports of VMAC `vmacIfindex` out through `baseIfindex` instead. */
@@ -124,7 +129,10 @@ export class Firewall implements Disposable {
       for (const family of FAMILIES) {
         if (!this.#rules.has(family)) continue;
         try {
-          exec.batch([this.#rules.deleteTable(family)], `Cannot delete table ${this.#name(family)}`);
+          exec.batch(
+            [this.#rules.deleteTable(family)],
+            `Cannot delete table ${this.#name(family)}`,
+          );
         } catch (e) {
           if (!(e instanceof NetlinkError && e.errno === ENOENT)) {
             this.#log.error((e as Error).message);
