@@ -162,6 +162,11 @@ const OTHER_VECTORS = [
   "keepalived-2.2.7/garp.hex",
   "keepalived-2.2.7/una-ipv6.hex",
   "frr-8.4/frr-garp.hex",
+  // Netlink datagrams (strace), compared byte for byte by lib/vrrp/firewall_rules_test.ts and
+  // lib/netlink/rtnl_link_test.ts.
+  "keepalived-2.2.7/nft-no-accept-ipv4.hex",
+  "keepalived-2.2.7/nft-no-accept-ipv6.hex",
+  "keepalived-2.2.7/vmac-ipv4.hex",
 ];
 
 Deno.test("vectors: every .hex file in tests/vectors is covered by this test", () => {
