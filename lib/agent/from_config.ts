@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { ruleSpecOf } from "./routing.ts";
 import { mailSettings, vrrpAlerts } from "../config/alerts.ts";
 import type { Config, VipConfig, VrrpInstanceConfig } from "../config/types.ts";
 import type { InstanceSpec, VipSpec } from "../vrrp/runner.ts";
@@ -75,8 +76,11 @@ function instanceSpec(i: VrrpInstanceConfig, c: Config): InstanceSpec {
       device: r.device ?? null,
       table: r.table ?? null,
       metric: r.metric ?? null,
-      blackhole: r.blackhole,
+      type: r.type,
+      scope: r.scope,
+      onlink: r.onlink,
     })),
+    rules: i.rules.map(ruleSpecOf),
     v3Checksum: c.global.v3Checksum,
     announce: {
       repeat: i.garpMasterRepeat,

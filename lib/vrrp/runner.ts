@@ -8,6 +8,7 @@
 import type { Received } from "../../ffi/socket.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import type { RouteSpec, Rtnl } from "../netlink/rtnl.ts";
+import { type RuleSpec, ruleText } from "../netlink/rule.ts";
 import { formatIp, ipEqual, parseIp } from "../net/ip.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { type Logger, RateLimiter } from "../runtime/log.ts";
@@ -41,7 +42,10 @@ export interface VrouteSpec {
   device: string | null;
   table: number | null;
   metric: number | null;
-  blackhole: boolean;
+  /** Non-unicast routes (blackhole, unreachable, prohibit, throw) have no device. */
+  type: "unicast" | "blackhole" | "unreachable" | "prohibit" | "throw";
+  scope: "global" | "site" | "link" | "host" | "nowhere";
+  onlink: boolean;
 }
 
 /** Everything a runner needs, in kernel-ready units. */
@@ -62,6 +66,8 @@ export interface InstanceSpec {
   unicastPeers: string[];
   vips: VipSpec[];
   routes: VrouteSpec[];
+  /** Policy routing rules installed while master, after the routes (virtual_rules). */
+  rules: RuleSpec[];
   v3Checksum: "keepalived" | "rfc9568";
   announce: AnnounceTiming;
 }
@@ -383,7 +389,7 @@ export class VrrpRunner implements Disposable {
   }
 
   #routeSpec(r: VrouteSpec): RouteSpec {
-    const ifindex = r.blackhole
+    const ifindex = r.type !== "unicast"
       ? undefined
       : r.device === null
       ? this.#ifindex
@@ -397,7 +403,9 @@ export class VrrpRunner implements Disposable {
       ...(ifindex !== undefined ? { ifindex } : {}),
       ...(r.table !== null ? { table: r.table } : {}),
       ...(r.metric !== null ? { metric: r.metric } : {}),
-      ...(r.blackhole ? { type: "blackhole" as const } : {}),
+      type: r.type,
+      scope: r.scope === "nowhere" ? 255 : r.scope,
+      ...(r.onlink ? { onlink: true } : {}),
     };
   }
 
@@ -408,6 +416,12 @@ export class VrrpRunner implements Disposable {
       this.#track(
         this.#host.rtnl.addRoute(this.#routeSpec(r))
           .catch((e) => this.#ignore(e, [17], `cannot add route ${r.to}/${r.prefix}`)),
+      );
+    }
+    // keepalived's order: addresses, routes, then rules; removed in the reverse order.
+    for (const r of this.spec.rules) {
+      this.#track(
+        this.#host.rtnl.addRule(r).catch((e) => this.#ignore(e, [17], `cannot add ${ruleText(r)}`)),
       );
     }
   }
@@ -435,6 +449,12 @@ export class VrrpRunner implements Disposable {
   #removeVips(): void {
     this.#vipsInstalled = false;
     this.#announcer.stop();
+    for (const r of this.spec.rules) {
+      this.#track(
+        this.#host.rtnl.deleteRule(r)
+          .catch((e) => this.#ignore(e, [2], `cannot delete ${ruleText(r)}`)),
+      );
+    }
     for (const r of this.spec.routes) {
       this.#track(
         this.#host.rtnl.deleteRoute(this.#routeSpec(r))

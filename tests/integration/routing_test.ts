@@ -1,7 +1,8 @@
 /**
  * Routes and policy rules against keepalived 2.2.7 in the same topology: static_ipaddress,
  * static_routes and static_rules (installed at start, removed at stop) with every route type
- * and the rule options keepalived supports. The kernel's tables (`ip rule`, `ip route show
+ * and the rule options keepalived supports, and an instance's virtual_routes and virtual_rules
+ * (installed while MASTER, removed when it stops). The kernel's tables (`ip rule`, `ip route show
  * table all`, `ip addr`) under keepalived and under haagent with the same configuration must
  * read the same, while running and after stop.
  */
@@ -51,6 +52,18 @@ vrrp_instance VI_1 {
   virtual_ipaddress {
     10.77.0.50/24
   }
+  virtual_routes {
+    10.90.0.0/16 via 10.77.0.254 dev eth0 onlink metric 5
+    10.95.0.0/16 via 10.77.0.254 dev eth0 onlink table 200
+    blackhole 10.91.0.0/16
+    10.92.0.0/16 dev eth0 scope link
+    unreachable 10.94.0.0/16 table 200
+  }
+  virtual_rules {
+    from 10.77.0.50 table 200 priority 300
+    to 10.93.0.0/16 prohibit priority 301
+    from fd66::/64 to fd93::/32 table 200 priority 302
+  }
 }
 `;
 
@@ -87,6 +100,16 @@ vrrp_instances:
     version: 2
     advert_interval: 1s
     virtual_ipaddresses: [10.77.0.50/24]
+    virtual_routes:
+      - { to: 10.90.0.0/16, via: 10.77.0.254, device: eth0, onlink: true, metric: 5 }
+      - { to: 10.95.0.0/16, via: 10.77.0.254, device: eth0, onlink: true, table: 200 }
+      - { to: 10.91.0.0/16, type: blackhole }
+      - { to: 10.92.0.0/16, device: eth0, scope: link }
+      - { to: 10.94.0.0/16, type: unreachable, table: 200 }
+    virtual_rules:
+      - { from: 10.77.0.50, table: 200, priority: 300 }
+      - { to: 10.93.0.0/16, action: prohibit, priority: 301 }
+      - { from: "fd66::/64", to: "fd93::/32", table: 200, priority: 302 }
 `;
 
 /** The kernel's rules, routes and addresses of r1, without what neither agent writes. */
@@ -104,7 +127,7 @@ async function tables(lab: VrrpLab): Promise<string[]> {
     const r = await lab.lab.tryExec("r1", cmd);
     for (const line of r.stdout.split("\n")) {
       const l = line.replace(/\s+/g, " ").replace(/\\ /g, "").trim();
-      if (l === "" || /table local|fe80:|10\.77\.0\.50|valid_lft/.test(l)) continue;
+      if (l === "" || /table local|fe80:|inet 10\.77\.0\.50\/|valid_lft/.test(l)) continue;
       out.push(`${cmd.join(" ")}: ${l.replace(/^\d+: eth0 /, "")}`);
     }
   }
@@ -119,23 +142,32 @@ Deno.test({
   async fn() {
     await using lab = await VrrpLab.create("rt");
     const before = await tables(lab);
-    const settled = async () => (await tables(lab)).some((l) => l.includes("10.85.0.0/16"));
+    // Running and MASTER: the last static rule and the last virtual rule are in.
+    const settled = async () => {
+      const t = await tables(lab);
+      return t.some((l) => l.includes("10.85.0.0/16")) && t.some((l) => l.includes("fd93::/32"));
+    };
 
     const ka = lab.startKeepalived("r1", KEEPALIVED);
-    await waitFor(settled, 10_000);
+    await waitFor(settled, 15_000);
     await new Promise((r) => setTimeout(r, 500));
     const kaRunning = await tables(lab);
     await lab.stop(ka);
     const kaStopped = await tables(lab);
 
     const ha = lab.startHaagent("r1", HAAGENT);
-    await waitFor(settled, 10_000);
+    await waitFor(settled, 15_000);
     await new Promise((r) => setTimeout(r, 500));
     const haRunning = await tables(lab);
     await lab.stop(ha);
     const haStopped = await tables(lab);
 
     assertEquals(kaRunning.length > before.length + 20, true, kaRunning.join("\n"));
+    for (
+      const x of ["10.90.0.0/16", "10.91.0.0/16", "10.92.0.0/16", "10.94.0.0/16", "10.95.0.0/16"]
+    ) {
+      assertEquals(kaRunning.some((l) => l.includes(x)), true, `${x}\n${kaRunning.join("\n")}`);
+    }
     assertEquals(haRunning, kaRunning);
     assertEquals(kaStopped, before);
     assertEquals(haStopped, before);
