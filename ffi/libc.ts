@@ -70,6 +70,8 @@ const symbols = {
   // long syscall(SYS_sched_setattr, pid_t tid, struct sched_attr *attr, unsigned int flags);
   // glibc has no wrapper; the variadic call takes integer arguments in registers on x86-64.
   sched_setattr: { name: "syscall", parameters: ["i64", "i32", "buffer", "u32"], result: "i64" },
+  // int clock_gettime(clockid_t clockid, struct timespec *tp);
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   // int *__errno_location(void);
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;

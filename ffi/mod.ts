@@ -10,3 +10,4 @@ export { type Family, RawSocket, type Received } from "./socket.ts";
 export { PacketSocket, type ReceivedFrame } from "./packet.ts";
 export { linkIndex, type LinkInfo, linkInfo, linkName } from "./ioctl.ts";
 export { Reactor, type ReactorOptions } from "./reactor.ts";
+export { monotonicUsec, UnixDatagramSocket } from "./unix_dgram.ts";

@@ -9,6 +9,8 @@
 // Address families and socket types (<bits/socket.h>, <bits/socket_type.h>).
 /** AF_UNSPEC. */
 export const AF_UNSPEC = 0;
+/** AF_UNIX (AF_LOCAL). */
+export const AF_UNIX = 1;
 /** AF_INET. */
 export const AF_INET = 2;
 /** AF_INET6. */
@@ -127,6 +129,8 @@ export const MSG_PEEK = 0x2;
 export const MSG_CTRUNC = 0x8;
 /** MSG_TRUNC. */
 export const MSG_TRUNC = 0x20;
+/** MSG_NOSIGNAL: no SIGPIPE when the peer is gone (EPIPE instead). */
+export const MSG_NOSIGNAL = 0x4000;
 /** MSG_DONTWAIT. */
 export const MSG_DONTWAIT = 0x40;
 
@@ -215,6 +219,7 @@ export const SIZEOF = Object.freeze({
   in_pktinfo: 12,
   in6_pktinfo: 20,
   epoll_event: 12,
+  sockaddr_un: 110,
 });
 
 /** Field offsets, one table per struct. */
@@ -232,6 +237,7 @@ export const OFFSET = Object.freeze({
   in_pktinfo: { ifindex: 0, specDst: 4, addr: 8 },
   in6_pktinfo: { addr: 0, ifindex: 16 },
   epoll_event: { events: 0, data: 4 },
+  sockaddr_un: { family: 0, path: 2 },
 });
 
 const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -602,4 +608,26 @@ export function encodeInt(n: number): Uint8Array {
 export function decodeInt(b: Uint8Array): number {
   need(b, 4, "int");
   return view(b).getInt32(0, true);
+}
+
+/**
+ * Encodes `struct sockaddr_un` for `path`, trimmed to the length the kernel needs (the
+ * returned length is the `addrlen` to pass). A path starting with "@" is a Linux abstract
+ * name: a leading NUL and the bytes after "@", with no terminating NUL (as systemd reads
+ * `$NOTIFY_SOCKET`). Throws RangeError when the name is empty or longer than sun_path.
+ */
+export function encodeSockaddrUn(path: string): Uint8Array {
+  const abstract = path.startsWith("@");
+  const name = new TextEncoder().encode(abstract ? path.slice(1) : path);
+  const room = SIZEOF.sockaddr_un - OFFSET.sockaddr_un.path;
+  // A file name needs its NUL inside sun_path; an abstract name needs the leading NUL.
+  if (name.byteLength === 0 || name.byteLength + 1 > room || (!abstract && name.includes(0))) {
+    throw new RangeError(
+      `Invalid unix socket path "${path}": must be 1 to ${room - 1} bytes without NUL`,
+    );
+  }
+  const b = new Uint8Array(OFFSET.sockaddr_un.path + 1 + name.byteLength);
+  view(b).setUint16(OFFSET.sockaddr_un.family, AF_UNIX, true);
+  b.set(name, OFFSET.sockaddr_un.path + (abstract ? 1 : 0));
+  return b;
 }

@@ -31,6 +31,7 @@ import {
   encodeSockaddrIn6,
   encodeSockaddrLl,
   encodeSockaddrNl,
+  encodeSockaddrUn,
   IP_PKTINFO,
   IP_TTL,
   OFFSET,
@@ -39,6 +40,7 @@ import {
 } from "./structs.ts";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const te = (s: string) => new TextEncoder().encode(s);
 const unhex = (s: string) =>
   new Uint8Array(s.replace(/\s+/g, "").match(/../g)!.map((x) => parseInt(x, 16)));
 
@@ -80,6 +82,7 @@ Deno.test("structs: encoded sizes match SIZEOF", () => {
     in_pktinfo: 12,
     in6_pktinfo: 20,
     epoll_event: 12,
+    sockaddr_un: 110,
   });
 });
 
@@ -297,6 +300,7 @@ Deno.test({
       in_pktinfo: { ifindex: "ipi_ifindex", specDst: "ipi_spec_dst", addr: "ipi_addr" },
       in6_pktinfo: { addr: "ipi6_addr", ifindex: "ipi6_ifindex" },
       epoll_event: { events: "events", data: "data" },
+      sockaddr_un: { family: "sun_family", path: "sun_path" },
     };
     for (const [struct, offs] of Object.entries(OFFSET)) {
       for (const field of Object.keys(offs)) {
@@ -313,6 +317,7 @@ Deno.test({
 #include <net/if.h>
 #include <sys/uio.h>
 #include <sys/epoll.h>
+#include <sys/un.h>
 int main(void) {
   printf("{\\"sizes\\":{");
 ${
@@ -353,4 +358,17 @@ ${
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("structs: sockaddr_un for a file name and for an abstract name", () => {
+  // sun_family AF_UNIX (1, little-endian), the path, its NUL: addrlen 2 + 9 + 1.
+  assertEquals(hex(encodeSockaddrUn("/run/sock")), "0100" + hex(te("/run/sock")) + "00");
+  // Abstract: a leading NUL, the name without "@", no trailing NUL (systemd's own rule).
+  assertEquals(hex(encodeSockaddrUn("@notify")), "0100" + "00" + hex(te("notify")));
+  const longest = "/" + "x".repeat(SIZEOF.sockaddr_un - OFFSET.sockaddr_un.path - 2);
+  assertEquals(encodeSockaddrUn(longest).byteLength, SIZEOF.sockaddr_un);
+  assertEquals(encodeSockaddrUn("@" + "y".repeat(107)).byteLength, SIZEOF.sockaddr_un);
+  for (const bad of ["", "@", longest + "x", "@" + "y".repeat(108), "/a\0b"]) {
+    assertThrows(() => encodeSockaddrUn(bad), RangeError);
+  }
 });
