@@ -59,6 +59,7 @@ export function lvsWorkerFactory(opts: LvsWorkerOptions = {}): LvsFactory {
     const logSettings = (config: Config): LvsLogSettings => ({
       level: LEVELS.find((l) => log.enabled(l)) ?? "error",
       json: (opts.logFormat ?? config.global.logFormat) === "json",
+      journal: log.journal,
     });
 
     const died = (w: Worker, why: string) => {

@@ -18,6 +18,8 @@ import { makeLvsRuntime } from "./lvs_runtime.ts";
 export interface LvsLogSettings {
   level: Level;
   json: boolean;
+  /** Lines carry the syslog priority `<N>` (stderr is the journal). */
+  journal: boolean;
 }
 
 /** Messages to the worker. `id` is echoed in the `done` (or `error`) reply. */
@@ -80,6 +82,7 @@ function serve(scope: WorkerScope): void {
       case "reload":
         root.setLevel(m.log.level);
         root.setSink(sink, m.log.json);
+        root.setJournal(m.log.journal);
         if (stopped) break;
         if (started) await runtime.reload(m.config);
         else {

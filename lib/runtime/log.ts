@@ -1,6 +1,8 @@
 /**
  * Structured, levelled logging to stderr, with a per-key rate limiter for noisy
- * events such as dropped packets.
+ * events such as dropped packets. Under systemd's journal (stderr is the stream named by
+ * `$JOURNAL_STREAM`), lines start with the syslog priority `<N>` instead of a timestamp, so the
+ * journal records each line's priority (`journalctl -p warning`) and its own time.
  *
  * @module
  */
@@ -13,15 +15,54 @@ const rank: Record<Level, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 /** Where log lines go; tests capture them. */
 export type Sink = (line: string) => void;
 
+/** syslog(3) priorities of the levels (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG). */
+export const SYSLOG_PRIORITY: Readonly<Record<Level, number>> = {
+  error: 3,
+  warn: 4,
+  info: 6,
+  debug: 7,
+};
+
+interface LogState {
+  level: Level;
+  sink: Sink;
+  json: boolean;
+  /** Lines carry `<N>` instead of a timestamp (absent: no). */
+  journal?: boolean;
+}
+
+/**
+ * Whether stderr is the journal: `$JOURNAL_STREAM` ("DEVICE:INODE", set by systemd for a
+ * service whose stderr it connected to journald) names the file stderr is. A child that
+ * inherited the variable but had its stderr redirected does not match.
+ */
+export function isJournalStream(
+  journalStream: string | undefined,
+  stderr: { dev: number; ino: number | null } | null,
+): boolean {
+  if (journalStream === undefined || stderr === null || stderr.ino === null) return false;
+  const m = /^(\d+):(\d+)$/.exec(journalStream);
+  return m !== null && Number(m[1]) === stderr.dev && Number(m[2]) === stderr.ino;
+}
+
+/** `isJournalStream` for this process (fd 2 through /proc/self/fd/2). */
+export function stderrIsJournal(): boolean {
+  let st: Deno.FileInfo | null = null;
+  try {
+    st = Deno.statSync("/proc/self/fd/2");
+  } catch { /* no /proc, or no stderr */ }
+  return isJournalStream(Deno.env.get("JOURNAL_STREAM"), st);
+}
+
 /** A logger with a component name. */
 export class Logger {
   readonly #component: string;
-  readonly #state: { level: Level; sink: Sink; json: boolean };
+  readonly #state: LogState;
 
-  constructor(component = "haagent", state?: { level: Level; sink: Sink; json: boolean }) {
+  constructor(component = "haagent", state?: LogState) {
     this.#component = component;
     this.#state = state ??
-      { level: "info", sink: (l) => console.error(l), json: false };
+      { level: "info", sink: (l) => console.error(l), json: false, journal: false };
   }
 
   /** A logger for a sub-component that shares level and sink. */
@@ -40,16 +81,29 @@ export class Logger {
     this.#state.json = json;
   }
 
+  /** Prefixes lines with the syslog priority `<N>` instead of a timestamp (see `stderrIsJournal`). */
+  setJournal(on: boolean): void {
+    this.#state.journal = on;
+  }
+
+  /** Whether lines carry the syslog priority prefix. */
+  get journal(): boolean {
+    return this.#state.journal === true;
+  }
+
   /** Whether a level is enabled. */
   enabled(level: Level): boolean {
     return rank[level] <= rank[this.#state.level];
   }
 
+  /** Logs `msg` at `level` with optional key=value fields. */
   log(level: Level, msg: string, fields?: Record<string, unknown>): void {
     if (!this.enabled(level)) return;
     const ts = new Date().toISOString();
+    const prio = this.#state.journal === true ? `<${SYSLOG_PRIORITY[level]}>` : "";
     if (this.#state.json) {
-      this.#state.sink(JSON.stringify({ ts, level, component: this.#component, msg, ...fields }));
+      const line = JSON.stringify({ ts, level, component: this.#component, msg, ...fields });
+      this.#state.sink(prio + line);
       return;
     }
     const extra = fields === undefined ? "" : " " +
@@ -57,7 +111,8 @@ export class Logger {
         `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`
       )
         .join(" ");
-    this.#state.sink(`${ts} ${level.toUpperCase().padEnd(5)} ${this.#component}: ${msg}${extra}`);
+    const head = this.#state.journal === true ? prio : `${ts} `;
+    this.#state.sink(`${head}${level.toUpperCase().padEnd(5)} ${this.#component}: ${msg}${extra}`);
   }
 
   error(msg: string, fields?: Record<string, unknown>): void {
