@@ -24,6 +24,9 @@ import { formatIp, parseIp } from "./net/ip.ts";
 import { ControlServer } from "./runtime/control.ts";
 import type { Logger } from "./runtime/log.ts";
 import { ScriptQueue } from "./runtime/script.ts";
+import type { ServiceNotifier } from "./runtime/sd_notify.ts";
+import { SocketRetry } from "./agent/socket_retry.ts";
+import { formatSummary } from "./agent/summary.ts";
 import { FramePort } from "./vrrp/announce.ts";
 import type { VrrpState } from "./vrrp/instance.ts";
 import { VrrpRunner } from "./vrrp/runner.ts";
@@ -83,6 +86,11 @@ export class Agent {
   /** Resolves when the agent has stopped. */
   readonly done: Promise<void>;
   #reloadChain: Promise<unknown> = Promise.resolve();
+  /** The service manager (sd_notify), or null when none listens. */
+  readonly #service: ServiceNotifier | null;
+  /** Retries of instances whose VRRP sockets could not be opened. */
+  readonly #socketRetry: SocketRetry;
+  readonly #testHooks: boolean;
 
   constructor(opts: {
     configFile: string;
@@ -90,12 +98,27 @@ export class Agent {
     log: Logger;
     /** Loads the load-balancer side; called only once a configuration has virtual servers. */
     lvs?: () => Promise<LvsFactory>;
+    /** Told READY / RELOADING / STOPPING / STATUS; fed the watchdog from the VRRP loop. */
+    service?: ServiceNotifier | null;
+    /** Test builds only (HAAGENT_TEST_HOOKS=1): the `test-stall` control command. */
+    testHooks?: boolean;
   }) {
     this.#configFile = opts.configFile;
     this.#load = opts.load;
     this.#log = opts.log;
     this.#lvsFactory = opts.lvs ?? null;
+    this.#service = opts.service ?? null;
+    this.#testHooks = opts.testHooks ?? false;
     this.#clock = new ReactorClock(this.#reactor, opts.log.child("clock"));
+    this.#socketRetry = new SocketRetry(this.#clock, {
+      retry: (name) => {
+        const r = this.#runners.get(name);
+        if (r === undefined) return true;
+        r.linkAppeared();
+        return r.instance !== null;
+      },
+      giveUp: (name, why, attempts) => this.#cannotWork(name, why, attempts),
+    });
     this.#scriptsQueue = new ScriptQueue(opts.log.child("scripts"));
     this.#notifier = new Notifier(this.#scriptsQueue, opts.log.child("notify"));
     this.#tracking = new TrackingRuntime(this.#clock, opts.log.child("track"), (names) => {
@@ -117,6 +140,8 @@ export class Agent {
     this.#pidFile = plan.pidFile;
     const reactor = this.#reactor;
     reactor.run().catch((e) => this.#log.error(`event loop stopped: ${e}`));
+    // The keep-alive runs on this thread's Reactor timers: a stalled VRRP loop stops it.
+    this.#service?.attach(this.#clock, () => this.summary());
     this.#rtnl = Rtnl.open(reactor);
     await this.#links.load(this.#rtnl);
     this.#events = this.#rtnl.subscribe((e) => this.#onRtnl(e));
@@ -127,6 +152,7 @@ export class Agent {
     this.#control = await ControlServer.listen(plan.control, {
       status: () => this.status(),
       reload: () => this.reload(),
+      ...(this.#testHooks ? { "test-stall": (req) => this.#testStall(req) } : {}),
     }, (e) => this.#log.warn(`control socket: ${e}`));
     if (plan.metricsListen !== null) {
       this.#metrics = serveMetrics(
@@ -159,6 +185,58 @@ export class Agent {
       `haagent ${VERSION} started: ${plan.instances.length} VRRP instance(s), ` +
         `control ${plan.control}, pid ${Deno.pid}`,
     );
+    this.#service?.ready();
+  }
+
+  /** The agent in one line (the service manager's STATUS=): `3 MASTER, 1 BACKUP, ...`. */
+  summary(): string {
+    const states = new Map<string, number>();
+    for (const r of this.#runners.values()) states.set(r.state, (states.get(r.state) ?? 0) + 1);
+    const lvs = this.#lvs?.status() ?? null;
+    let realServers: { up: number; total: number } | null = null;
+    if (lvs !== null && lvs.virtualServers.length > 0) {
+      realServers = { up: 0, total: 0 };
+      for (const vs of lvs.virtualServers) {
+        for (const rs of vs.realServers) {
+          realServers.total++;
+          if (rs.up) realServers.up++;
+        }
+      }
+    }
+    return formatSummary({
+      states,
+      realServers,
+      ipvsUnavailable: this.#plan?.hasVirtualServers && lvs !== null && !lvs.ipvs.available
+        ? lvs.ipvs.reason
+        : null,
+      reloadRefused: this.#lastReload?.ok === false,
+    });
+  }
+
+  /**
+   * An instance still cannot open its VRRP sockets after every retry: the agent cannot do its
+   * job, so it asks the service manager for a restart (retries go on meanwhile).
+   */
+  #cannotWork(name: string, why: string, attempts: number): void {
+    const msg = `instance ${name} cannot open its VRRP sockets after ${attempts} attempts: ${why}`;
+    if (this.#service === null) {
+      this.#log.error(`${msg}; retrying every 30 s (no service manager to restart the agent)`);
+      return;
+    }
+    this.#service.trigger(msg);
+  }
+
+  /**
+   * Test builds only: blocks this thread (the VRRP event loop) for `ms` from its next timer
+   * turn, as a wedged agent would; answers at once.
+   */
+  #testStall(req: Record<string, unknown>): { stallMs: number } {
+    const ms = Math.min(Math.max(Number(req.ms) || 0, 0), 60_000);
+    this.#clock.setTimer(0, () => {
+      this.#log.warn(`test-stall: blocking the event loop for ${ms} ms`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    });
+    return { stallMs: ms };
   }
 
   /**
@@ -245,6 +323,7 @@ export class Agent {
 
   #startInstance(ip: InstancePlan): void {
     const vips = new Set(ip.spec.vips.map((v) => v.address));
+    this.#socketRetry.forget(ip.spec.name);
     const runner = new VrrpRunner(ip.spec, {
       clock: this.#clock,
       log: this.#log,
@@ -255,6 +334,9 @@ export class Agent {
       sourceAddress: (ifindex, family) => this.#links.sourceAddress(ifindex, family, vips),
       forwarding: ipv6Forwarding,
       onState: (r, from, to, reason) => this.#onState(r, from, to, reason),
+      socketError: (r, e) => {
+        if (this.#runners.get(r.spec.name) === r) this.#socketRetry.failed(r.spec.name, e);
+      },
     });
     this.#runners.set(ip.spec.name, runner);
     this.#instancePlans.set(ip.spec.name, ip);
@@ -278,6 +360,7 @@ export class Agent {
     }
     // An instance created late (its interface appeared) joins its sync group now.
     if (from === "FAULT" || from === "INIT") this.#maybeRebuildGroups();
+    this.#service?.statusChanged();
     void reason;
   }
 
@@ -408,8 +491,10 @@ export class Agent {
 
   /** Re-reads the file; unchanged instances keep their state and VIPs. Never throws. */
   reload(): Promise<{ ok: boolean; message: string }> {
+    this.#service?.reloadBegin();
     const next = this.#reloadChain.then(() => this.#reload());
     this.#reloadChain = next.catch(() => {});
+    next.finally(() => this.#service?.reloadDone()).catch(() => {});
     return next;
   }
 
@@ -465,6 +550,7 @@ export class Agent {
       }
       runner.stop();
       await runner.settled();
+      this.#socketRetry.forget(name);
       this.#runners.delete(name);
       this.#instancePlans.delete(name);
       if (n === undefined) removed++;
@@ -506,6 +592,8 @@ export class Agent {
 
   async #stop(): Promise<void> {
     this.#log.info("stopping");
+    this.#service?.stopping();
+    this.#socketRetry[Symbol.dispose]();
     for (const g of this.#groups) g.group?.[Symbol.dispose]();
     for (const r of this.#runners.values()) r.stop();
     await Promise.all([...this.#runners.values()].map((r) => r.settled()));
@@ -567,6 +655,9 @@ export class Agent {
         advertIntervalMs: s.advertIntervalCs * 10,
         masterAdverIntervalMs: (inst?.masterAdverIntCs ?? s.advertIntervalCs) * 10,
         masterAddress: r.masterAddress,
+        preempt: s.preempt,
+        preemptDelayMs: s.preemptDelayMs,
+        unicastPeers: s.unicastPeers,
         vips: s.vips.map((v) => `${v.address}/${v.prefix}`),
         faults: r.faults,
         stats: inst ? { ...inst.stats() } as unknown as Record<string, number> : {},

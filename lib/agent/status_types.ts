@@ -21,6 +21,11 @@ export interface InstanceStatus {
   advertIntervalMs: number;
   masterAdverIntervalMs: number;
   masterAddress: string | null;
+  /** Whether a higher priority takes over from a master (nopreempt: false). */
+  preempt: boolean;
+  preemptDelayMs: number;
+  /** Unicast peers; empty when adverts go to the multicast group. */
+  unicastPeers: string[];
   vips: string[];
   faults: string[];
   stats: Record<string, number>;

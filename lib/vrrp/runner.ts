@@ -87,6 +87,8 @@ export interface RunnerHost {
   forwarding(ifname: string): boolean;
   /** Called on every state change (notify scripts, sync groups, status). */
   onState(r: VrrpRunner, from: VrrpState, to: VrrpState, reason: string): void;
+  /** The instance's VRRP sockets could not be opened (it waits in FAULT). */
+  socketError?(r: VrrpRunner, error: unknown): void;
 }
 
 /** A running VRRP instance. */
@@ -227,6 +229,7 @@ export class VrrpRunner implements Disposable {
       this.#log.error(`cannot open VRRP sockets: ${why}`);
       this.#setFault("interface", why);
       this.#transition("FAULT", why);
+      this.#host.socketError?.(this, e);
       return false;
     }
     const inst = new VrrpInstance(
