@@ -1,14 +1,19 @@
 /**
  * `haagent [run] --config FILE`: runs the agent in the foreground until SIGTERM / SIGINT;
- * SIGHUP reloads, SIGUSR1 logs the status.
+ * SIGHUP reloads, SIGUSR1 writes the state dump and SIGUSR2 the statistics (into --dump-dir).
+ * Under systemd it speaks the notify protocol ($NOTIFY_SOCKET) and logs with journal
+ * priorities ($JOURNAL_STREAM).
  *
  * @module
  */
 import { Agent, ConfigRefused, type PlanLoader } from "../agent.ts";
 import { planFromConfig } from "../agent/from_config.ts";
+import { DUMP_FILE, renderDump, renderStats, STATS_FILE } from "../agent/dump.ts";
 import { formatIssue } from "../config/errors.ts";
 import { loadConfigFile } from "../config/load.ts";
-import { type Level, log } from "../runtime/log.ts";
+import { writeDumpFile } from "../runtime/dump_file.ts";
+import { type Level, log, stderrIsJournal, SYSLOG_PRIORITY } from "../runtime/log.ts";
+import { serviceNotifierFromEnv } from "../runtime/sd_notify.ts";
 import { parseFlags, str } from "./args.ts";
 import { interfaceExists } from "./host.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./exit.ts";
@@ -17,6 +22,15 @@ import type { Command } from "./main.ts";
 /** Default control socket path (global.control in the file, --control on the command line). */
 export const DEFAULT_CONTROL = "/run/haagent.sock";
 
+/** Where SIGUSR1 / SIGUSR2 write haagent.data / haagent.stats unless --dump-dir says (as keepalived). */
+export const DEFAULT_DUMP_DIR = "/tmp";
+
+/**
+ * Set to 1 in the environment to enable test-only hooks (the `test-stall` control command,
+ * which blocks the VRRP event loop). Never set it in production.
+ */
+export const TEST_HOOKS_ENV = "HAAGENT_TEST_HOOKS";
+
 const LEVELS = ["error", "warn", "info", "debug"];
 
 /** `haagent run`. */
@@ -24,7 +38,7 @@ export const runCommand: Command = {
   name: "run",
   summary: "run the agent in the foreground",
   usage: "haagent --config FILE [--control PATH] [--pid-file PATH] [--log-level LEVEL] " +
-    "[--log-format text|json]",
+    "[--log-format text|json] [--dump-dir DIR]",
   async run(args) {
     const p = parseFlags(args, {
       config: { type: "string", short: "f" },
@@ -32,14 +46,18 @@ export const runCommand: Command = {
       "pid-file": { type: "string" },
       "log-level": { type: "string" },
       "log-format": { type: "string" },
+      "dump-dir": { type: "string" },
     });
     if (p.values.help) {
       console.log(`usage: ${this.usage}\n
 Runs VRRP instances, health checks and IPVS rules from FILE in the foreground. Logs go to
-stderr. Signals: SIGHUP reloads the file (a file with errors is refused and the running
-configuration goes on), SIGTERM / SIGINT stop (masters send priority 0 and remove their VIPs),
-SIGUSR1 logs the status. --control and --pid-file override global.control and
-global.pid_file, so two agents can run side by side.`);
+stderr (with syslog priorities instead of timestamps when stderr is the journal). Signals:
+SIGHUP reloads the file (a file with errors is refused and the running configuration goes on),
+SIGTERM / SIGINT stop (masters send priority 0 and remove their VIPs), SIGUSR1 writes the state
+dump to DIR/${DUMP_FILE} and SIGUSR2 the statistics to DIR/${STATS_FILE} (--dump-dir, default
+${DEFAULT_DUMP_DIR}). --control and --pid-file override global.control and global.pid_file, so
+two agents can run side by side. Under systemd (Type=notify) it reports READY, RELOADING,
+STOPPING and a STATUS line, and sends the watchdog keep-alive when WatchdogSec is set.`);
       return EXIT_OK;
     }
     const file = str(p, "config");
@@ -54,6 +72,13 @@ global.pid_file, so two agents can run side by side.`);
     }
     const control = str(p, "control");
     const pidFile = str(p, "pid-file");
+    const dumpDir = str(p, "dump-dir") ?? DEFAULT_DUMP_DIR;
+    if (dumpDir === "") throw new UsageError("--dump-dir must name a directory");
+    const journal = stderrIsJournal();
+    log.setJournal(journal);
+    // Lines printed before the logger is set up (refused configuration) get a priority too.
+    const printError = (line: string) =>
+      console.error(journal ? `<${SYSLOG_PRIORITY.error}>${line}` : line);
     const hostname = Deno.hostname();
     let formatSet = false;
     const load: PlanLoader = async () => {
@@ -72,12 +97,17 @@ global.pid_file, so two agents can run side by side.`);
       }
       return { ok: true, plan, lvs: r.config, warnings };
     };
+    const service = serviceNotifierFromEnv(log.child("systemd"));
+    const testHooks = Deno.env.get(TEST_HOOKS_ENV) === "1";
+    if (testHooks) log.warn(`${TEST_HOOKS_ENV}=1: test-only hooks are enabled`);
     const agent = new Agent({
       configFile: file,
       load,
       log,
       lvs: async () =>
         (await import("../agent/lvs_proxy.ts")).lvsWorkerFactory({ logFormat: format }),
+      service,
+      testHooks,
     });
     const stop = () => {
       agent.stop().catch((e) => log.error(`stop failed: ${e}`));
@@ -86,7 +116,19 @@ global.pid_file, so two agents can run side by side.`);
       log.info("SIGHUP: reloading");
       agent.reload();
     };
-    const usr1 = () => log.info(`status ${JSON.stringify(agent.status())}`);
+    const dump = (what: "state dump" | "statistics") => {
+      const st = agent.status();
+      const now = new Date();
+      const [name, text] = what === "state dump"
+        ? [DUMP_FILE, renderDump(st, now)]
+        : [STATS_FILE, renderStats(st, now)];
+      writeDumpFile(dumpDir, name, text).then(
+        (path) => log.info(`${what} written to ${path}: ${agent.summary()}`),
+        (e) => log.error(`${what}: ${(e as Error).message}`),
+      );
+    };
+    const usr1 = () => dump("state dump");
+    const usr2 = () => dump("statistics");
     globalThis.addEventListener("unhandledrejection", (e) => {
       e.preventDefault();
       log.error(`unhandled rejection: ${e.reason?.stack ?? e.reason}`);
@@ -99,23 +141,27 @@ global.pid_file, so two agents can run side by side.`);
       await agent.start();
     } catch (e) {
       if (e instanceof ConfigRefused) {
-        for (const line of e.errors) console.error(line);
-        console.error(`${file}: ${e.message}`);
+        for (const line of e.errors) printError(line);
+        printError(`${file}: ${e.message}`);
       } else {
-        console.error(`haagent: cannot start: ${(e as Error).message}`);
+        printError(`haagent: cannot start: ${(e as Error).message}`);
       }
       await agent.stop().catch(() => {});
+      service?.[Symbol.dispose]();
       return EXIT_FAILURE;
     }
     Deno.addSignalListener("SIGTERM", stop);
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGHUP", hup);
     Deno.addSignalListener("SIGUSR1", usr1);
+    Deno.addSignalListener("SIGUSR2", usr2);
     await agent.done;
+    service?.[Symbol.dispose]();
     Deno.removeSignalListener("SIGTERM", stop);
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGHUP", hup);
     Deno.removeSignalListener("SIGUSR1", usr1);
+    Deno.removeSignalListener("SIGUSR2", usr2);
     return EXIT_OK;
   },
 };

@@ -1,12 +1,14 @@
 /**
- * `haagent status` (table or `--json`) and `haagent reload`, both through the control socket.
+ * `haagent status` (table, `--json`, or keepalived-style `--dump` / `--stats`) and `haagent
+ * reload`, both through the control socket.
  *
  * @module
  */
+import { renderDump, renderStats } from "../agent/dump.ts";
 import { controlRequest, ControlUnreachable } from "../runtime/control.ts";
 import type { AgentStatus } from "../agent/status_types.ts";
 import { parseFlags, str } from "./args.ts";
-import { EXIT_FAILURE, EXIT_OK, EXIT_UNREACHABLE } from "./exit.ts";
+import { EXIT_FAILURE, EXIT_OK, EXIT_UNREACHABLE, UsageError } from "./exit.ts";
 import type { Command } from "./main.ts";
 import { DEFAULT_CONTROL } from "./run.ts";
 
@@ -14,15 +16,24 @@ import { DEFAULT_CONTROL } from "./run.ts";
 export const statusCommand: Command = {
   name: "status",
   summary: "show the running agent's state",
-  usage: "haagent status [--control PATH] [--json]",
+  usage: "haagent status [--control PATH] [--json | --dump | --stats]",
   async run(args) {
-    const p = parseFlags(args, { control: { type: "string" }, json: { type: "boolean" } });
+    const p = parseFlags(args, {
+      control: { type: "string" },
+      json: { type: "boolean" },
+      dump: { type: "boolean" },
+      stats: { type: "boolean" },
+    });
     if (p.values.help) {
       console.log(
-        `usage: ${this.usage}\n\nDefault control socket: ${DEFAULT_CONTROL}. ` +
-          `Exit 3 when no agent answers.`,
+        `usage: ${this.usage}\n\n--dump prints the state dump (what SIGUSR1 writes to ` +
+          `haagent.data), --stats the statistics (SIGUSR2, haagent.stats).\n` +
+          `Default control socket: ${DEFAULT_CONTROL}. Exit 3 when no agent answers.`,
       );
       return EXIT_OK;
+    }
+    if ([p.values.json, p.values.dump, p.values.stats].filter(Boolean).length > 1) {
+      throw new UsageError("--json, --dump and --stats are exclusive");
     }
     const path = str(p, "control") ?? DEFAULT_CONTROL;
     let st: AgentStatus;
@@ -33,6 +44,8 @@ export const statusCommand: Command = {
       return e instanceof ControlUnreachable ? EXIT_UNREACHABLE : EXIT_FAILURE;
     }
     if (p.values.json) console.log(JSON.stringify(st, null, 2));
+    else if (p.values.dump) await writeOut(renderDump(st, new Date()));
+    else if (p.values.stats) await writeOut(renderStats(st, new Date()));
     else console.log(renderStatus(st));
     return EXIT_OK;
   },
@@ -66,6 +79,11 @@ export const reloadCommand: Command = {
     }
   },
 };
+
+async function writeOut(text: string): Promise<void> {
+  const bytes = new TextEncoder().encode(text);
+  for (let off = 0; off < bytes.length;) off += await Deno.stdout.write(bytes.subarray(off));
+}
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
