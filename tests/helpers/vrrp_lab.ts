@@ -73,8 +73,16 @@ export class VrrpLab implements AsyncDisposable {
     return v;
   }
 
-  /** Starts haagent on `router` with YAML `config` (control socket and pid file added). */
-  startHaagent(router: RouterName, config: string, extraArgs: string[] = []): Agent {
+  /**
+   * Starts haagent on `router` with YAML `config` (control socket and pid file added) and
+   * `env` added to the environment.
+   */
+  startHaagent(
+    router: RouterName,
+    config: string,
+    extraArgs: string[] = [],
+    env?: Record<string, string>,
+  ): Agent {
     const file = `${this.dir}/${router}.yaml`;
     Deno.writeTextFileSync(file, config);
     const control = `${this.dir}/${router}.sock`;
@@ -87,7 +95,7 @@ export class VrrpLab implements AsyncDisposable {
       "--pid-file",
       `${this.dir}/${router}.pid`,
       ...extraArgs,
-    ], { stderr: "piped" });
+    ], { stderr: "piped", ...(env !== undefined ? { env } : {}) });
     const a: Agent = { kind: "haagent", router, proc, control, log: [] };
     collect(proc, a.log);
     this.#agents.push(a);
