@@ -127,7 +127,11 @@ STOPPING and a STATUS line, and sends the watchdog keep-alive when WatchdogSec i
         (e) => log.error(`${what}: ${(e as Error).message}`),
       );
     };
-    const usr1 = () => dump("state dump");
+    // SIGUSR1 also logs the status as one JSON line, as before the dump files existed.
+    const usr1 = () => {
+      log.info(`status ${JSON.stringify(agent.status())}`);
+      dump("state dump");
+    };
     const usr2 = () => dump("statistics");
     globalThis.addEventListener("unhandledrejection", (e) => {
       e.preventDefault();

@@ -94,6 +94,9 @@ export class VrrpLab implements AsyncDisposable {
       control,
       "--pid-file",
       `${this.dir}/${router}.pid`,
+      // SIGUSR1 / SIGUSR2 dumps stay in the lab's directory (a later --dump-dir wins).
+      "--dump-dir",
+      this.dir,
       ...extraArgs,
     ], { stderr: "piped", ...(env !== undefined ? { env } : {}) });
     const a: Agent = { kind: "haagent", router, proc, control, log: [] };
