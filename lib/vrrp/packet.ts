@@ -24,12 +24,14 @@ export const DROP_REASONS = [
   "zero-count",
   "zero-interval",
   "family",
+  "addresses",
 ] as const;
 
 /**
  * Why a received advertisement was dropped. "length": shorter than the fixed header (8 bytes,
  * v2: 8 + 8 auth bytes); "address-count": the message length disagrees with the address count;
- * "family": v2 over IPv6, or src/dst addresses of the wrong size.
+ * "family": v2 over IPv6, or src/dst addresses of the wrong size; "addresses": the address list
+ * differs from ours; "ttl": not 255 (multicast) or outside the peer's min_ttl..max_ttl.
  */
 export type DropReason = typeof DROP_REASONS[number];
 

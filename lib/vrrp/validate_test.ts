@@ -177,19 +177,53 @@ Deno.test("validate: interval - v2 mismatch is dropped, v3 mismatch is accepted 
   assertEquals(v.advert.maxAdverIntCs, 50);
 });
 
-Deno.test("validate: address list differences are kept and flagged; order does not matter", () => {
-  const fewer = validateAdvert(wire({ ...V3, addresses: [VIP4[0]!] }), ctxFor(V3));
-  assert(fewer.ok);
-  assertEquals([fewer.addressMismatch, fewer.intervalMismatch], [true, false]);
-  const other = validateAdvert(
-    wire({ ...V2, addresses: [VIP4[0]!, new Uint8Array([10, 0, 0, 99])] }),
-    ctxFor(V2),
-  );
-  assert(other.ok);
-  assertEquals(other.addressMismatch, true);
-  const swapped = validateAdvert(wire({ ...V3, addresses: [VIP4[1]!, VIP4[0]!] }), ctxFor(V3));
+Deno.test("validate: v2 address list differences are dropped unless from the owner (RFC 3768 7.1)", () => {
+  // A count that differs, and an address that differs: dropped.
+  const fewer = { ...V2, addresses: [VIP4[0]!] };
+  assertEquals(reason(validateAdvert(wire(fewer), ctxFor(V2))), "addresses");
+  const other = { ...V2, addresses: [VIP4[0]!, new Uint8Array([10, 0, 0, 99])] };
+  assertEquals(reason(validateAdvert(wire(other), ctxFor(V2))), "addresses");
+  // Priority 0 is not the owner: dropped too.
+  assertEquals(reason(validateAdvert(wire({ ...other, priority: 0 }), ctxFor(V2))), "addresses");
+  // The address owner (priority 255): processed, flagged.
+  const owner = validateAdvert(wire({ ...other, priority: 255 }), ctxFor(V2));
+  assert(owner.ok, reason(owner));
+  assertEquals(owner.addressMismatch, true);
+  // Order does not matter.
+  const swapped = validateAdvert(wire({ ...V2, addresses: [VIP4[1]!, VIP4[0]!] }), ctxFor(V2));
   assert(swapped.ok);
   assertEquals(swapped.addressMismatch, false);
+});
+
+Deno.test("validate: v3 address list differences are dropped whatever the priority (keepalived 2.2.7)", () => {
+  const fewer = { ...V3, addresses: [VIP4[0]!] };
+  assertEquals(reason(validateAdvert(wire(fewer), ctxFor(V3))), "addresses");
+  assertEquals(reason(validateAdvert(wire({ ...fewer, priority: 255 }), ctxFor(V3))), "addresses");
+  const swapped = validateAdvert(wire({ ...V3, addresses: [VIP4[1]!, VIP4[0]!] }), ctxFor(V3));
+  assert(swapped.ok);
+});
+
+Deno.test("validate: checkAddresses false (skip_check_adv_addr) lets a different list through", () => {
+  const ctx = { ...ctxFor(V3), checkAddresses: false };
+  const v = validateAdvert(wire({ ...V3, addresses: [VIP4[0]!] }), ctx);
+  assert(v.ok, reason(v));
+  assertEquals(v.addressMismatch, false);
+});
+
+Deno.test("validate: unicast TTL - 255 not required; the peer's min..max range is", () => {
+  const uni = (hopLimit: number, ttlRange: { min: number; max: number } | null = null) => ({
+    ...ctxFor(V3),
+    unicast: true,
+    hopLimit,
+    ttlRange,
+  });
+  assert(validateAdvert(wire(V3), uni(64)).ok);
+  assert(validateAdvert(wire(V3), uni(250, { min: 250, max: 255 })).ok);
+  assertEquals(reason(validateAdvert(wire(V3), uni(249, { min: 250, max: 255 }))), "ttl");
+  assertEquals(reason(validateAdvert(wire(V3), uni(255, { min: 0, max: 254 }))), "ttl");
+  // Multicast ignores a range: 255 is required.
+  const multi = { ...ctxFor(V3), hopLimit: 250, ttlRange: { min: 0, max: 255 } };
+  assertEquals(reason(validateAdvert(wire(V3), multi)), "ttl");
 });
 
 Deno.test("validate: family - addresses of the wrong size, or v2 over IPv6", () => {
