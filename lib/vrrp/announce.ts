@@ -14,7 +14,7 @@ import type { Logger } from "../runtime/log.ts";
 const ETH_P_ARP = 0x0806;
 const ETH_P_IPV6 = 0x86dd;
 
-/** Announcement timing (keepalived's garp_master_*). */
+/** Announcement timing (keepalived's garp_master_* and garp_lower_prio_*). */
 export interface AnnounceTiming {
   /** Announcements per VIP in each burst (garp_master_repeat, default 5). */
   repeat: number;
@@ -22,8 +22,17 @@ export interface AnnounceTiming {
   delayMs: number;
   /** Period of refresh bursts while master (garp_master_refresh; 0 = off). */
   refreshMs: number;
+  /** Announcements per VIP in a refresh burst (garp_master_refresh_repeat; default 1). */
+  refreshRepeat?: number;
   /** Gap between announcements within a burst (garp_interval; 0 = back to back). */
   intervalMs: number;
+  /**
+   * Announcements per VIP when a master hears a lower-priority advert (garp_lower_prio_repeat;
+   * default 0 = none; keepalived's own default is garp_master_repeat, filled in by the config).
+   */
+  lowerPrioRepeat?: number;
+  /** Delay of a second such burst (garp_lower_prio_delay; 0 = none). */
+  lowerPrioDelayMs?: number;
 }
 
 /** One address to announce on one interface. */
@@ -126,11 +135,28 @@ export class Announcer implements Disposable {
       this.#timers.push(this.#clock.setTimer(delayMs, () => this.#burst(targets)));
     }
     if (refreshMs > 0) {
+      // keepalived vrrp_state_master_tx(): garp_refresh_rep announcements per refresh.
+      const rep = this.#timing.refreshRepeat ?? 1;
       const tick = () => {
-        this.#burst(targets);
+        this.#burst(targets, rep);
         this.#timers.push(this.#clock.setTimer(refreshMs, tick));
       };
       this.#timers.push(this.#clock.setTimer(refreshMs, tick));
+    }
+  }
+
+  /**
+   * A master heard a lower-priority advert (keepalived vrrp_state_master_rx(): "we receive a
+   * lower prio adv we just refresh remote ARP cache"): garp_lower_prio_repeat announcements
+   * now and, with garp_lower_prio_delay, as many again after it. Nothing when the repeat is 0.
+   */
+  lowerPriority(targets: () => AnnounceTarget[]): void {
+    const rep = this.#timing.lowerPrioRepeat ?? 0;
+    if (rep <= 0) return;
+    this.#burst(targets, rep);
+    const delayMs = this.#timing.lowerPrioDelayMs ?? 0;
+    if (delayMs > 0) {
+      this.#timers.push(this.#clock.setTimer(delayMs, () => this.#burst(targets, rep)));
     }
   }
 
@@ -139,9 +165,9 @@ export class Announcer implements Disposable {
     this.#burst(() => targets);
   }
 
-  #burst(targets: () => AnnounceTarget[]): void {
+  #burst(targets: () => AnnounceTarget[], repeat = this.#timing.repeat): void {
     const frames = announceFrames(targets());
-    const { repeat, intervalMs } = this.#timing;
+    const { intervalMs } = this.#timing;
     if (intervalMs <= 0) {
       for (let i = 0; i < repeat; i++) {
         for (const f of frames) if (this.#port.send(f.target, f.frame)) this.#sent++;
