@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { scriptPolicy } from "./runtime/script_security.ts";
 import { type Mailer, mailerFor } from "./runtime/mail.ts";
 import { Reactor } from "../ffi/reactor.ts";
 import { ReactorClock } from "../ffi/timer.ts";
@@ -23,7 +24,7 @@ import { Rtnl, type RtnlEvent } from "./netlink/rtnl.ts";
 import { formatIp, parseIp } from "./net/ip.ts";
 import { ControlServer } from "./runtime/control.ts";
 import type { Logger } from "./runtime/log.ts";
-import { ScriptQueue } from "./runtime/script.ts";
+import { auditScript, ScriptQueue } from "./runtime/script.ts";
 import type { ServiceNotifier } from "./runtime/sd_notify.ts";
 import { SocketRetry } from "./agent/socket_retry.ts";
 import { formatSummary } from "./agent/summary.ts";
@@ -136,6 +137,7 @@ export class Agent {
     this.#log.setLevel(plan.logLevel);
     this.#plan = plan;
     this.#applyMail(plan);
+    this.#applyScriptPolicy(plan);
     await this.#writePidFile(plan.pidFile);
     this.#pidFile = plan.pidFile;
     const reactor = this.#reactor;
@@ -355,7 +357,7 @@ export class Agent {
         ip.notify,
         to,
         r.effectivePriority,
-        this.#plan?.scriptUser ?? null,
+        null,
       );
     }
     // An instance created late (its interface appeared) joins its sync group now.
@@ -384,6 +386,41 @@ export class Agent {
     if (alert === null) return;
     this.#mailedState.set(key, state);
     this.#mailer.send(alert.subject, alert.body);
+  }
+
+  /**
+   * The script policy (script_user, keepalived_script, enable_script_security) for this thread,
+   * and every configured script checked at once, so that a refusal is logged at start, naming
+   * the path and the permission.
+   */
+  #applyScriptPolicy(plan: Plan): void {
+    const log = this.#log.child("scripts");
+    let passwd = "";
+    try {
+      passwd = Deno.readTextFileSync("/etc/passwd");
+    } catch { /* no users: only numeric ids resolve */ }
+    const d = scriptPolicy.configure(
+      { security: plan.scriptSecurity, scriptUser: plan.scriptUser, passwd },
+      log,
+    );
+    const scripts: { command: string; user: string | null }[] = [
+      ...Object.values(plan.scripts).map((s) => ({ command: s.command, user: s.user })),
+      ...[...plan.instances.map((i) => i.notify), ...plan.syncGroups.map((g) => g.notify)]
+        .flatMap((n) => [n.master, n.backup, n.fault, n.stop, n.any])
+        .filter((c): c is string => c !== null)
+        .map((command) => ({ command, user: null })),
+    ];
+    if (scripts.length === 0 && !plan.hasVirtualServers) return;
+    if (!d.ok) log.error(d.reason);
+    else if (d.notice !== null) log.warn(d.notice);
+    for (const s of scripts) auditScript(s.command, s.user ?? undefined);
+    if (!plan.scriptSecurity && scripts.length > 0) {
+      log.info(
+        `scripts run without enable_script_security${
+          scriptPolicy.unsafeSeen ? "; some are unsafe (see above)" : ""
+        }`,
+      );
+    }
   }
 
   /** A mailer for the plan's relay, keeping the current one when the settings did not change. */
@@ -431,7 +468,7 @@ export class Agent {
             g.plan.notify,
             c.to,
             0,
-            this.#plan?.scriptUser ?? null,
+            null,
           );
         },
       );
@@ -524,6 +561,7 @@ export class Agent {
     this.#plan = plan;
     // A replaced mailer still sends what it has queued.
     this.#applyMail(plan);
+    this.#applyScriptPolicy(plan);
     await this.#statics?.reload(plan.statics);
     const next = new Map(plan.instances.map((i) => [i.spec.name, i]));
     let kept = 0, restarted = 0, added = 0, removed = 0, reprioritized = 0;

@@ -109,7 +109,8 @@ export function planFromConfig(c: Config, o: Overrides, hostname: string): Plan 
     pidFile: o.pidFile ?? c.global.pidFile,
     logLevel: o.logLevel ?? c.global.logLevel,
     logFormat: c.global.logFormat,
-    scriptUser: c.global.scriptUser === "root" ? null : c.global.scriptUser,
+    scriptUser: c.global.scriptUser ?? null,
+    scriptSecurity: c.global.enableScriptSecurity,
     mcastGroup4: c.global.vrrpMcastGroup4,
     mcastGroup6: c.global.vrrpMcastGroup6,
     scripts: Object.fromEntries(
@@ -121,7 +122,7 @@ export function planFromConfig(c: Config, o: Overrides, hostname: string): Plan 
         weight: s.weight,
         rise: s.rise,
         fall: s.fall,
-        user: s.user === c.global.scriptUser ? null : s.user,
+        user: s.user === undefined || s.user === c.global.scriptUser ? null : s.user,
         initFail: s.initFail,
       }]),
     ),

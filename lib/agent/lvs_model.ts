@@ -143,7 +143,7 @@ export function checkSpec(ck: CheckConfig, vs: VirtualServerConfig, heloName: st
       miscPath: ck.miscPath,
       miscTimeoutMs: ck.miscTimeoutMs,
       miscDynamic: ck.miscDynamic,
-      ...(ck.user !== "root" ? { user: ck.user } : {}),
+      ...(ck.user !== undefined ? { user: ck.user } : {}),
     };
   }
   const common = {

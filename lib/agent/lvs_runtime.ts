@@ -11,6 +11,8 @@ import { CheckRunner, IcmpService, makeChecker } from "../check/mod.ts";
 import type { Config } from "../config/types.ts";
 import { checkerAlerts, mailSettings } from "../config/alerts.ts";
 import { type Mailer, mailerFor } from "../runtime/mail.ts";
+import { auditScript } from "../runtime/script.ts";
+import { scriptPolicy } from "../runtime/script_security.ts";
 import type { SyncDaemon } from "../ipvs/codec.ts";
 import { IpvsManager } from "../ipvs/manager.ts";
 import type { DesiredService } from "../ipvs/types.ts";
@@ -243,13 +245,37 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
     applyChecks(next);
   };
 
+  /** This thread's script policy, and every script of the virtual servers checked at once. */
+  const applyScripts = (config: Config, models: VsModel[]) => {
+    let passwd = "";
+    try {
+      passwd = Deno.readTextFileSync("/etc/passwd");
+    } catch { /* only numeric ids resolve */ }
+    scriptPolicy.configure({
+      security: config.global.enableScriptSecurity,
+      scriptUser: config.global.scriptUser ?? null,
+      passwd,
+    }, log.child("scripts"));
+    for (const m of models) {
+      for (const c of [m.config.quorumUp, m.config.quorumDown]) if (c) auditScript(c);
+      for (const rs of m.realServers) {
+        for (const c of [rs.config.notifyUp, rs.config.notifyDown]) if (c) auditScript(c);
+        for (const ck of rs.checks) {
+          if (ck.type === "MISC_CHECK") auditScript(ck.miscPath, ck.user);
+        }
+      }
+    }
+  };
+
   const applyChecks = (config: Config) => {
     heloName = config.global.routerId ?? heloName;
     const settings = mailSettings(config.global, config.global.routerId ?? Deno.hostname());
     mailer = mailerFor(mailer, settings, log.child("mail"));
     const next = new Map<string, VsRun>();
     const started: RsRun[] = [];
-    for (const m of buildModels(config, heloName)) {
+    const models = buildModels(config, heloName);
+    applyScripts(config, models);
+    for (const m of models) {
       const old = vss.get(m.id);
       const v: VsRun = { model: m, rs: new Map(), quorumUp: old?.quorumUp ?? true };
       for (const rsm of m.realServers) {

@@ -62,7 +62,10 @@ export interface Plan {
   pidFile: string;
   logLevel: "error" | "warn" | "info" | "debug";
   logFormat: "text" | "json";
+  /** global script_user, or null for the default (keepalived_script, else root). */
   scriptUser: string | null;
+  /** enable_script_security. */
+  scriptSecurity: boolean;
   mcastGroup4: string;
   mcastGroup6: string;
   scripts: Record<string, TrackScriptPlan>;

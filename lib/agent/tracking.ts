@@ -182,7 +182,7 @@ export class TrackingRuntime {
       if (this.#scripts.get(run.plan.name) !== run) return;
       const ac = new AbortController();
       run.inFlight = ac;
-      const user = run.plan.user ?? this.#plan?.scriptUser ?? undefined;
+      const user = run.plan.user ?? undefined;
       const r = await runScript(run.plan.command, {
         timeoutMs: run.plan.timeoutMs,
         signal: ac.signal,

@@ -27,7 +27,7 @@ export function resolveDefaults(cfg: Config, w: Walker): void {
   const g = cfg.global;
   for (const s of Object.values(cfg.scripts)) {
     s.timeoutMs ??= s.intervalMs;
-    s.user ??= g.scriptUser;
+    if (g.scriptUser !== undefined) s.user ??= g.scriptUser;
   }
   for (const inst of cfg.vrrpInstances) {
     const r = inst as Loose<VrrpInstanceConfig>;
@@ -133,7 +133,7 @@ function resolveCheck(
   c.delayBeforeRetryMs ??= c.delayLoopMs;
   if (check.type === "MISC_CHECK") {
     c.miscTimeoutMs ??= c.delayLoopMs;
-    c.user ??= cfg.global.scriptUser;
+    if (cfg.global.scriptUser !== undefined) c.user ??= cfg.global.scriptUser;
     return;
   }
   c.connectIp ??= rs.address;

@@ -87,7 +87,7 @@ Deno.test("defaults are filled the keepalived way", async () => {
     ".",
   ]);
   assert(misc?.type === "MISC_CHECK");
-  assertEquals([misc.retry, misc.miscTimeoutMs, misc.user], [0, 60_000, "root"]);
+  assertEquals([misc.retry, misc.miscTimeoutMs, misc.user], [0, 60_000, undefined]);
 });
 
 Deno.test("IPv6 instance: version 3, canonical addresses, inherited and numeric durations", async () => {

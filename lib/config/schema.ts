@@ -260,13 +260,14 @@ const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_de
     default: "0s",
     keepalived: "vrrp_gna_interval",
   }),
-  script_user: str("User that runs scripts which do not name one.", {
+  script_user: str("User (`name` or `name:group`) that runs scripts which do not name one.", {
     keepalived: "script_user",
-    defaultDoc: "root",
-    default: "root",
+    defaultDoc: "keepalived_script when that user exists, else root (said at start)",
   }),
   enable_script_security: bool(
-    "Refuse to run scripts that a non-root user could modify (the script, or a directory above it).",
+    "Refuse to run a script run as root that a non-root user could modify (the file, or a " +
+      "directory above it without the sticky bit); the refusal names the path and the " +
+      "permission. Also refuses scripts without a user when no default user can be set.",
     { default: false, keepalived: "enable_script_security" },
   ),
   notification_email: list("Addresses that receive notification mail.", str("An e-mail address."), {

@@ -42,7 +42,8 @@ export interface GlobalConfig {
   garpMasterRefreshRepeat: number;
   garpIntervalMs: number;
   gnaIntervalMs: number;
-  scriptUser: string;
+  /** Absent: keepalived_script when it exists, else root (decided at start). */
+  scriptUser?: string;
   enableScriptSecurity: boolean;
   notificationEmail: string[];
   notificationEmailFrom?: string;
@@ -85,8 +86,8 @@ export interface VrrpScriptConfig {
   weight: number;
   rise: number;
   fall: number;
-  /** Defaults to global.scriptUser. */
-  user: string;
+  /** Defaults to global.scriptUser; absent: the default script user. */
+  user?: string;
   initFail: boolean;
 }
 
@@ -362,6 +363,7 @@ export type CheckConfig =
     miscPath: string;
     miscTimeoutMs: number;
     miscDynamic: boolean;
-    user: string;
+    /** Absent: the default script user. */
+    user?: string;
   } & CheckTiming)
   | { type: "FILE_CHECK"; file: string; weightMultiplier: number; dynamic: boolean };

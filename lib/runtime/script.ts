@@ -10,10 +10,13 @@
  * User switching: `user: "name"` or `"name:group"` is resolved from /etc/passwd and /etc/group
  * and applied with Deno's `uid`/`gid` spawn options (setgid + setuid in the child; supplementary
  * groups are dropped). An unknown user is reported like a missing program (`code: null`).
+ * Without `user` the thread's script policy (script_security.ts) decides: script_user, else
+ * keepalived_script, else root; and it refuses unsafe scripts under enable_script_security.
  *
  * @module
  */
 import type { Logger } from "./log.ts";
+import { scriptPolicy } from "./script_security.ts";
 
 /** How a script run ended. `code` is null when the program could not start or was signalled. */
 export interface ScriptResult {
@@ -150,6 +153,26 @@ function readOr(path: string): string {
   }
 }
 
+/**
+ * Checks a configured script the way a run would (its user, then the policy's verdict, which
+ * is logged the first time): the reason it would be refused, or null. Run at start and reload
+ * so that a refusal shows at once, not at the first run.
+ */
+export function auditScript(command: string, user?: string): string | null {
+  const split = splitCommand(command);
+  if (!split.ok) return null;
+  const who = scriptPolicy.userFor(user);
+  if ("refused" in who) return who.refused;
+  let ids = { uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 };
+  if (who.user !== null) {
+    const r = resolveUser(who.user);
+    if (!r.ok) return r.reason;
+    ids = r.value;
+  }
+  const v = scriptPolicy.verdict(split.value[0]!, ids);
+  return v.run ? null : `refused by enable_script_security: ${v.problem}`;
+}
+
 const DEFAULT_MAX_OUTPUT = 64 * 1024;
 
 /**
@@ -181,11 +204,18 @@ export async function runScript(
   }
   argv = [...argv, ...(opts.args ?? [])];
   let ids: { uid: number; gid: number } | undefined;
-  if (opts.user !== undefined && opts.user !== "") {
-    const r = resolveUser(opts.user);
+  const who = scriptPolicy.userFor(opts.user);
+  if ("refused" in who) return fail(`refused: ${who.refused}`);
+  if (who.user !== null) {
+    const r = resolveUser(who.user);
     if (!r.ok) return fail(r.reason);
     ids = r.value;
   }
+  const verdict = scriptPolicy.verdict(
+    argv[0]!,
+    ids ?? { uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 },
+  );
+  if (!verdict.run) return fail(`refused by enable_script_security: ${verdict.problem}`);
   if (opts.signal?.aborted) return fail("aborted before start");
 
   let child: Deno.ChildProcess;
