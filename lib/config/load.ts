@@ -8,8 +8,8 @@
  */
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { compareIssues, type ConfigIssue, type SourcePos } from "./errors.ts";
-import { CONFIG, outName } from "./schema.ts";
-import { INVALID, nodeWords, Walker } from "./walker.ts";
+import { CONFIG } from "./schema.ts";
+import { nodeWords, walkConfig, Walker } from "./walker.ts";
 import { resolveDefaults } from "./defaults.ts";
 import { checkRules, type LoadOptions } from "./rules.ts";
 import type { Config } from "./types.ts";
@@ -58,14 +58,9 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
     );
     return finish(w, null);
   }
-  const cfg = w.walk(CONFIG, root, "", { line: 1, col: 1 });
-  if (cfg === INVALID || cfg === undefined) return finish(w, null);
-  const config = cfg as Config;
-  // The rules need every section; a section that failed to validate has been reported already.
-  if (Object.keys(CONFIG.fields).some((k) => !(outName(k, CONFIG.fields[k]!) in config))) {
-    return finish(w, null);
-  }
-  resolveDefaults(config, w);
+  const walked = walkConfig(w, root);
+  if (walked === null) return finish(w, null);
+  const config = resolveDefaults(walked, w);
   checkRules(config, w, opts);
   return finish(w, config);
 }

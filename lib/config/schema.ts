@@ -10,7 +10,13 @@
 export interface SpecBase {
   /** One or two sentences for the reference and the JSON Schema. */
   doc: string;
-  /** keepalived.conf spelling of the same setting, when there is one. */
+  /**
+   * keepalived.conf keyword of the same setting, in the keepalived block that matches the
+   * section; aliases are separated by " / " and a note may follow a keyword in parentheses
+   * (`"nopreempt (false)"`). The importer maps each such keyword to this key
+   * (keepalived/mapping.ts). Text that is not keywords (`"virtual_server IP PORT"`, a
+   * command-line flag) only documents, and its conversion is written as code.
+   */
   keepalived?: string;
   /** Name in the normalized Config; default: camelCase of the key, `Ms` added for durations. */
   out?: string;
@@ -18,8 +24,15 @@ export interface SpecBase {
   required?: boolean;
   /** Value used when the key is absent, written as in YAML (`"5s"`, `100`). */
   default?: unknown;
-  /** Default that depends on other settings, in words (filled in by the loader). */
+  /** Default that depends on other settings, in words. */
   defaultDoc?: string;
+  /** The loader always fills this key from other settings (defaults.ts): the Config has it. */
+  filled?: true;
+  /**
+   * Accepted for compatibility and ignored, because keepalived ignores it too: why, in words.
+   * `haagent check` warns at the key's line; the schema-walk test lets such a key be unread.
+   */
+  ignored?: string;
   /** Composite scalars (addresses) spread their parts into the parent object. */
   flatten?: boolean;
 }
@@ -33,6 +46,8 @@ export interface StringSpec extends SpecBase {
   pattern?: string;
   /** What the pattern means, for messages. */
   patternHint?: string;
+  /** A command line, split into words as keepalived does (the importer joins the arguments). */
+  command?: true;
 }
 /** An integer in a closed range. */
 export interface IntSpec extends SpecBase {
@@ -128,43 +143,88 @@ export type Spec =
 
 type Opts<S> = Omit<S, "kind" | "doc">;
 
-const str = (doc: string, o: Opts<StringSpec> = {}): StringSpec => ({ kind: "string", doc, ...o });
-const int = (doc: string, min: number, max: number, o: Omit<Opts<IntSpec>, "min" | "max"> = {}) =>
-  ({ kind: "int", doc, min, max, ...o }) satisfies IntSpec;
-const bool = (doc: string, o: Opts<BoolSpec> = {}): BoolSpec => ({ kind: "bool", doc, ...o });
-const dur = (doc: string, o: Opts<DurationSpec> = {}): DurationSpec => ({
-  kind: "duration",
-  doc,
-  ...o,
-});
-const oneOf = (
+// The helpers keep the literal type of what they are given (`const` type parameters), so that
+// `typeof CONFIG` describes every key and the Config types are derived from it (spec_types.ts).
+// `NoInfer` stops a helper called inside `obj(...)` from taking its options' type from the
+// context (Spec) instead of its arguments; `{} as O` names the empty options when none are given.
+type Made<Base, O> = Base & NoInfer<O>;
+type None = Record<never, never>;
+const str = <const O extends Opts<StringSpec> = None>(
   doc: string,
-  values: readonly (string | number)[],
-  o: Omit<Opts<EnumSpec>, "values"> = {},
-) => ({ kind: "enum", doc, values, ...o }) satisfies EnumSpec;
-const ip = (doc: string, o: Opts<IpSpec> = {}): IpSpec => ({ kind: "ip", doc, ...o });
-const endpoint = (doc: string, o: Opts<EndpointSpec> = {}): EndpointSpec => ({
-  kind: "endpoint",
+  o: O = {} as O,
+): Made<{ kind: "string"; doc: string }, O> => ({ kind: "string", doc, ...o });
+const int = <const O extends Omit<Opts<IntSpec>, "min" | "max"> = None>(
+  doc: string,
+  min: number,
+  max: number,
+  o: O = {} as O,
+): Made<{ kind: "int"; doc: string; min: number; max: number }, O> => ({
+  kind: "int",
   doc,
+  min,
+  max,
   ...o,
 });
-const list = (doc: string, of: Spec, o: Omit<Opts<ListSpec>, "of"> = {}): ListSpec => ({
+const bool = <const O extends Opts<BoolSpec> = None>(
+  doc: string,
+  o: O = {} as O,
+): Made<{ kind: "bool"; doc: string }, O> => ({ kind: "bool", doc, ...o });
+const dur = <const O extends Opts<DurationSpec> = None>(
+  doc: string,
+  o: O = {} as O,
+): Made<{ kind: "duration"; doc: string }, O> => ({ kind: "duration", doc, ...o });
+const oneOf = <
+  const V extends readonly (string | number)[],
+  const O extends Omit<Opts<EnumSpec>, "values"> = None,
+>(
+  doc: string,
+  values: V,
+  o: O = {} as O,
+): Made<{ kind: "enum"; doc: string; values: NoInfer<V> }, O> => ({
+  kind: "enum",
+  doc,
+  values,
+  ...o,
+});
+const ip = <const O extends Opts<IpSpec> = None>(
+  doc: string,
+  o: O = {} as O,
+): Made<{ kind: "ip"; doc: string }, O> => ({ kind: "ip", doc, ...o });
+const endpoint = <const O extends Opts<EndpointSpec> = None>(
+  doc: string,
+  o: O = {} as O,
+): Made<{ kind: "endpoint"; doc: string }, O> => ({ kind: "endpoint", doc, ...o });
+const list = <S extends Spec, const O extends Omit<Opts<ListSpec>, "of"> = None>(
+  doc: string,
+  of: S,
+  o: O = {} as O,
+): Made<{ kind: "list"; doc: string; of: NoInfer<S>; default: never[] }, O> => ({
   kind: "list",
   doc,
   of,
   default: [],
   ...o,
 });
-const obj = (
+const obj = <
+  const F extends Record<string, Spec>,
+  const O extends Omit<Opts<ObjectSpec>, "title" | "fields"> = None,
+>(
   title: string,
   doc: string,
-  fields: Record<string, Spec>,
-  o: Omit<Opts<ObjectSpec>, "title" | "fields"> = {},
-): ObjectSpec => ({ kind: "object", title, doc, fields, ...o });
-const script = (doc: string, keepalived: string): StringSpec =>
+  fields: F,
+  o: O = {} as O,
+): Made<{ kind: "object"; title: string; doc: string; fields: NoInfer<F> }, O> => ({
+  kind: "object",
+  title,
+  doc,
+  fields,
+  ...o,
+});
+const script = <const K extends string>(doc: string, keepalived: K) =>
   str(`${doc} Split into words as keepalived does (quotes group words; no shell).`, {
     keepalived,
     minLength: 1,
+    command: true,
   });
 
 /** IPVS schedulers the kernel provides (keepalived lb_algo / lvs_sched). */
@@ -196,8 +256,10 @@ export const SCHEDULER_FLAGS = [
   "flag-3",
 ] as const;
 
-const family = (doc: string, o: Omit<Opts<EnumSpec>, "values"> = {}) =>
-  oneOf(doc, ["ipv4", "ipv6"], o);
+const family = <const O extends Omit<Opts<EnumSpec>, "values"> = None>(
+  doc: string,
+  o: O = {} as O,
+) => oneOf(doc, ["ipv4", "ipv6"], o);
 
 // ---- global -------------------------------------------------------------------------------
 
@@ -424,6 +486,7 @@ const SCRIPT = obj("script", "A check command whose exit status moves instances 
   interval: dur("Time between runs.", { default: "1s", minMs: 10, keepalived: "interval" }),
   timeout: dur("A run taking longer counts as a failure.", {
     defaultDoc: "interval",
+    filled: true,
     minMs: 10,
     keepalived: "timeout",
   }),
@@ -458,7 +521,10 @@ const VIP = obj("vip", "A virtual address: `ADDR[/PREFIX]` or a mapping with opt
     required: true,
     flatten: true,
   },
-  device: str("Interface to add the address to.", { defaultDoc: "the instance's interface" }),
+  device: str("Interface to add the address to.", {
+    defaultDoc: "the instance's interface",
+    filled: true,
+  }),
   label: str("Address label (`eth0:vip`), IPv4 only.", { maxLength: 15 }),
   scope: oneOf("Address scope.", ["global", "site", "link", "host", "nowhere"], {
     default: "global",
@@ -501,6 +567,7 @@ const RULE = obj(
     to: { kind: "cidr", doc: "Destination prefix.", keepalived: "to" },
     family: family("Address family of a rule without from / to.", {
       defaultDoc: "the family of from / to, else ipv4",
+      filled: true,
       keepalived: "inet / inet6",
     }),
     action: oneOf(
@@ -508,6 +575,7 @@ const RULE = obj(
       ["table", "goto", "nop", "blackhole", "unreachable", "prohibit"],
       {
         defaultDoc: "table",
+        filled: true,
         keepalived: "table / goto / nop / blackhole / unreachable / prohibit",
       },
     ),
@@ -524,6 +592,7 @@ const RULE = obj(
     ),
     priority: int("Rule preference; rules are tried from low to high.", 0, 4294967295, {
       defaultDoc: "16384 for the first rule without one, then 16383, ... per family (keepalived)",
+      filled: true,
       keepalived: "preference / priority / order",
     }),
     invert: bool("Match packets the selectors do not match.", {
@@ -603,7 +672,10 @@ const TRACK_SCRIPT = obj(
   "A script (from `scripts`) whose result moves the instance.",
   {
     name: str("Name of an entry of `scripts`.", { required: true, minLength: 1 }),
-    weight: int("Overrides the script's weight.", -253, 253, { defaultDoc: "the script's weight" }),
+    weight: int("Overrides the script's weight.", -253, 253, {
+      defaultDoc: "the script's weight",
+      filled: true,
+    }),
     reverse: bool("Reverse the direction of the priority change.", { default: false }),
   },
   { shorthand: "name" },
@@ -616,6 +688,7 @@ const TRACK_PROCESS = obj(
     name: str("Name of an entry of `processes`.", { required: true, minLength: 1 }),
     weight: int("Overrides the process's weight.", -253, 253, {
       defaultDoc: "the process's weight",
+      filled: true,
     }),
     reverse: bool("Reverse the direction of the priority change.", { default: false }),
   },
@@ -646,10 +719,12 @@ const INSTANCE = obj("vrrp_instance", "One virtual router (vrrp_instance).", {
   }),
   version: oneOf("VRRP version.", [2, 3], {
     defaultDoc: "global.vrrp_version; 3 for IPv6",
+    filled: true,
     keepalived: "version",
   }),
   family: family("Address family of the instance.", {
     defaultDoc: "the family of the first virtual address (ipv4 if none)",
+    filled: true,
   }),
   advert_interval: dur(
     "Time between adverts: whole seconds 1s-255s for v2, 10ms-40.95s in 10 ms steps for v3.",
@@ -717,14 +792,17 @@ const INSTANCE = obj("vrrp_instance", "One virtual router (vrrp_instance).", {
   }),
   garp_master_delay: dur("Overrides global.garp_master_delay.", {
     defaultDoc: "global.garp_master_delay",
+    filled: true,
     keepalived: "garp_master_delay",
   }),
   garp_master_repeat: int("Overrides global.garp_master_repeat.", 1, 255, {
     defaultDoc: "global.garp_master_repeat",
+    filled: true,
     keepalived: "garp_master_repeat",
   }),
   garp_master_refresh: dur("Overrides global.garp_master_refresh.", {
     defaultDoc: "global.garp_master_refresh",
+    filled: true,
     keepalived: "garp_master_refresh",
   }),
   accept: bool("Accept packets sent to the virtual addresses when not the address owner.", {
@@ -784,10 +862,13 @@ const VS_GROUP_ENTRY = obj(
 const TUNNEL_TYPES = ["ipip", "gue", "gre"] as const;
 const FORWARDING = ["NAT", "DR", "TUN"] as const;
 
-function checkCommon(retry: number, delayBeforeRetry: string | null): Record<string, Spec> {
+function checkCommon(retry: number, delayBeforeRetry: string | null) {
   return {
-    connect_ip: ip("Address to check.", { defaultDoc: "the real server's address" }),
-    connect_port: int("Port to check.", 1, 65535, { defaultDoc: "the real server's port" }),
+    connect_ip: ip("Address to check.", { defaultDoc: "the real server's address", filled: true }),
+    connect_port: int("Port to check.", 1, 65535, {
+      defaultDoc: "the real server's port",
+      filled: true,
+    }),
     bindto: ip("Source address of the check."),
     bind_port: int("Source port of the check.", 1, 65535),
     bind_if: str("Interface to bind to (for IPv6 link-local bindto)."),
@@ -795,23 +876,26 @@ function checkCommon(retry: number, delayBeforeRetry: string | null): Record<str
     connect_timeout: dur("Time allowed for the check.", { default: "5s", minMs: 1 }),
     retry: int("Extra attempts before the server is marked down.", 0, 1000, { default: retry }),
     delay_before_retry: delayBeforeRetry === null
-      ? dur("Delay before an extra attempt.", { defaultDoc: "delay_loop" })
+      ? dur("Delay before an extra attempt.", { defaultDoc: "delay_loop", filled: true })
       : dur("Delay before an extra attempt.", { default: delayBeforeRetry }),
     ...checkTiming(),
   };
 }
 
-function checkTiming(): Record<string, Spec> {
+function checkTiming() {
   return {
     delay_loop: dur("Time between checks.", {
       defaultDoc: "the virtual server's delay_loop",
+      filled: true,
       minMs: 1,
     }),
     warmup: dur("The first check starts after a random delay up to this long (0 = at once).", {
       defaultDoc: "delay_loop",
+      filled: true,
     }),
     alpha: bool("Start with the server considered down.", {
       defaultDoc: "the virtual server's alpha",
+      filled: true,
     }),
     rise: int("Successes in a row before the server counts as up.", 1, 1000, { default: 1 }),
     fall: int("Failures in a row (after retries) before the server counts as down.", 1, 1000, {
@@ -840,7 +924,7 @@ const URL = obj("url", "An HTTP request and what its answer must be.", {
   virtualhost: str("Host header.", { defaultDoc: "the check's virtualhost" }),
 });
 
-const HTTP_FIELDS: Record<string, Spec> = {
+const HTTP_FIELDS = {
   ...checkCommon(1, "3s"),
   urls: list("Requests to make; all must pass.", URL, { required: true, minItems: 1 }),
   http_protocol: oneOf("HTTP version of the request (1.0C = 1.0 with Connection: close).", [
@@ -850,9 +934,9 @@ const HTTP_FIELDS: Record<string, Spec> = {
   ], { default: "1.0" }),
   virtualhost: str("Host header of every URL that does not set one."),
   fast_recovery: bool("Check every URL at once after a failure.", { default: false }),
-};
+} as const satisfies Record<string, Spec>;
 
-const CHECK: TaggedSpec = {
+const CHECK = {
   kind: "tagged",
   title: "check",
   doc: "A health check of a real server; `type` decides which keys apply.",
@@ -870,7 +954,10 @@ const CHECK: TaggedSpec = {
         required: true,
         minLength: 1,
       }),
-      misc_timeout: dur("A run taking longer counts as a failure.", { defaultDoc: "delay_loop" }),
+      misc_timeout: dur("A run taking longer counts as a failure.", {
+        defaultDoc: "delay_loop",
+        filled: true,
+      }),
       misc_dynamic: bool("Exit status 2-255 sets the weight to status - 2.", { default: false }),
       user: str("User to run the command as.", { defaultDoc: "global.script_user" }),
       retry: int("Extra attempts before the server is marked down.", 0, 1000, { default: 0 }),
@@ -913,7 +1000,7 @@ const CHECK: TaggedSpec = {
       dynamic: bool("Add the number to the weight instead of marking up/down.", { default: false }),
     },
   },
-};
+} as const satisfies TaggedSpec;
 
 const REAL_SERVER = obj("real_server", "A real server behind a virtual server.", {
   address: endpoint("`ADDR:PORT` (port defaults to the virtual server's).", {
@@ -924,6 +1011,7 @@ const REAL_SERVER = obj("real_server", "A real server behind a virtual server.",
   weight: int("IPVS weight.", 0, 65535, { default: 1, keepalived: "weight" }),
   forwarding: oneOf("Forwarding method.", FORWARDING, {
     defaultDoc: "the virtual server's",
+    filled: true,
     keepalived: "lvs_method / lb_kind",
   }),
   upper_threshold: int("Connection limit (0 = none).", 0, 4294967295, {
@@ -936,6 +1024,7 @@ const REAL_SERVER = obj("real_server", "A real server behind a virtual server.",
   }),
   inhibit_on_failure: bool("On failure set the weight to 0 instead of removing the server.", {
     defaultDoc: "the virtual server's",
+    filled: true,
     keepalived: "inhibit_on_failure",
   }),
   notify_up: script("Run when the server comes up.", "notify_up"),
@@ -961,6 +1050,7 @@ const VIRTUAL_SERVER = obj("virtual_server", "An IPVS service with its real serv
   group: str("Name of an entry of virtual_server_groups.", { keepalived: "virtual_server group" }),
   family: family("Address family of a fwmark or group service.", {
     defaultDoc: "the address's family; for fwmark the real servers', else ipv4",
+    filled: true,
     keepalived: "ip_family",
   }),
   protocol: oneOf("Transport protocol.", ["TCP", "UDP", "SCTP"], {
@@ -1041,7 +1131,7 @@ const VIRTUAL_SERVER = obj("virtual_server", "An IPVS service with its real serv
 });
 
 /** The whole configuration file. */
-export const CONFIG: ObjectSpec = obj("config", "A haagent configuration file.", {
+export const CONFIG = obj("config", "A haagent configuration file.", {
   global: GLOBAL,
   scripts: { kind: "map", doc: "Check scripts by name (vrrp_script).", of: SCRIPT, default: {} },
   processes: {

@@ -8,9 +8,10 @@
 import { isAlias, isMap, isScalar, isSeq, type LineCounter } from "yaml";
 import type { Document, Node, Pair } from "yaml";
 import type { ConfigIssue, SourcePos } from "./errors.ts";
-import { outName, type Spec } from "./schema.ts";
+import { CONFIG, outName, type Spec } from "./schema.ts";
 import { describe, normalizeScalar } from "./scalars.ts";
 import { suggest } from "./suggest.ts";
+import type { WalkedConfig } from "./types.ts";
 
 /** Returned by the walker for a value it reported as invalid. */
 export const INVALID: unique symbol = Symbol("invalid");
@@ -329,4 +330,20 @@ export function nodeWords(node: Node | null): string {
     return String(node.value);
   }
   return "this value";
+}
+
+/**
+ * Walks a whole file against CONFIG; null when a section failed (already reported). The walk
+ * builds, for a spec S, the value spec_types.ts computes as `Value<S, "walked">`: this is the
+ * one place where the data-driven walk meets its computed type (spec_types_test.ts checks
+ * the two agree on names, presence and shapes).
+ */
+export function walkConfig(w: Walker, root: Node): WalkedConfig | null {
+  const cfg = w.walk(CONFIG, root, "", { line: 1, col: 1 });
+  if (typeof cfg !== "object" || cfg === null) return null;
+  // The rules need every section; a section that failed to validate has been reported already.
+  for (const [key, spec] of Object.entries(CONFIG.fields)) {
+    if (!(outName(key, spec) in cfg)) return null;
+  }
+  return cfg as WalkedConfig;
 }
