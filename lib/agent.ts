@@ -128,6 +128,11 @@ export class Agent {
     this.done = new Promise((r) => (this.#done = r));
   }
 
+  /** The pid file this agent wrote, or null before it wrote one. */
+  get pidFile(): string | null {
+    return this.#pidFile;
+  }
+
   /** Starts everything; throws (with every configuration error) when the file is refused. */
   async start(): Promise<void> {
     const loaded = await this.#load();

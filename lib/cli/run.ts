@@ -12,6 +12,7 @@ import { DUMP_FILE, renderDump, renderStats, STATS_FILE } from "../agent/dump.ts
 import { formatIssue } from "../config/errors.ts";
 import { loadConfigFile } from "../config/load.ts";
 import { writeDumpFile } from "../runtime/dump_file.ts";
+import { releaseStartSignals } from "../runtime/early_signals.ts";
 import { type Level, log, stderrIsJournal, SYSLOG_PRIORITY } from "../runtime/log.ts";
 import { serviceNotifierFromEnv } from "../runtime/sd_notify.ts";
 import { parseFlags, str } from "./args.ts";
@@ -32,6 +33,30 @@ export const DEFAULT_DUMP_DIR = "/tmp";
 export const TEST_HOOKS_ENV = "HAAGENT_TEST_HOOKS";
 
 const LEVELS = ["error", "warn", "info", "debug"];
+
+/**
+ * How long a stop may take before the process exits anyway (a master's priority-0 advert and
+ * VIP removal take milliseconds; notify scripts get 5 s of it).
+ */
+export const STOP_DEADLINE_MS = 10_000;
+
+/**
+ * Ends the process `ms` from now unless it has ended: a stop that hangs or throws must not
+ * leave an agent running. The pid file (if it names us) is removed first.
+ */
+function forceExitAfter(ms: number, pidFile: () => string | null): void {
+  const t = setTimeout(() => {
+    log.error(`stop did not finish within ${ms / 1000} s: exiting now`);
+    const path = pidFile();
+    try {
+      if (path !== null && Deno.readTextFileSync(path).trim() === String(Deno.pid)) {
+        Deno.removeSync(path);
+      }
+    } catch { /* gone */ }
+    Deno.exit(EXIT_FAILURE);
+  }, ms);
+  Deno.unrefTimer(t);
+}
 
 /** `haagent run`. */
 export const runCommand: Command = {
@@ -109,13 +134,38 @@ STOPPING and a STATUS line, and sends the watchdog keep-alive when WatchdogSec i
       service,
       testHooks,
     });
-    const stop = () => {
+    // Signals: installed before the start, so that none can kill a starting agent; the early
+    // listeners of main.ts are released only once these are in place.
+    let ready = false;
+    let stopping = false;
+    let pendingReload = false;
+    const stop = (sig: string) => () => {
+      if (stopping) {
+        log.warn(
+          `${sig}: already stopping (forced exit at most ${STOP_DEADLINE_MS / 1000} s ` +
+            `after the first signal)`,
+        );
+        return;
+      }
+      stopping = true;
+      forceExitAfter(STOP_DEADLINE_MS, () => agent.pidFile);
+      if (!ready) {
+        log.info(`${sig} during start-up: stopping as soon as the start ends`);
+        return;
+      }
+      log.info(`${sig}: stopping`);
       agent.stop().catch((e) => log.error(`stop failed: ${e}`));
     };
     const hup = () => {
+      if (!ready) {
+        if (!pendingReload) log.info("SIGHUP during start-up: reloading once started");
+        pendingReload = true;
+        return;
+      }
       log.info("SIGHUP: reloading");
       agent.reload();
     };
+    const term = stop("SIGTERM"), int = stop("SIGINT");
     const dump = (what: "state dump" | "statistics") => {
       const st = agent.status();
       const now = new Date();
@@ -133,6 +183,15 @@ STOPPING and a STATUS line, and sends the watchdog keep-alive when WatchdogSec i
       dump("state dump");
     };
     const usr2 = () => dump("statistics");
+    Deno.addSignalListener("SIGTERM", term);
+    Deno.addSignalListener("SIGINT", int);
+    Deno.addSignalListener("SIGHUP", hup);
+    Deno.addSignalListener("SIGUSR1", usr1);
+    Deno.addSignalListener("SIGUSR2", usr2);
+    const held = releaseStartSignals();
+    for (let i = 0; i < held.hup; i++) hup();
+    if (held.term > 0) term();
+    else if (held.int > 0) int();
     globalThis.addEventListener("unhandledrejection", (e) => {
       e.preventDefault();
       log.error(`unhandled rejection: ${e.reason?.stack ?? e.reason}`);
@@ -150,19 +209,23 @@ STOPPING and a STATUS line, and sends the watchdog keep-alive when WatchdogSec i
       } else {
         printError(`haagent: cannot start: ${(e as Error).message}`);
       }
+      if (!stopping) forceExitAfter(STOP_DEADLINE_MS, () => agent.pidFile);
       await agent.stop().catch(() => {});
       service?.[Symbol.dispose]();
       return EXIT_FAILURE;
     }
-    Deno.addSignalListener("SIGTERM", stop);
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGHUP", hup);
-    Deno.addSignalListener("SIGUSR1", usr1);
-    Deno.addSignalListener("SIGUSR2", usr2);
+    ready = true;
+    if (stopping) {
+      log.info("stopping: a stop signal arrived during start-up");
+      agent.stop().catch((e) => log.error(`stop failed: ${e}`));
+    } else if (pendingReload) {
+      log.info("reloading: SIGHUP arrived during start-up");
+      agent.reload();
+    }
     await agent.done;
     service?.[Symbol.dispose]();
-    Deno.removeSignalListener("SIGTERM", stop);
-    Deno.removeSignalListener("SIGINT", stop);
+    Deno.removeSignalListener("SIGTERM", term);
+    Deno.removeSignalListener("SIGINT", int);
     Deno.removeSignalListener("SIGHUP", hup);
     Deno.removeSignalListener("SIGUSR1", usr1);
     Deno.removeSignalListener("SIGUSR2", usr2);
