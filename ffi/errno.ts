@@ -5,7 +5,7 @@
  * @module
  */
 
-const table: ReadonlyArray<readonly [number, string, string]> = [
+const table = [
   [1, "EPERM", "Operation not permitted"],
   [2, "ENOENT", "No such file or directory"],
   [3, "ESRCH", "No such process"],
@@ -44,6 +44,7 @@ const table: ReadonlyArray<readonly [number, string, string]> = [
   [99, "EADDRNOTAVAIL", "Cannot assign requested address"],
   [100, "ENETDOWN", "Network is down"],
   [101, "ENETUNREACH", "Network is unreachable"],
+  [103, "ECONNABORTED", "Software caused connection abort"],
   [104, "ECONNRESET", "Connection reset by peer"],
   [105, "ENOBUFS", "No buffer space available"],
   [107, "ENOTCONN", "Transport endpoint is not connected"],
@@ -52,13 +53,22 @@ const table: ReadonlyArray<readonly [number, string, string]> = [
   [113, "EHOSTUNREACH", "No route to host"],
   [114, "EALREADY", "Operation already in progress"],
   [115, "EINPROGRESS", "Operation now in progress"],
-];
+] as const;
 
-const byNumber = new Map(table.map(([n, name, text]) => [n, { name, text }]));
-const byName = new Map(table.map(([n, name]) => [name, n]));
+/** The errno constants by name, each with its literal number. */
+export type ErrnoTable = { readonly [E in (typeof table)[number] as E[1]]: E[0] };
 
-/** errno numbers by name, for comparisons such as `err.errno === Errno.EEXIST`. */
-export const Errno = Object.freeze(Object.fromEntries(byName)) as Readonly<Record<string, number>>;
+const byNumber = new Map<number, { name: string; text: string }>(
+  table.map(([n, name, text]) => [n, { name, text }]),
+);
+
+/**
+ * errno numbers by name, for comparisons such as `err.errno === Errno.EEXIST`; a name that is
+ * not in the table does not compile.
+ */
+export const Errno: ErrnoTable = Object.freeze(
+  Object.fromEntries(table.map(([n, name]) => [name, n])),
+) as ErrnoTable;
 
 /** The symbolic name of an errno value (`"ENODEV"`), or `"E<n>"` when unknown. */
 export function errnoName(errno: number): string {

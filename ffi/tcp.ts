@@ -60,10 +60,10 @@ const ABORTED: ConnectResult = Object.freeze({ ok: false, kind: "aborted" });
 // <poll.h>: struct pollfd { int fd; short events; short revents; }.
 const POLLOUT = 0x004;
 const SIZEOF_POLLFD = 8;
-const EINPROGRESS = Errno.EINPROGRESS!;
-const EINTR = Errno.EINTR!;
-const ECONNABORTED = 103;
-const EBADF = Errno.EBADF!;
+const EINPROGRESS = Errno.EINPROGRESS;
+const EINTR = Errno.EINTR;
+const ECONNABORTED = Errno.ECONNABORTED;
+const EBADF = Errno.EBADF;
 
 function failure(syscall: string, e: number): ConnectResult {
   return { ok: false, kind: "error", syscall, errno: e, code: errnoName(e) };

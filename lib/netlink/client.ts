@@ -335,7 +335,7 @@ export class ReplyRouter {
   /** Reports a receive overrun (ENOBUFS): requests in flight lost replies, listeners resync. */
   overrun(): void {
     this.failAll((p) =>
-      new NetlinkError(p.op, Errno.ENOBUFS!, `${p.what} (netlink replies lost)`, null)
+      new NetlinkError(p.op, Errno.ENOBUFS, `${p.what} (netlink replies lost)`, null)
     );
     for (const fn of [...this.#overrun]) fn();
   }
@@ -378,13 +378,13 @@ export class ReplyRouter {
         return;
       case NLMSG_ERROR: {
         const e = decodeError(m);
-        if (!e.ok) return this.#finish(m.seq, p, Errno.EPROTO!, e.reason);
+        if (!e.ok) return this.#finish(m.seq, p, Errno.EPROTO, e.reason);
         return this.#finish(m.seq, p, e.value.errno, e.value.message);
       }
       case NLMSG_DONE:
         return this.#finish(m.seq, p, doneErrno(m), null);
       case NLMSG_OVERRUN:
-        return this.#finish(m.seq, p, Errno.ENOBUFS!, null);
+        return this.#finish(m.seq, p, Errno.ENOBUFS, null);
       default:
         p.replies.push(m);
     }
@@ -409,7 +409,7 @@ export class ReplyRouter {
     const e = decodeError(m);
     const g = slot.datagram;
     this.#pending.delete(m.seq);
-    if (!e.ok) g.batch.failures[slot.index] = { errno: Errno.EPROTO!, kernelMessage: e.reason };
+    if (!e.ok) g.batch.failures[slot.index] = { errno: Errno.EPROTO, kernelMessage: e.reason };
     else if (e.value.errno !== 0) {
       g.batch.failures[slot.index] = { errno: e.value.errno, kernelMessage: e.value.message };
     }
@@ -438,7 +438,7 @@ export class ReplyRouter {
       p.reject(new NetlinkError(p.op, errno, p.what, kernelMessage));
     } else if (p.interrupted) {
       p.reject(
-        new NetlinkError(p.op, Errno.EINTR!, `${p.what} (dump interrupted by a change)`, null),
+        new NetlinkError(p.op, Errno.EINTR, `${p.what} (dump interrupted by a change)`, null),
       );
     } else {
       p.resolve(p.replies);
@@ -516,7 +516,7 @@ export class SocketConn implements NetlinkConn {
       try {
         this.#sock.send(b.datagrams[i]!, `netlink batch of ${reqs.length} requests`);
       } catch (e) {
-        b.unsent(i, (e as { errno?: number }).errno ?? Errno.EIO!);
+        b.unsent(i, (e as { errno?: number }).errno ?? Errno.EIO);
         continue;
       }
       // Read the answers before the next datagram, so they never pile up in the buffer.
@@ -544,20 +544,20 @@ export class SocketConn implements NetlinkConn {
       if (d === null) {
         throw new NetlinkError(
           op,
-          Errno.EAGAIN!,
+          Errno.EAGAIN,
           `${what} (the dump did not finish at once)`,
           null,
         );
       }
       if (d === "overrun") {
         this.#router.overrun();
-        throw new NetlinkError(op, Errno.ENOBUFS!, `${what} (netlink replies lost)`, null);
+        throw new NetlinkError(op, Errno.ENOBUFS, `${what} (netlink replies lost)`, null);
       }
       const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
       for (let off = 0; off < d.length;) {
         const len = d.length - off >= NLMSG_HDRLEN ? v.getUint32(off, true) : 0;
         if (len < NLMSG_HDRLEN || len > d.length - off) {
-          throw new NetlinkError(op, Errno.EPROTO!, `${what} (malformed reply)`, null);
+          throw new NetlinkError(op, Errno.EPROTO, `${what} (malformed reply)`, null);
         }
         const mType = v.getUint16(off + 4, true);
         const mFlags = v.getUint16(off + 6, true);
@@ -574,19 +574,19 @@ export class SocketConn implements NetlinkConn {
             pid: 0,
             payload: d.subarray(off + 16, off + len),
           };
-          let errno = Errno.ENOBUFS!;
+          let errno: number = Errno.ENOBUFS;
           let kernelMessage: string | null = null;
           if (mType === NLMSG_DONE) errno = doneErrno(m);
           else if (mType === NLMSG_ERROR) {
             const e = decodeError(m);
-            errno = e.ok ? e.value.errno : Errno.EPROTO!;
+            errno = e.ok ? e.value.errno : Errno.EPROTO;
             kernelMessage = e.ok ? e.value.message : e.reason;
           }
           if (errno !== 0) throw new NetlinkError(op, errno, what, kernelMessage);
           if (interrupted) {
             throw new NetlinkError(
               op,
-              Errno.EINTR!,
+              Errno.EINTR,
               `${what} (dump interrupted by a change)`,
               null,
             );
