@@ -32,7 +32,7 @@ import { FramePort } from "./vrrp/announce.ts";
 import type { VrrpState } from "./vrrp/instance.ts";
 import { VrrpRunner } from "./vrrp/runner.ts";
 import { SyncGroup } from "./vrrp/sync_group.ts";
-import { VrrpTransport } from "./vrrp/transport.ts";
+import { SocketTransport } from "./vrrp/transport.ts";
 
 /** Loads and validates the configuration file; the agent calls it at start and on reload. */
 export type PlanLoader = () => Promise<
@@ -59,7 +59,7 @@ export class Agent {
   #statics: StaticRouting | null = null;
   #events: Disposable | null = null;
   readonly #links = new LinkCache();
-  #transport: VrrpTransport | null = null;
+  #transport: SocketTransport | null = null;
   #frames: FramePort | null = null;
   #scriptsQueue: ScriptQueue;
   #plan: Plan | null = null;
@@ -115,8 +115,8 @@ export class Agent {
       retry: (name) => {
         const r = this.#runners.get(name);
         if (r === undefined) return true;
-        r.linkAppeared();
-        return r.instance !== null;
+        r.refresh();
+        return r.bound;
       },
       giveUp: (name, why, attempts) => this.#cannotWork(name, why, attempts),
     });
@@ -152,7 +152,7 @@ export class Agent {
     this.#rtnl = Rtnl.open(reactor);
     await this.#links.load(this.#rtnl);
     this.#events = this.#rtnl.subscribe((e) => this.#onRtnl(e));
-    this.#transport = new VrrpTransport(reactor, this.#log.child("transport"), () => {
+    this.#transport = new SocketTransport(reactor, this.#log.child("transport"), () => {
       this.#unknownVrid++;
     }, { ipv4: plan.mcastGroup4, ipv6: plan.mcastGroup6 });
     this.#frames = new FramePort(this.#log.child("announce"));
@@ -335,10 +335,13 @@ export class Agent {
       clock: this.#clock,
       log: this.#log,
       transport: this.#transport!,
-      rtnl: this.#rtnl!,
+      table: this.#rtnl!,
       announcePort: this.#frames!,
       link: (name) => this.#links.link(name),
-      sourceAddress: (ifindex, family) => this.#links.sourceAddress(ifindex, family, vips),
+      sourceAddress: (ifindex, family) => {
+        const a = this.#links.sourceAddress(ifindex, family, vips);
+        return a === null ? null : parseIp(a)!.bytes;
+      },
       forwarding: ipv6Forwarding,
       onState: (r, from, to, reason) => this.#onState(r, from, to, reason),
       socketError: (r, e) => {
@@ -365,10 +368,8 @@ export class Agent {
         null,
       );
     }
-    // An instance created late (its interface appeared) joins its sync group now.
-    if (from === "FAULT" || from === "INIT") this.#maybeRebuildGroups();
     this.#service?.statusChanged();
-    void reason;
+    void from, reason;
   }
 
   /** Tells the load-balancer side the sync daemon's role: master while its instance is MASTER. */
@@ -486,45 +487,27 @@ export class Agent {
     if (e.kind === "overrun") {
       this.#log.warn("rtnetlink events were lost (overrun): re-reading interfaces");
       this.#links.load(this.#rtnl!).then(() => {
-        for (const r of this.#runners.values()) {
-          const l = this.#links.link(r.spec.interface);
-          if (l === null) r.linkDeleted();
-          else {
-            r.linkAppeared();
-            r.linkChanged(l.up);
-          }
-        }
+        for (const r of this.#runners.values()) r.refresh();
       }).catch((err) => this.#log.error(`cannot re-read interfaces: ${err}`));
       return;
     }
-    const before = e.kind === "link" ? this.#links.link(e.link.name) : null;
     this.#links.apply(e);
     if (e.kind === "link") {
       const name = e.link.name;
-      const now = this.#links.link(name);
       for (const r of this.#runners.values()) {
-        if (r.spec.interface !== name) continue;
-        if (e.deleted) r.linkDeleted();
-        else if (before === null || before.index !== e.link.index) r.linkAppeared();
-        else if (now !== null && now.up !== before.up) r.linkChanged(now.up);
+        if (r.spec.interface === name) r.refresh();
       }
       for (const [n, ip] of this.#instancePlans) {
         if (ip.trackInterfaces.some((t) => t.name === name)) this.#updateTracking(n);
       }
+    } else if (e.deleted) {
+      const address = parseIp(e.address.address);
+      if (address === null) return;
+      for (const r of this.#runners.values()) r.addressDeleted(e.address.ifindex, address.bytes);
     } else {
-      if (e.deleted) {
-        for (const r of this.#runners.values()) {
-          r.addressDeleted(e.address.ifindex, e.address.address);
-        }
-      } else {
-        // A waiting instance may have got its source address.
-        for (const r of this.#runners.values()) {
-          if (
-            r.instance === null && this.#links.link(r.spec.interface)?.index === e.address.ifindex
-          ) {
-            r.linkAppeared();
-          }
-        }
+      // A waiting instance may have got its source address.
+      for (const r of this.#runners.values()) {
+        if (this.#links.link(r.spec.interface)?.index === e.address.ifindex) r.refresh();
       }
     }
   }

@@ -256,12 +256,12 @@ Deno.test("FAULT: a master entering FAULT sends priority 0; the backup takes ove
   net.add("b", { priority: 100 });
   net.start();
   net.run(10_000);
-  net.router("a").inst.setFault(true, "eth0 down");
+  net.router("a").inst.setFault("link", true, "eth0 down");
   assertEquals(net.actionTypes("a", 10_000), ["send-advert:0", "remove-vips", "state"]);
   net.run(10_000);
   near(net.transitionsTo("b", "MASTER")[0], 10_001 + skewTimeMs(2, 100, 100));
   assertEquals(net.router("a").state, "FAULT");
-  net.router("a").inst.setFault(false, "eth0 up");
+  net.router("a").inst.setFault("link", false, "eth0 up");
   net.run(10_000);
   near(net.transitionsTo("a", "MASTER")[1], 20_000 + MDI_V2_200);
   assertEquals(names(net.masters()), ["a"]);
@@ -449,11 +449,11 @@ function chaos(seed: number, durationMs: number): ChaosSummary {
         case "fault":
           if (faulty.has(node)) {
             faulty.delete(node);
-            r.inst.setFault(false, "link up");
+            r.inst.setFault("link", false, "link up");
             noMasterSince = null;
           } else {
             faulty.add(node);
-            r.inst.setFault(true, "link down");
+            r.inst.setFault("link", true, "link down");
           }
           break;
       }
@@ -467,7 +467,7 @@ function chaos(seed: number, durationMs: number): ChaosSummary {
   partitions.clear();
   for (const node of nodes) {
     const r = net.router(node);
-    if (faulty.delete(node)) r.inst.setFault(false, "healed");
+    if (faulty.delete(node)) r.inst.setFault("link", false, "healed");
     if (!r.alive) net.restart(node);
   }
   net.runChecked(20_000, 1, check);

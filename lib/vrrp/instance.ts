@@ -1,7 +1,12 @@
 /**
  * The VRRP state machine of one virtual router (RFC 5798 section 6 with keepalived's
  * additions: FAULT, preempt_delay, sync-group forcing). Pure: it takes events and an injected
- * clock and emits actions; the executor (the agent) sends packets and moves addresses.
+ * clock and emits actions; an executor (lib/vrrp/runner.ts) sends packets and moves addresses.
+ *
+ * The machine holds the whole state of the router: the state itself, every fault input (the
+ * interface's presence, its source address and carrier, tracking, the sync group) and the
+ * effective priority. Every transition goes through one entry function, `#enter`, which runs
+ * the exit actions of the old state and the entry actions of the new one.
  *
  * Choices, where the RFC leaves room or keepalived differs:
  * - Only the address owner (priority 255) starts as MASTER; a non-owner with initial state
@@ -14,6 +19,9 @@
  * - A MASTER that hears a lower-priority master answers with an advert at once (RFC 9568).
  * - Actions on becoming MASTER: send-advert, add-vips, announce, state. On leaving MASTER:
  *   remove-vips, then state (MASTER -> FAULT and shutdown send a priority-0 advert first).
+ * - Leaving INIT or FAULT follows RFC 5798 6.4.1 (Master_Adver_Interval back to ours; the
+ *   owner goes MASTER, others BACKUP).
+ * - Without a source address (none given, or the interface has none) the router is in FAULT.
  *
  * @module
  */
@@ -44,16 +52,15 @@ export interface InstanceOptions {
   preempt: boolean;
   /** keepalived preempt_delay in ms (0 = none). */
   preemptDelayMs: number;
-  /** Our source address, used for the equal-priority tie-break (RFC 5798 6.4.3). */
-  primaryAddress: Uint8Array;
+  /**
+   * Our source address, used for the equal-priority tie-break (RFC 5798 6.4.3). Without it the
+   * router waits in FAULT until `setLink` reports a ready interface with one.
+   */
+  primaryAddress?: Uint8Array;
+  /** The interface's name, for fault reasons (default "interface"). */
+  interface?: string;
   /** Missed adverts before the master is declared down (keepalived down_timer_adverts). */
   downTimerAdverts?: number;
-  /**
-   * Reads adverts already waiting in the socket and feeds them to `receive` (the executor's
-   * hook). Called when Master_Down_Timer fires, so an event loop that was stalled does not
-   * declare a live master dead because its adverts are still unread.
-   */
-  pollInput?: () => void;
 }
 
 /** A received advertisement, already validated by the codec and the receive checks. */
@@ -78,6 +85,24 @@ export type Action =
 export type InstanceEvent =
   | { type: "state"; from: VrrpState; to: VrrpState; reason: string }
   | { type: "fault"; faulty: boolean; reason: string };
+
+/**
+ * Where one of the instance's own faults comes from; each is set and cleared on its own.
+ * "interface": missing, without a source address, or its sockets cannot be opened; "link": no
+ * carrier or administratively down; "track": a tracked object with weight 0 is failing.
+ */
+export type FaultSource = "interface" | "link" | "track";
+
+/** What the executor knows of the instance's interface (`setLink`). */
+export type LinkView =
+  /** The interface does not exist (`deleted`: it existed before). */
+  | { kind: "missing"; deleted: boolean }
+  /** It exists but has no address to send adverts from. */
+  | { kind: "no-source" }
+  /** It exists but cannot carry VRRP (the sockets could not be opened): `reason` says why. */
+  | { kind: "unusable"; reason: string }
+  /** Ready: adverts go out from `source`; `up` is administratively up with carrier. */
+  | { kind: "ready"; up: boolean; source: Uint8Array };
 
 /** Counters exposed by `VrrpInstance.stats()`. */
 export interface InstanceStats {
@@ -106,14 +131,20 @@ export class VrrpInstance {
   readonly #downTimerAdverts: number;
   readonly #watchers = new Set<(e: InstanceEvent) => void>();
   #state: VrrpState = "INIT";
+  #reason = "starting";
+  #changedAtMs: number;
+  #basePriority: number;
   #effectivePriority: number;
+  #primaryAddress: Uint8Array | null;
   #masterAdverIntCs: number;
   #masterAddress: Uint8Array | null = null;
+  #lastSeenMaster: Uint8Array | null = null;
   #adverTimer: Timer | null = null;
   /** When the next periodic advert is due (clock ms); adverts keep this phase. */
   #adverDueMs = 0;
   #downTimer: Timer | null = null;
-  #ownFault: string | null = null;
+  /** Own faults by source, in the order they were raised. */
+  readonly #faults = new Map<FaultSource, string>();
   #groupFault: string | null = null;
   #wantsMaster = false;
   #masterGate: (() => boolean) | null = null;
@@ -135,8 +166,14 @@ export class VrrpInstance {
     this.#emit = emit;
     this.#preempt = opts.preempt || opts.initialState === "MASTER";
     this.#downTimerAdverts = opts.downTimerAdverts ?? DEFAULT_DOWN_TIMER_ADVERTS;
+    this.#basePriority = opts.priority;
     this.#effectivePriority = opts.priority;
     this.#masterAdverIntCs = opts.advertIntervalCs;
+    this.#primaryAddress = opts.primaryAddress ?? null;
+    this.#changedAtMs = clock.now();
+    if (this.#primaryAddress === null) {
+      this.#faults.set("interface", `${this.#ifText()} is not known yet`);
+    }
   }
 
   /** Instance name. */
@@ -154,6 +191,21 @@ export class VrrpInstance {
     return this.#state;
   }
 
+  /** Why the last transition happened ("starting" before the first). */
+  get reason(): string {
+    return this.#reason;
+  }
+
+  /** When the last transition happened, in clock milliseconds. */
+  get changedAtMs(): number {
+    return this.#changedAtMs;
+  }
+
+  /** Configured priority (a reload may change it with `setBasePriority`). */
+  get basePriority(): number {
+    return this.#basePriority;
+  }
+
   /** Priority in use (configured, adjusted by tracking). */
   get effectivePriority(): number {
     return this.#effectivePriority;
@@ -164,19 +216,34 @@ export class VrrpInstance {
     return this.#masterAdverIntCs;
   }
 
-  /** Last seen master (ourselves while MASTER), for status. */
+  /** The accepted master (ourselves while MASTER), or null. */
   get masterAddress(): Uint8Array | null {
     return this.#masterAddress;
   }
 
-  /** Whether this is the address owner (priority 255). */
-  get isOwner(): boolean {
-    return this.#opts.priority === OWNER_PRIORITY;
+  /** The source of the last advert with a priority above 0 (for status), or null. */
+  get lastSeenMaster(): Uint8Array | null {
+    return this.#lastSeenMaster;
   }
 
-  /** The instance's own fault reason (from `setFault`), or null. */
+  /** Our source address, or null while the interface has none. */
+  get primaryAddress(): Uint8Array | null {
+    return this.#primaryAddress;
+  }
+
+  /** Whether this is the address owner (priority 255). */
+  get isOwner(): boolean {
+    return this.#basePriority === OWNER_PRIORITY;
+  }
+
+  /** The instance's own fault reasons joined with "; " (without the group's), or null. */
   get ownFault(): string | null {
-    return this.#ownFault;
+    return this.#faults.size === 0 ? null : [...this.#faults.values()].join("; ");
+  }
+
+  /** The instance's own fault reasons, one per source. */
+  get faults(): string[] {
+    return [...this.#faults.values()];
   }
 
   /** Whether the Master_Down_Timer expired and only a sync-group gate holds us in BACKUP. */
@@ -198,16 +265,15 @@ export class VrrpInstance {
   /** INIT -> MASTER (owner) or BACKUP, or FAULT when a fault is already set (RFC 5798 6.4.1). */
   start(): void {
     if (this.#state !== "INIT") return;
-    this.#masterAdverIntCs = this.#opts.advertIntervalCs;
     const fault = this.#faultReason();
     if (fault !== null) {
-      this.#setState("FAULT", fault);
+      this.#enter("FAULT", fault);
     } else if (this.isOwner) {
       // RFC 5798 6.4.1: priority 255 sends an advert, announces, and becomes Master.
-      this.#becomeMaster("address owner (priority 255) starting");
+      this.#enter("MASTER", "address owner (priority 255) starting");
     } else {
       // RFC 5798 6.4.1: otherwise Master_Down_Timer = Master_Down_Interval, Backup.
-      this.#becomeBackup("starting");
+      this.#enter("BACKUP", "starting");
     }
   }
 
@@ -215,6 +281,7 @@ export class VrrpInstance {
   receive(advert: AdvertIn): void {
     this.#stats.advertsReceived++;
     if (advert.priority === 0) this.#stats.priorityZeroReceived++;
+    else this.#lastSeenMaster = advert.src;
     switch (this.#state) {
       case "INIT":
       case "FAULT":
@@ -241,14 +308,55 @@ export class VrrpInstance {
     this.#effectivePriority = priority;
   }
 
-  /** Sets or clears the instance's own fault (interface down, weight-0 track failing). */
-  setFault(faulty: boolean, reason: string): void {
-    const next = faulty ? reason : null;
-    if (next === this.#ownFault) return;
-    const changed = (next === null) !== (this.#ownFault === null);
-    this.#ownFault = next;
-    this.#reconcileFault(reason);
-    if (changed) this.#notify({ type: "fault", faulty, reason });
+  /**
+   * Changes the configured priority without a restart (a reload that changed only the
+   * priority); the effective priority follows until tracking adjusts it again. An address
+   * owner's priority (255) cannot change this way: RangeError, the caller restarts it.
+   */
+  setBasePriority(priority: number): void {
+    if (priority === OWNER_PRIORITY || this.isOwner) {
+      throw new RangeError("an address owner's priority cannot change without a restart");
+    }
+    this.setEffectivePriority(priority);
+    this.#basePriority = priority;
+  }
+
+  /** Sets or clears one source of the instance's own fault. */
+  setFault(source: FaultSource, faulty: boolean, reason: string): void {
+    this.#changeFaults([[source, faulty ? reason : null]], reason);
+  }
+
+  /** Takes the executor's view of the interface: presence, source address, carrier. */
+  setLink(view: LinkView): void {
+    const ifText = this.#ifText();
+    switch (view.kind) {
+      case "missing": {
+        const why = view.deleted ? `${ifText} was deleted` : `${ifText} does not exist`;
+        this.#changeFaults([["interface", why], ["link", null]], why);
+        return;
+      }
+      case "no-source": {
+        const what = this.#opts.family === "ipv4" ? "IPv4 address" : "IPv6 link-local address";
+        const why = `${ifText} has no ${what}`;
+        this.#changeFaults([["interface", why], ["link", null]], why);
+        return;
+      }
+      case "unusable":
+        this.#changeFaults([["interface", view.reason], ["link", null]], view.reason);
+        return;
+      case "ready": {
+        checkAddress(this.#opts, view.source);
+        this.#primaryAddress = view.source;
+        const name = this.#opts.interface ?? "interface";
+        const why = view.up ? `interface ${name} up` : `interface ${name} down`;
+        this.#changeFaults([["interface", null], ["link", view.up ? null : why]], why);
+        return;
+      }
+      default: {
+        const never: never = view;
+        throw new Error(`unknown link view ${JSON.stringify(never)}`);
+      }
+    }
   }
 
   /** Sets or clears a fault imposed by a sync group (another member is faulty). */
@@ -265,24 +373,19 @@ export class VrrpInstance {
 
   /** BACKUP -> MASTER on a sync group's order; no-op in other states. */
   forceMaster(reason: string): void {
-    if (this.#state === "BACKUP") this.#becomeMaster(reason);
+    if (this.#state === "BACKUP") this.#enter("MASTER", reason);
   }
 
   /** MASTER -> BACKUP on a sync group's order; no-op in other states. */
   forceBackup(reason: string): void {
-    if (this.#state === "MASTER") this.#becomeBackup(reason);
+    if (this.#state === "MASTER") this.#enter("BACKUP", reason);
   }
 
   /** Stops: a MASTER sends a priority-0 advert and removes its VIPs; every timer is cancelled. */
   shutdown(reason = "shutdown"): void {
     if (this.#state === "INIT") return;
-    if (this.#state === "MASTER") {
-      // RFC 5798 6.4.3 (Shutdown event): send an advert with priority 0, stop the timer.
-      this.#cancelTimers();
-      this.#sendAdvert(0);
-      this.#releaseMaster();
-    }
-    this.#setState("INIT", reason);
+    // RFC 5798 6.4.3 (Shutdown event): a Master sends priority 0 (see #enter), stops timers.
+    this.#enter("INIT", reason);
   }
 
   #receiveBackup(advert: AdvertIn): void {
@@ -323,11 +426,12 @@ export class VrrpInstance {
       this.#startAdverTimer();
       return;
     }
-    const cmp = ipCompare(advert.src, this.#opts.primaryAddress);
+    const cmp = ipCompare(advert.src, this.#primaryAddress!);
     if (advert.priority > ours || (advert.priority === ours && cmp > 0)) {
       // RFC 5798 6.4.3: higher priority, or equal with a higher address -> Backup.
       this.#acceptMaster(advert, false);
-      this.#becomeBackup(
+      this.#enter(
+        "BACKUP",
         `higher-priority master ${formatIp(advert.src)} (priority ${advert.priority})`,
       );
       return;
@@ -351,9 +455,6 @@ export class VrrpInstance {
   #onDownTimer(): void {
     this.#downTimer = null;
     if (this.#state !== "BACKUP") return;
-    this.#opts.pollInput?.();
-    // An advert that was waiting re-armed the timer (or moved us): the master is alive.
-    if (this.#downTimer !== null || this.#state !== "BACKUP") return;
     this.#wantsMaster = true;
     if (this.#masterGate !== null && !this.#masterGate()) {
       // keepalived sync group: go master only when every member wants to.
@@ -361,7 +462,7 @@ export class VrrpInstance {
       return;
     }
     // RFC 5798 6.4.2: Master_Down_Timer fires -> advert, announce, Master.
-    this.#becomeMaster("master down timer expired");
+    this.#enter("MASTER", "master down timer expired");
   }
 
   #onAdverTimer(): void {
@@ -378,75 +479,94 @@ export class VrrpInstance {
     this.#armAdverTimer(this.#adverDueMs - now);
   }
 
-  #becomeMaster(reason: string): void {
+  /**
+   * The one way into a state: cancels the timers and the per-state bookkeeping, runs the exit
+   * actions of the old state and the entry actions of the new one, then reports the change.
+   */
+  #enter(to: VrrpState, reason: string): void {
+    const from = this.#state;
     this.#cancelTimers();
     this.#wantsMaster = false;
     this.#preemptAtMs = null;
-    this.#masterAdverIntCs = this.#opts.advertIntervalCs;
-    this.#masterAddress = this.#opts.primaryAddress;
-    this.#stats.becameMaster++;
-    const from = this.#state;
-    this.#state = "MASTER";
-    this.#sendAdvert(this.#effectivePriority);
-    this.#startAdverTimer();
-    this.#emit({ type: "add-vips" });
-    this.#emit({ type: "announce" });
-    this.#announceState(from, "MASTER", reason);
+    if (from === "MASTER") {
+      // RFC 5798 6.4.3 Shutdown, and keepalived's MASTER -> FAULT: a priority-0 advert lets a
+      // backup take over after Skew_Time instead of Master_Down_Interval.
+      if (to === "FAULT" || to === "INIT") this.#sendAdvert(0);
+      this.#stats.releasedMaster++;
+      this.#emit({ type: "remove-vips" });
+    }
+    if (from === "INIT" || from === "FAULT") {
+      // RFC 5798 6.4.1: Master_Adver_Interval starts as our own Advertisement_Interval.
+      this.#masterAdverIntCs = this.#opts.advertIntervalCs;
+    }
+    this.#state = to;
+    this.#reason = reason;
+    this.#changedAtMs = this.#clock.now();
+    switch (to) {
+      case "MASTER":
+        // RFC 5798 6.4.1 / 6.4.2: send an advert, start the Adver_Timer, announce the VIPs.
+        this.#masterAdverIntCs = this.#opts.advertIntervalCs;
+        this.#masterAddress = this.#primaryAddress;
+        this.#stats.becameMaster++;
+        this.#sendAdvert(this.#effectivePriority);
+        this.#startAdverTimer();
+        this.#emit({ type: "add-vips" });
+        this.#emit({ type: "announce" });
+        break;
+      case "BACKUP":
+        // RFC 5798 6.4.1 / 6.4.3: Master_Down_Timer = Master_Down_Interval.
+        this.#startDownTimer(this.#masterDownMs());
+        break;
+      case "FAULT":
+        // keepalived: no timers, adverts ignored until every fault clears.
+        break;
+      case "INIT":
+        // RFC 5798 6.4.3 Shutdown: back to Initialize, no master known.
+        this.#masterAddress = null;
+        break;
+      default: {
+        const never: never = to;
+        throw new Error(`unknown state ${never}`);
+      }
+    }
+    this.#emit({ type: "state", from, to, reason });
+    this.#notify({ type: "state", from, to, reason });
   }
 
-  #becomeBackup(reason: string): void {
-    this.#cancelTimers();
-    if (this.#state === "MASTER") this.#releaseMaster();
-    else if (this.#state === "INIT") this.#masterAdverIntCs = this.#opts.advertIntervalCs;
-    this.#wantsMaster = false;
-    this.#preemptAtMs = null;
-    const from = this.#state;
-    this.#state = "BACKUP";
-    this.#startDownTimer(this.#masterDownMs());
-    this.#announceState(from, "BACKUP", reason);
+  /** Applies several fault-source changes at once, then reconciles the state once. */
+  #changeFaults(changes: [FaultSource, string | null][], why: string): void {
+    const before = this.ownFault;
+    for (const [source, reason] of changes) {
+      if (reason === null) this.#faults.delete(source);
+      else this.#faults.set(source, reason);
+    }
+    const after = this.ownFault;
+    if (after === before) return;
+    this.#reconcileFault(why);
+    if ((before === null) !== (after === null)) {
+      this.#notify({ type: "fault", faulty: after !== null, reason: why });
+    }
   }
 
   #reconcileFault(reason: string): void {
     if (this.#state === "INIT") return;
     const fault = this.#faultReason();
     if (fault !== null && this.#state !== "FAULT") {
-      if (this.#state === "MASTER") {
-        // keepalived: MASTER -> FAULT sends a priority-0 advert so a backup takes over in Skew_Time.
-        this.#cancelTimers();
-        this.#sendAdvert(0);
-        this.#releaseMaster();
-      }
-      this.#setState("FAULT", fault);
+      this.#enter("FAULT", fault);
     } else if (fault === null && this.#state === "FAULT") {
       // keepalived: leaving FAULT goes to BACKUP (RFC 5798 6.4.1 rules, owner -> MASTER).
-      if (this.isOwner) this.#becomeMaster(`fault cleared: ${reason}`);
-      else this.#becomeBackup(`fault cleared: ${reason}`);
+      this.#enter(this.isOwner ? "MASTER" : "BACKUP", `fault cleared: ${reason}`);
     }
   }
 
   #faultReason(): string | null {
-    return this.#ownFault ?? this.#groupFault;
+    return this.ownFault ?? this.#groupFault;
   }
 
-  /** Enters a state with no entry actions of its own (FAULT, INIT). */
-  #setState(to: "FAULT" | "INIT", reason: string): void {
-    this.#cancelTimers();
-    this.#wantsMaster = false;
-    this.#preemptAtMs = null;
-    if (to === "INIT") this.#masterAddress = null;
-    const from = this.#state;
-    this.#state = to;
-    this.#announceState(from, to, reason);
-  }
-
-  #releaseMaster(): void {
-    this.#stats.releasedMaster++;
-    this.#emit({ type: "remove-vips" });
-  }
-
-  #announceState(from: VrrpState, to: VrrpState, reason: string): void {
-    this.#emit({ type: "state", from, to, reason });
-    this.#notify({ type: "state", from, to, reason });
+  #ifText(): string {
+    return this.#opts.interface === undefined
+      ? "the interface"
+      : `interface "${this.#opts.interface}"`;
   }
 
   #notify(e: InstanceEvent): void {
@@ -468,9 +588,14 @@ export class VrrpInstance {
     );
   }
 
+  // A timer fires only if it is still the current one: an executor may deliver input (which
+  // re-arms the timer) between a timer's expiry and its callback.
   #startDownTimer(delayMs: number): void {
     this.#downTimer?.cancel();
-    this.#downTimer = this.#clock.setTimer(delayMs, () => this.#onDownTimer());
+    const t = this.#clock.setTimer(delayMs, () => {
+      if (this.#downTimer === t) this.#onDownTimer();
+    });
+    this.#downTimer = t;
   }
 
   #startAdverTimer(): void {
@@ -481,7 +606,10 @@ export class VrrpInstance {
 
   #armAdverTimer(delayMs: number): void {
     this.#adverTimer?.cancel();
-    this.#adverTimer = this.#clock.setTimer(delayMs, () => this.#onAdverTimer());
+    const t = this.#clock.setTimer(delayMs, () => {
+      if (this.#adverTimer === t) this.#onAdverTimer();
+    });
+    this.#adverTimer = t;
   }
 
   #cancelTimers(): void {
@@ -508,8 +636,15 @@ function validate(o: InstanceOptions): void {
     throw bad(`VRRPv2 advert interval must be whole seconds, got ${o.advertIntervalCs} cs`);
   }
   if (!(o.preemptDelayMs >= 0)) throw bad(`preempt delay ${o.preemptDelayMs} ms`);
+  if (o.primaryAddress !== undefined) checkAddress(o, o.primaryAddress);
+}
+
+function checkAddress(o: InstanceOptions, address: Uint8Array): void {
   const len = o.family === "ipv4" ? 4 : 16;
-  if (o.primaryAddress.length !== len) {
-    throw bad(`primary address has ${o.primaryAddress.length} bytes, ${o.family} needs ${len}`);
+  if (address.length !== len) {
+    throw new RangeError(
+      `VRRP instance "${o.name}": primary address has ${address.length} bytes, ` +
+        `${o.family} needs ${len}`,
+    );
   }
 }

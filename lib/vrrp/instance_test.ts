@@ -6,7 +6,7 @@ const ME = new Uint8Array([10, 0, 0, 5]);
 const LOWER_IP = new Uint8Array([10, 0, 0, 4]);
 const HIGHER_IP = new Uint8Array([10, 0, 0, 6]);
 
-function setup(over: Partial<InstanceOptions> = {}) {
+function setup(over: Partial<InstanceOptions> & { noAddress?: boolean } = {}) {
   const clock = new FakeClock();
   const actions: Action[] = [];
   const opts: InstanceOptions = {
@@ -22,6 +22,7 @@ function setup(over: Partial<InstanceOptions> = {}) {
     primaryAddress: ME,
     ...over,
   };
+  if (over.noAddress) delete opts.primaryAddress;
   const inst = new VrrpInstance(opts, clock, (a) => actions.push(a));
   const take = () => actions.splice(0).map(show);
   return { clock, inst, take };
@@ -261,15 +262,15 @@ Deno.test("FAULT: MASTER sends priority 0 and removes VIPs; adverts ignored; cle
   inst.start();
   clock.advance(4000);
   take();
-  inst.setFault(true, "eth0 down");
+  inst.setFault("link", true, "eth0 down");
   assertEquals(take(), ["advert:0", "remove-vips", "MASTER->FAULT"]);
   assertEquals(clock.pending, 0);
   inst.receive({ priority: 0, maxAdverIntCs: 100, src: HIGHER_IP });
   clock.advance(10_000);
   assertEquals(take(), []);
-  inst.setFault(true, "still down");
+  inst.setFault("link", true, "still down");
   assertEquals(take(), []);
-  inst.setFault(false, "eth0 up");
+  inst.setFault("link", false, "eth0 up");
   assertEquals(take(), ["FAULT->BACKUP"]);
   clock.advance(3609.375);
   assertEquals(take(), ["advert:100", "add-vips", "announce", "BACKUP->MASTER"]);
@@ -283,13 +284,13 @@ Deno.test("FAULT: MASTER sends priority 0 and removes VIPs; adverts ignored; cle
 Deno.test("FAULT: BACKUP -> FAULT cancels the down timer; owner leaves FAULT as MASTER", () => {
   const b = setup();
   b.inst.start();
-  b.inst.setFault(true, "x");
+  b.inst.setFault("track", true, "x");
   assertEquals(b.take(), ["INIT->BACKUP", "BACKUP->FAULT"]);
   b.clock.advance(60_000);
   assertEquals(b.inst.state, "FAULT");
   const o = masterSetup();
-  o.inst.setFault(true, "x");
-  o.inst.setFault(false, "y");
+  o.inst.setFault("track", true, "x");
+  o.inst.setFault("track", false, "y");
   assertEquals(o.take(), [
     "advert:0",
     "remove-vips",
@@ -303,7 +304,7 @@ Deno.test("FAULT: BACKUP -> FAULT cancels the down timer; owner leaves FAULT as 
 
 Deno.test("FAULT set before start: start goes straight to FAULT", () => {
   const { inst, take } = setup({ priority: 255 });
-  inst.setFault(true, "eth0 down");
+  inst.setFault("link", true, "eth0 down");
   inst.start();
   assertEquals(take(), ["INIT->FAULT"]);
 });
@@ -427,11 +428,23 @@ Deno.test("master: late timers do not slow the advert rate (due times keep their
   inst.shutdown();
 });
 
-Deno.test("backup: adverts waiting in the socket when Master_Down_Timer fires keep it backup", () => {
-  const clock = new FakeClock();
-  const states: string[] = [];
+Deno.test("backup: adverts an executor delivers before Master_Down_Timer's callback keep it backup", () => {
+  const fake = new FakeClock();
   let waiting = 0;
-  const inst: VrrpInstance = new VrrpInstance(
+  let inst: VrrpInstance | null = null;
+  // The runner's clock: input waiting in the socket is read before any timer callback runs.
+  const inputFirst = {
+    now: () => fake.now(),
+    setTimer: (ms: number, fn: () => void) =>
+      fake.setTimer(ms, () => {
+        for (; waiting > 0; waiting--) {
+          inst!.receive({ priority: 150, maxAdverIntCs: 1, src: HIGHER_IP });
+        }
+        fn();
+      }),
+  };
+  const states: string[] = [];
+  inst = new VrrpInstance(
     {
       name: "VI_1",
       vrid: 51,
@@ -443,28 +456,64 @@ Deno.test("backup: adverts waiting in the socket when Master_Down_Timer fires ke
       preempt: true,
       preemptDelayMs: 0,
       primaryAddress: ME,
-      // A stalled loop: an advert arrived but was not read before the timer fired.
-      pollInput: () => {
-        for (; waiting > 0; waiting--) {
-          inst.receive({
-            priority: 150,
-            maxAdverIntCs: 1,
-            src: HIGHER_IP,
-          });
-        }
-      },
     },
-    clock,
+    inputFirst,
     (a) => {
       if (a.type === "state") states.push(a.to);
     },
   );
   inst.start();
+  // A stalled loop: an advert arrived but was not read before the timer expired.
   waiting = 1;
-  clock.advance(40);
+  fake.advance(40);
   assertEquals(inst.state, "BACKUP", "the waiting advert proved the master alive");
-  clock.advance(40);
+  fake.advance(40);
   assertEquals(inst.state, "MASTER", "with nothing waiting, the timer takes over");
   assertEquals(states, ["BACKUP", "MASTER"]);
   inst.shutdown();
+});
+
+Deno.test("setLink: missing, no source, down and ready are FAULT inputs; one transition out", () => {
+  const { inst, take } = setup({ noAddress: true, interface: "eth9" });
+  inst.setLink({ kind: "missing", deleted: false });
+  inst.start();
+  assertEquals(take(), ["INIT->FAULT"]);
+  assertEquals(inst.faults, ['interface "eth9" does not exist']);
+  inst.setLink({ kind: "no-source" });
+  inst.setLink({ kind: "ready", up: false, source: ME });
+  assertEquals(take(), []);
+  assertEquals(inst.faults, ["interface eth9 down"]);
+  inst.setLink({ kind: "ready", up: true, source: ME });
+  assertEquals(take(), ["FAULT->BACKUP"]);
+  assertEquals(inst.reason, "fault cleared: interface eth9 up");
+  inst.setFault("track", true, "chk failing");
+  inst.setLink({ kind: "missing", deleted: true });
+  assertEquals(take(), ["BACKUP->FAULT"]);
+  assertEquals(inst.faults, ["chk failing", 'interface "eth9" was deleted']);
+  inst.setLink({ kind: "ready", up: true, source: ME });
+  inst.setFault("track", false, "chk ok");
+  assertEquals(take(), ["FAULT->BACKUP"]);
+});
+
+Deno.test("without a source address the machine waits in FAULT", () => {
+  const { inst, take } = setup({ noAddress: true });
+  inst.start();
+  assertEquals(take(), ["INIT->FAULT"]);
+  assertThrows(() => inst.setLink({ kind: "ready", up: true, source: new Uint8Array(16) }));
+  inst.setLink({ kind: "ready", up: true, source: ME });
+  assertEquals(take(), ["FAULT->BACKUP"]);
+});
+
+Deno.test("setBasePriority: a new priority applies at once; owners refuse", () => {
+  const { clock, inst, take } = setup();
+  inst.start();
+  clock.advance(3609.375);
+  take();
+  inst.setBasePriority(120);
+  assertEquals([inst.basePriority, inst.effectivePriority], [120, 120]);
+  clock.advance(1000);
+  assertEquals(take(), ["advert:120"]);
+  assertThrows(() => inst.setBasePriority(255), RangeError);
+  const o = masterSetup();
+  assertThrows(() => o.inst.setBasePriority(100), RangeError);
 });

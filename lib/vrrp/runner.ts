@@ -1,52 +1,39 @@
 /**
- * One VRRP instance at run time: the pure state machine (instance.ts) wired to the transport,
- * the VIPs (rtnetlink), the announcer and the drop counters. It carries out the machine's
- * actions in the order the machine emits them.
+ * One VRRP instance at run time: a thin executor around the state machine (instance.ts). The
+ * machine holds every piece of state (its state, faults, effective priority); the runner
+ * - tells it what the host reports (the interface and its source address, tracking, priority),
+ * - validates received adverts and hands the good ones to it,
+ * - and carries out its actions in the order emitted: adverts through the transport, the rest
+ *   through its writers (VIPs, virtual routes, announcements, and any the host adds).
+ * Input waiting in the socket is handed over before a BACKUP's timer callback runs, so a
+ * stalled event loop does not declare a live master dead.
  *
  * @module
  */
-import type { Received } from "../../ffi/socket.ts";
-import { SyscallError } from "../../ffi/errno.ts";
-import type { RouteSpec, Rtnl } from "../netlink/rtnl.ts";
-import { type RuleSpec, ruleText } from "../netlink/rule.ts";
-import { formatIp, ipEqual, parseIp } from "../net/ip.ts";
+import type { RuleSpec } from "../netlink/rule.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { type Logger, RateLimiter } from "../runtime/log.ts";
+import { formatIp, ipEqual, parseIp } from "../net/ip.ts";
+import {
+  type AddressDeps,
+  type AddressTable,
+  AnnounceWriter,
+  RouteWriter,
+  RuleWriter,
+  type VipSpec,
+  vipTargets,
+  VipWriter,
+  type VrouteSpec,
+} from "./addresses.ts";
 import { Announcer, type AnnounceTarget, type AnnounceTiming } from "./announce.ts";
 import { DropCounters } from "./counters.ts";
 import { type Action, VrrpInstance, type VrrpState } from "./instance.ts";
 import { encodeAdvert, passwordBytes } from "./packet.ts";
-import type { VrrpSender, VrrpTransport } from "./transport.ts";
+import type { Datagram, VrrpSender, VrrpTransport } from "./transport.ts";
 import { validateAdvert } from "./validate.ts";
+import type { Writer } from "./writer.ts";
 
-/** A virtual address with where and how to install it. */
-export interface VipSpec {
-  family: "ipv4" | "ipv6";
-  address: string;
-  prefix: number;
-  /** Interface to add it to (default: the instance's). */
-  device: string | null;
-  label: string | null;
-  scope: "global" | "link" | "host" | "site" | null;
-  /** Excluded VIPs are installed but not listed in adverts. */
-  excluded: boolean;
-}
-
-/** A virtual route installed while master. */
-export interface VrouteSpec {
-  family: "ipv4" | "ipv6";
-  to: string;
-  prefix: number;
-  via: string | null;
-  src: string | null;
-  device: string | null;
-  table: number | null;
-  metric: number | null;
-  /** Non-unicast routes (blackhole, unreachable, prohibit, throw) have no device. */
-  type: "unicast" | "blackhole" | "unreachable" | "prohibit" | "throw";
-  scope: "global" | "site" | "link" | "host" | "nowhere";
-  onlink: boolean;
-}
+export type { VipSpec, VrouteSpec };
 
 /** Everything a runner needs, in kernel-ready units. */
 export interface InstanceSpec {
@@ -72,66 +59,118 @@ export interface InstanceSpec {
   announce: AnnounceTiming;
 }
 
-/** What the runner needs from the host (all real in the agent, fakes in tests). */
+/** An interface as the runner sees it. */
+export interface HostLink {
+  index: number;
+  mac: Uint8Array;
+  /** Administratively up with carrier. */
+  up: boolean;
+}
+
+/** What the runner needs from the host: real in the agent, in memory in tests. */
 export interface RunnerHost {
   clock: Clock;
   log: Logger;
   transport: VrrpTransport;
-  rtnl: Rtnl;
+  /** Where VIPs, virtual routes and rules are written (rtnetlink in the agent). */
+  table: AddressTable;
+  /** Sends announcement frames (AF_PACKET in the agent). */
   announcePort: { send(t: AnnounceTarget, frame: Uint8Array): boolean };
   /** Resolves an interface by name: index, MAC, up; null when missing. */
-  link(name: string): { index: number; mac: Uint8Array; up: boolean } | null;
+  link(name: string): HostLink | null;
   /** The interface's source address for a family (primary IPv4 / link-local IPv6), or null. */
-  sourceAddress(ifindex: number, family: "ipv4" | "ipv6"): string | null;
+  sourceAddress(ifindex: number, family: "ipv4" | "ipv6"): Uint8Array | null;
   /** Whether IPv6 forwarding is on for an interface (the NA Router flag). */
   forwarding(ifname: string): boolean;
   /** Called on every state change (notify scripts, sync groups, status). */
   onState(r: VrrpRunner, from: VrrpState, to: VrrpState, reason: string): void;
   /** The instance's VRRP sockets could not be opened (it waits in FAULT). */
   socketError?(r: VrrpRunner, error: unknown): void;
+  /** More writers for an instance (VMAC links, firewall rules, BGP routes), run after ours. */
+  writers?(spec: InstanceSpec): Writer[];
+}
+
+/** The sockets of an instance bound to one incarnation of its interface. */
+interface Binding {
+  ifindex: number;
+  source: Uint8Array;
+  listen: Disposable;
+  sender: VrrpSender;
+  dsts: Uint8Array[];
 }
 
 /** A running VRRP instance. */
 export class VrrpRunner implements Disposable {
   #spec: InstanceSpec;
+  /** Adverts dropped by the receive checks, by reason. */
   readonly counters = new DropCounters();
   readonly #host: RunnerHost;
   readonly #log: Logger;
-  readonly #announcer: Announcer;
   readonly #dropLog: RateLimiter;
-  #instance: VrrpInstance | null = null;
-  #ifindex = 0;
-  #mac: Uint8Array = new Uint8Array(6);
-  #source: string | null = null;
-  #listen: Disposable | null = null;
-  #senders: { sender: VrrpSender; dst: string }[] = [];
-  #vipsInstalled = false;
-  #faults = new Map<string, string>();
-  #state: VrrpState = "INIT";
-  #reason = "starting";
-  #since = new Date();
+  readonly #machine: VrrpInstance;
+  readonly #vips: VipWriter;
+  readonly #writers: Writer[];
+  #binding: Binding | null = null;
   #peerDrops = 0;
-  #lastMaster: string | null = null;
-  #waitingLogged = false;
-  #effectivePriority: number;
-  readonly #pending = new Set<Promise<unknown>>();
-  /** Computed once: the addresses listed in adverts and the v2 password bytes. */
+  /** Wall clock minus the host clock, taken once, so `since` is stable between calls. */
+  readonly #epochOffsetMs: number;
+  /** Computed once: the addresses listed in adverts, the v2 password bytes, the peers. */
   readonly #advertAddrs: Uint8Array[];
   readonly #authData: Uint8Array | null;
+  readonly #peers: Uint8Array[];
 
   constructor(spec: InstanceSpec, host: RunnerHost) {
     this.#spec = spec;
     this.#host = host;
     this.#log = host.log.child(`vrrp ${spec.name}`);
-    this.#announcer = new Announcer(host.clock, host.announcePort, spec.announce);
     this.#dropLog = new RateLimiter(10_000, 5, () => host.clock.now());
-    this.#effectivePriority = spec.priority;
+    this.#epochOffsetMs = Date.now() - host.clock.now();
     this.#advertAddrs = spec.vips
       .filter((v) => !v.excluded && v.family === spec.family)
       .map((v) => parseIp(v.address)!.bytes);
     this.#authData = spec.version === 2 && spec.authPassword !== null
       ? passwordBytes(spec.authPassword)
       : null;
+    this.#peers = spec.unicastPeers.map((p) => parseIp(p)!.bytes);
+    // The machine's timers: a BACKUP first reads what waits in its socket (see @module).
+    const clock: Clock = {
+      now: () => host.clock.now(),
+      setTimer: (ms, fn) =>
+        host.clock.setTimer(ms, () => {
+          if (this.#machine.state === "BACKUP") this.#pollInput();
+          fn();
+        }),
+    };
+    this.#machine = new VrrpInstance(
+      {
+        name: spec.name,
+        vrid: spec.vrid,
+        version: spec.version,
+        family: spec.family,
+        priority: spec.priority,
+        advertIntervalCs: spec.advertIntervalCs,
+        initialState: spec.initialState,
+        preempt: spec.preempt,
+        preemptDelayMs: spec.preemptDelayMs,
+        interface: spec.interface,
+      },
+      clock,
+      (a) => this.#act(a),
+    );
+    const deps: AddressDeps = { table: host.table, log: this.#log, link: (n) => host.link(n) };
+    const announcer = new Announcer(host.clock, host.announcePort, spec.announce);
+    this.#vips = new VipWriter(spec.interface, spec.vips, deps, (t) => announcer.burstNow(t));
+    this.#writers = [
+      this.#vips,
+      new RouteWriter(spec.interface, spec.routes, deps),
+      // keepalived's order: addresses, routes, then rules; removed in the reverse order.
+      new RuleWriter(spec.rules, deps),
+      new AnnounceWriter(
+        announcer,
+        () => vipTargets(spec.interface, spec.vips, (n) => host.link(n), host.forwarding),
+      ),
+      ...(host.writers?.(spec) ?? []),
+    ];
   }
 
   /** The instance's settings. */
@@ -139,42 +178,29 @@ export class VrrpRunner implements Disposable {
     return this.#spec;
   }
 
-  /**
-   * Changes the configured priority without a restart (a reload that changed only the
-   * priority). Owners (255) cannot change this way: the caller restarts them.
-   */
-  setBasePriority(priority: number): void {
-    if (priority === 255 || this.#spec.priority === 255) {
-      throw new RangeError("an address owner's priority cannot change without a restart");
-    }
-    this.#spec = { ...this.#spec, priority };
-    this.#effectivePriority = priority;
-    this.#instance?.setEffectivePriority(priority);
+  /** The state machine (it lives as long as the runner). */
+  get instance(): VrrpInstance {
+    return this.#machine;
   }
 
-  /** Current state (FAULT while the interface is missing). */
+  /** Current state. */
   get state(): VrrpState {
-    return this.#state;
+    return this.#machine.state;
   }
 
   /** Why the last transition happened. */
   get reason(): string {
-    return this.#reason;
+    return this.#machine.reason;
   }
 
-  /** When the last transition happened. */
+  /** When the last transition happened (wall clock). */
   get since(): Date {
-    return this.#since;
-  }
-
-  /** The live state machine, if the interface is ready. */
-  get instance(): VrrpInstance | null {
-    return this.#instance;
+    return new Date(Math.round(this.#epochOffsetMs + this.#machine.changedAtMs));
   }
 
   /** Active fault reasons. */
   get faults(): string[] {
-    return [...this.#faults.values()];
+    return this.#machine.faults;
   }
 
   /** Adverts from addresses not in unicast_peers. */
@@ -184,121 +210,156 @@ export class VrrpRunner implements Disposable {
 
   /** Address of the current master as last seen, or ours when master. */
   get masterAddress(): string | null {
-    if (this.#state === "MASTER") return this.#source;
-    return this.#lastMaster;
+    const m = this.#machine;
+    const a = m.state === "MASTER" ? m.primaryAddress : m.lastSeenMaster;
+    return a === null ? null : formatIp(a);
   }
 
   /** Effective priority (after tracking). */
   get effectivePriority(): number {
-    return this.#instance?.effectivePriority ?? this.#effectivePriority;
+    return this.#machine.effectivePriority;
   }
 
-  /** Starts the instance if its interface is ready; otherwise waits in FAULT. */
+  /** Whether the instance's sockets are open on its interface. */
+  get bound(): boolean {
+    return this.#binding !== null;
+  }
+
+  /** Whether the VIPs are installed (between add-vips and remove-vips). */
+  get vipsInstalled(): boolean {
+    return this.#vips.held;
+  }
+
+  /**
+   * Changes the configured priority without a restart (a reload that changed only the
+   * priority). Owners (255) cannot change this way: RangeError, the caller restarts them.
+   */
+  setBasePriority(priority: number): void {
+    this.#machine.setBasePriority(priority);
+    this.#spec = { ...this.#spec, priority };
+  }
+
+  /** Starts the machine; it waits in FAULT while the interface is missing or unusable. */
   start(): void {
-    this.#tryStart();
+    this.#sync();
+    this.#machine.start();
   }
 
-  #tryStart(): boolean {
-    if (this.#instance !== null) return true;
-    const link = this.#host.link(this.spec.interface);
-    const src = link === null ? null : (this.spec.unicastSrc ??
-      this.#host.sourceAddress(link.index, this.spec.family));
-    if (link === null || src === null) {
-      const why = link === null
-        ? `interface "${this.spec.interface}" does not exist`
-        : `interface "${this.spec.interface}" has no ${
-          this.spec.family === "ipv4" ? "IPv4 address" : "IPv6 link-local address"
-        }`;
-      this.#setFault("interface", why);
-      if (!this.#waitingLogged) {
-        this.#log.warn(`${why}: instance in FAULT until it appears`);
-        this.#waitingLogged = true;
-      }
-      this.#transition("FAULT", why);
-      return false;
-    }
-    this.#waitingLogged = false;
-    this.#ifindex = link.index;
-    this.#mac = link.mac;
-    this.#source = src;
-    try {
-      this.#openSockets();
-    } catch (e) {
-      this.#closeSockets();
-      const why = (e as Error).message;
-      this.#log.error(`cannot open VRRP sockets: ${why}`);
-      this.#setFault("interface", why);
-      this.#transition("FAULT", why);
-      this.#host.socketError?.(this, e);
-      return false;
-    }
-    const inst = new VrrpInstance(
-      {
-        name: this.spec.name,
-        vrid: this.spec.vrid,
-        version: this.spec.version,
-        family: this.spec.family,
-        priority: this.spec.priority,
-        advertIntervalCs: this.spec.advertIntervalCs,
-        initialState: this.spec.initialState,
-        preempt: this.spec.preempt,
-        preemptDelayMs: this.spec.preemptDelayMs,
-        primaryAddress: parseIp(src)!.bytes,
-        pollInput: () => this.#host.transport.poll(this.spec.interface, this.spec.family),
-      },
-      this.#host.clock,
-      (a) => this.#act(a),
-    );
-    this.#instance = inst;
-    this.#faults.delete("interface");
-    if (!link.up) this.#faults.set("link", `interface ${this.spec.interface} down`);
-    if (this.#effectivePriority !== this.spec.priority) {
-      inst.setEffectivePriority(this.#effectivePriority);
-    }
-    // Faults known before the start keep it in FAULT (no BACKUP -> FAULT flap).
-    if (this.#faults.size > 0) inst.setFault(true, this.faults.join("; "));
-    inst.start();
-    return true;
+  /**
+   * The interface may have changed (appeared, went up or down, got an address, was deleted
+   * or re-created): re-reads it from the host and tells the machine.
+   */
+  refresh(): void {
+    if (this.#machine.state === "INIT") return;
+    this.#sync();
   }
 
-  #openSockets(): void {
-    const s = this.spec;
-    this.#listen = this.#host.transport.listen(
-      s.interface,
-      this.#ifindex,
-      s.family,
-      s.vrid,
-      (pkt) => this.#receive(pkt),
-    );
-    const source = s.family === "ipv4" ? this.#source : s.unicastSrc;
-    const sender = this.#host.transport.sender(s.interface, this.#ifindex, s.family, source);
-    const dsts = s.unicastPeers.length > 0
-      ? s.unicastPeers
-      : [this.#host.transport.group(s.family)];
-    this.#senders = dsts.map((dst) => ({ sender, dst }));
+  /** A tracked object changed: fault on/off (weight 0) and priority. */
+  setTracking(fault: boolean, reasons: string[], effectivePriority: number): void {
+    this.#machine.setEffectivePriority(effectivePriority);
+    this.#machine.setFault("track", fault, fault ? reasons.join("; ") : "tracking ok");
   }
 
-  #closeSockets(): void {
-    this.#listen?.[Symbol.dispose]();
-    this.#listen = null;
-    const seen = new Set<VrrpSender>();
-    for (const { sender } of this.#senders) {
-      if (!seen.has(sender)) sender[Symbol.dispose]();
-      seen.add(sender);
+  /** An address was deleted from an interface: the writers may put back what they hold. */
+  addressDeleted(ifindex: number, address: Uint8Array): void {
+    for (const w of this.#writers) this.#guard(w, () => w.addressDeleted?.(ifindex, address));
+  }
+
+  /** Stops: a master sends priority 0 and removes its VIPs; the sockets close. */
+  stop(): void {
+    this.#machine.shutdown("stopped");
+    this.#unbind();
+    for (const w of this.#writers) this.#guard(w, () => w[Symbol.dispose]());
+  }
+
+  /** Resolves when every address and route change requested so far has been answered. */
+  async settled(): Promise<void> {
+    await Promise.all(this.#writers.map((w) => w.settled()));
+  }
+
+  [Symbol.dispose](): void {
+    this.stop();
+  }
+
+  /** Binds to the interface when it is usable and tells the machine what it looks like. */
+  #sync(): void {
+    const s = this.#spec;
+    const link = this.#host.link(s.interface);
+    const bound = this.#binding;
+    if (bound !== null && (link === null || link.index !== bound.ifindex)) {
+      // Gone or re-created: the machine leaves MASTER (priority 0, VIPs) while the sockets
+      // still exist, then they close.
+      this.#tell({ kind: "missing", deleted: true }, "until it appears");
+      this.#unbind();
     }
-    this.#senders = [];
-  }
-
-  #receive(pkt: Received): void {
-    const s = this.spec;
-    if (s.unicastPeers.length > 0 && !s.unicastPeers.includes(pkt.src)) {
-      this.#peerDrops++;
-      this.#logDrop("peer", `advert from ${pkt.src}, which is not a unicast peer`);
+    if (link === null) {
+      if (bound === null) this.#tell({ kind: "missing", deleted: false }, "until it appears");
       return;
     }
-    const srcBytes = parseIp(pkt.src)?.bytes;
-    const dstBytes = parseIp(pkt.dst)?.bytes;
-    if (srcBytes === undefined || dstBytes === undefined) return;
+    if (this.#binding === null) {
+      const source = s.unicastSrc !== null
+        ? parseIp(s.unicastSrc)!.bytes
+        : this.#host.sourceAddress(link.index, s.family);
+      if (source === null) {
+        this.#tell({ kind: "no-source" }, "until it has one");
+        return;
+      }
+      try {
+        this.#bind(link.index, source);
+      } catch (e) {
+        const reason = e instanceof Error ? e.message : String(e);
+        this.#log.error(`cannot open VRRP sockets: ${reason}`);
+        this.#machine.setLink({ kind: "unusable", reason });
+        this.#host.socketError?.(this, e);
+        return;
+      }
+    }
+    this.#machine.setLink({ kind: "ready", up: link.up, source: this.#binding!.source });
+  }
+
+  /** Tells the machine the interface cannot be used; logs once per new reason. */
+  #tell(view: { kind: "missing"; deleted: boolean } | { kind: "no-source" }, until: string) {
+    const before = this.#machine.faults;
+    this.#machine.setLink(view);
+    const added = this.#machine.faults.filter((f) => !before.includes(f));
+    for (const f of added) this.#log.warn(`${f}: instance in FAULT ${until}`);
+  }
+
+  #bind(ifindex: number, source: Uint8Array): void {
+    const s = this.#spec;
+    const t = this.#host.transport;
+    const listen = t.listen(s.interface, ifindex, s.family, s.vrid, (p) => this.#receive(p));
+    try {
+      // Multicast IPv4 sends from the interface's address; otherwise only unicast_src binds.
+      const from = s.family === "ipv4" ? source : s.unicastSrc === null ? null : source;
+      const sender = t.sender(s.interface, ifindex, s.family, from);
+      const dsts = this.#peers.length > 0 ? this.#peers : [t.group(s.family)];
+      this.#binding = { ifindex, source, listen, sender, dsts };
+    } catch (e) {
+      listen[Symbol.dispose]();
+      throw e;
+    }
+  }
+
+  #unbind(): void {
+    const b = this.#binding;
+    if (b === null) return;
+    this.#binding = null;
+    b.listen[Symbol.dispose]();
+    b.sender[Symbol.dispose]();
+  }
+
+  #pollInput(): void {
+    if (this.#binding !== null) this.#host.transport.poll(this.#spec.interface, this.#spec.family);
+  }
+
+  #receive(pkt: Datagram): void {
+    const s = this.#spec;
+    if (this.#peers.length > 0 && !this.#peers.some((p) => ipEqual(p, pkt.src))) {
+      this.#peerDrops++;
+      this.#logDrop("peer", `advert from ${formatIp(pkt.src)}, which is not a unicast peer`);
+      return;
+    }
     const verdict = validateAdvert(pkt.payload, {
       expect: {
         version: s.version,
@@ -310,24 +371,29 @@ export class VrrpRunner implements Disposable {
         addresses: this.#advertAddrs,
       },
       hopLimit: pkt.hopLimit,
-      unicast: s.unicastPeers.length > 0,
+      unicast: this.#peers.length > 0,
       v3Checksum: s.v3Checksum,
-      src: srcBytes,
-      dst: dstBytes,
+      src: pkt.src,
+      dst: pkt.dst,
     });
     if (!verdict.ok) {
       this.counters.count(verdict.reason);
-      this.#logDrop(verdict.reason, `dropped advert from ${pkt.src}: ${verdict.reason}`);
+      this.#logDrop(
+        verdict.reason,
+        `dropped advert from ${formatIp(pkt.src)}: ${verdict.reason}`,
+      );
       return;
     }
     if (verdict.addressMismatch) {
-      this.#logDrop("addresses", `advert from ${pkt.src} lists other addresses than ours`);
+      this.#logDrop(
+        "addresses",
+        `advert from ${formatIp(pkt.src)} lists other addresses than ours`,
+      );
     }
-    if (verdict.advert.priority > 0) this.#lastMaster = pkt.src;
-    this.#instance?.receive({
+    this.#machine.receive({
       priority: verdict.advert.priority,
       maxAdverIntCs: verdict.advert.maxAdverIntCs,
-      src: srcBytes,
+      src: pkt.src,
     });
   }
 
@@ -344,34 +410,34 @@ export class VrrpRunner implements Disposable {
     );
   }
 
+  /** Carries out one action: adverts here, the rest by the writers (releases in reverse). */
   #act(a: Action): void {
-    switch (a.type) {
-      case "send-advert":
-        this.#sendAdvert(a.priority, a.intervalCs);
-        return;
-      case "add-vips":
-        this.#addVips();
-        return;
-      case "remove-vips":
-        this.#removeVips();
-        return;
-      case "announce":
-        this.#announcer.start(() => this.#announceTargets());
-        return;
-      case "state":
-        this.#transition(a.to, a.reason);
-        return;
-      default: {
-        const never: never = a;
-        throw new Error(`unknown action ${JSON.stringify(never)}`);
-      }
+    if (a.type === "send-advert") {
+      this.#sendAdvert(a.priority, a.intervalCs);
+      return;
+    }
+    const writers = a.type === "remove-vips" ? [...this.#writers].reverse() : this.#writers;
+    for (const w of writers) this.#guard(w, () => w.act(a));
+    if (a.type === "state") {
+      this.#log.info(`${a.from} -> ${a.to}: ${a.reason}`);
+      this.#host.onState(this, a.from, a.to, a.reason);
+    }
+  }
+
+  /** Runs a writer's step; a writer that throws is logged, never left to break the machine. */
+  #guard(w: Writer, step: () => void): void {
+    try {
+      step();
+    } catch (e) {
+      this.#log.error(`${w.constructor.name} failed: ${e instanceof Error ? e.message : e}`);
     }
   }
 
   #sendAdvert(priority: number, intervalCs: number): void {
-    const s = this.spec;
-    const src = parseIp(this.#source ?? (s.family === "ipv4" ? "0.0.0.0" : "::"))!.bytes;
-    for (const { sender, dst } of this.#senders) {
+    const b = this.#binding;
+    if (b === null) return;
+    const s = this.#spec;
+    for (const dst of b.dsts) {
       const payload = encodeAdvert({
         version: s.version,
         type: 1,
@@ -381,246 +447,8 @@ export class VrrpRunner implements Disposable {
         authType: this.#authData === null ? 0 : 1,
         authData: this.#authData,
         addresses: this.#advertAddrs,
-      }, { family: s.family, src, dst: parseIp(dst)!.bytes, v3Checksum: s.v3Checksum });
-      sender.send(payload, dst);
+      }, { family: s.family, src: b.source, dst, v3Checksum: s.v3Checksum });
+      b.sender.send(payload, dst);
     }
-  }
-
-  #vipIfindex(v: VipSpec): number | null {
-    if (v.device === null || v.device === this.spec.interface) return this.#ifindex;
-    return this.#host.link(v.device)?.index ?? null;
-  }
-
-  #routeSpec(r: VrouteSpec): RouteSpec {
-    const ifindex = r.type !== "unicast"
-      ? undefined
-      : r.device === null
-      ? this.#ifindex
-      : this.#host.link(r.device)?.index;
-    return {
-      family: r.family,
-      to: r.to,
-      prefix: r.prefix,
-      ...(r.via !== null ? { via: r.via } : {}),
-      ...(r.src !== null ? { src: r.src } : {}),
-      ...(ifindex !== undefined ? { ifindex } : {}),
-      ...(r.table !== null ? { table: r.table } : {}),
-      ...(r.metric !== null ? { metric: r.metric } : {}),
-      type: r.type,
-      scope: r.scope === "nowhere" ? 255 : r.scope,
-      ...(r.onlink ? { onlink: true } : {}),
-    };
-  }
-
-  #addVips(): void {
-    this.#vipsInstalled = true;
-    for (const v of this.spec.vips) this.#addVip(v);
-    for (const r of this.spec.routes) {
-      this.#track(
-        this.#host.rtnl.addRoute(this.#routeSpec(r))
-          .catch((e) => this.#ignore(e, [17], `cannot add route ${r.to}/${r.prefix}`)),
-      );
-    }
-    // keepalived's order: addresses, routes, then rules; removed in the reverse order.
-    for (const r of this.spec.rules) {
-      this.#track(
-        this.#host.rtnl.addRule(r).catch((e) => this.#ignore(e, [17], `cannot add ${ruleText(r)}`)),
-      );
-    }
-  }
-
-  #addVip(v: VipSpec): void {
-    const ifindex = this.#vipIfindex(v);
-    const ifname = v.device ?? this.spec.interface;
-    if (ifindex === null) {
-      this.#log.error(`cannot add ${v.address}/${v.prefix}: interface "${ifname}" does not exist`);
-      return;
-    }
-    this.#track(
-      this.#host.rtnl.addAddress({
-        ifindex,
-        ifname,
-        address: v.address,
-        prefix: v.prefix,
-        ...(v.label !== null ? { label: v.label } : {}),
-        ...(v.scope !== null ? { scope: v.scope } : {}),
-        nodad: v.family === "ipv6",
-      }).catch((e) => this.#ignore(e, [17], `cannot add VIP`)),
-    );
-  }
-
-  #removeVips(): void {
-    this.#vipsInstalled = false;
-    this.#announcer.stop();
-    for (const r of this.spec.rules) {
-      this.#track(
-        this.#host.rtnl.deleteRule(r)
-          .catch((e) => this.#ignore(e, [2], `cannot delete ${ruleText(r)}`)),
-      );
-    }
-    for (const r of this.spec.routes) {
-      this.#track(
-        this.#host.rtnl.deleteRoute(this.#routeSpec(r))
-          .catch((e) => this.#ignore(e, [2, 3], `cannot delete route ${r.to}/${r.prefix}`)),
-      );
-    }
-    for (const v of this.spec.vips) {
-      const ifindex = this.#vipIfindex(v);
-      if (ifindex === null) continue;
-      this.#track(
-        this.#host.rtnl.deleteAddress({
-          ifindex,
-          ifname: v.device ?? this.spec.interface,
-          address: v.address,
-          prefix: v.prefix,
-        }).catch((e) => this.#ignore(e, [99, 19, 2], `cannot remove VIP`)),
-      );
-    }
-  }
-
-  #track(p: Promise<unknown>): void {
-    this.#pending.add(p);
-    p.finally(() => this.#pending.delete(p));
-  }
-
-  /** Resolves when every address and route change requested so far has been answered. */
-  async settled(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
-  }
-
-  #ignore(e: unknown, errnos: number[], what: string): void {
-    if (e instanceof SyscallError && errnos.includes(e.errno)) return;
-    this.#log.error(`${what}: ${(e as Error).message ?? e}`);
-  }
-
-  #announceTargets(): AnnounceTarget[] {
-    const out: AnnounceTarget[] = [];
-    for (const v of this.spec.vips) {
-      const ifname = v.device ?? this.spec.interface;
-      const link = ifname === this.spec.interface
-        ? { index: this.#ifindex, mac: this.#mac }
-        : this.#host.link(ifname);
-      if (link === null) continue;
-      out.push({
-        ifname,
-        ifindex: link.index,
-        mac: link.mac,
-        family: v.family,
-        address: parseIp(v.address)!.bytes,
-        ...(v.family === "ipv6" ? { router: this.#host.forwarding(ifname) } : {}),
-      });
-    }
-    return out;
-  }
-
-  #transition(to: VrrpState, reason: string): void {
-    const from = this.#state;
-    if (from === to) return;
-    this.#state = to;
-    this.#reason = reason;
-    this.#since = new Date();
-    this.#log.info(`${from} -> ${to}: ${reason}`);
-    this.#host.onState(this, from, to, reason);
-  }
-
-  #setFault(key: string, reason: string): void {
-    this.#faults.set(key, reason);
-  }
-
-  /** The instance's interface went up or down (rtnetlink link event). */
-  linkChanged(up: boolean): void {
-    if (up) {
-      this.#faults.delete("link");
-      if (!this.#tryStart()) return;
-      if (this.#faults.size === 0) {
-        this.#instance?.setFault(false, `interface ${this.spec.interface} up`);
-      }
-    } else {
-      this.#faults.set("link", `interface ${this.spec.interface} down`);
-      this.#instance?.setFault(true, `interface ${this.spec.interface} down`);
-    }
-  }
-
-  /** The interface (re)appeared or its addresses changed: start if waiting. */
-  linkAppeared(): void {
-    if (this.#instance === null) {
-      this.#faults.delete("interface");
-      this.#tryStart();
-    }
-  }
-
-  /** The interface was deleted: stop the machine and wait in FAULT. */
-  linkDeleted(): void {
-    const inst = this.#instance;
-    if (inst === null) return;
-    const why = `interface "${this.spec.interface}" was deleted`;
-    // Straight to FAULT (a master sends priority 0 and releases); FAULT leaves no timers, so
-    // the machine is dropped without a shutdown, whose INIT would run notify_stop.
-    inst.setFault(true, why);
-    this.#instance = null;
-    this.#closeSockets();
-    this.#announcer.stop();
-    this.#log.warn(`${why}: instance in FAULT until it appears`);
-    this.#waitingLogged = true;
-    this.#setFault("interface", why);
-    this.#transition("FAULT", why);
-  }
-
-  /** A tracked object changed: fault on/off (weight 0) and priority. */
-  setTracking(fault: boolean, reasons: string[], effectivePriority: number): void {
-    this.#effectivePriority = effectivePriority;
-    if (fault) this.#faults.set("track", reasons.join("; "));
-    else this.#faults.delete("track");
-    const inst = this.#instance;
-    if (inst === null) return;
-    if (inst.effectivePriority !== effectivePriority) inst.setEffectivePriority(effectivePriority);
-    inst.setFault(
-      this.#faults.size > 0,
-      this.#faults.size > 0 ? this.faults.join("; ") : "tracking ok",
-    );
-  }
-
-  /**
-   * An address was deleted from an interface. While master, a VIP deleted by hand is put
-   * back and announced again (keepalived does the same).
-   */
-  addressDeleted(ifindex: number, address: string): void {
-    if (!this.#vipsInstalled || this.#state !== "MASTER") return;
-    const a = parseIp(address);
-    if (a === null) return;
-    for (const v of this.spec.vips) {
-      if (this.#vipIfindex(v) !== ifindex) continue;
-      if (!ipEqual(parseIp(v.address)!.bytes, a.bytes)) continue;
-      this.#log.warn(`VIP ${formatIp(a.bytes)}/${v.prefix} was removed by hand: putting it back`);
-      this.#addVip(v);
-      const link = this.#host.link(v.device ?? this.spec.interface);
-      if (link !== null) {
-        this.#announcer.burstNow([{
-          ifname: v.device ?? this.spec.interface,
-          ifindex: link.index,
-          mac: link.mac,
-          family: v.family,
-          address: a.bytes,
-        }]);
-      }
-    }
-  }
-
-  /** Whether the VIPs are installed (between add-vips and remove-vips). */
-  get vipsInstalled(): boolean {
-    return this.#vipsInstalled;
-  }
-
-  /** Stops: a master sends priority 0 and removes its VIPs. */
-  stop(): void {
-    this.#instance?.shutdown();
-    this.#instance = null;
-    this.#announcer.stop();
-    this.#closeSockets();
-    this.#transition("INIT", "stopped");
-  }
-
-  [Symbol.dispose](): void {
-    this.stop();
   }
 }

@@ -51,7 +51,7 @@ Deno.test("sync group: one member FAULT takes the group to FAULT; peers take ove
   net.start();
   net.run(10_000);
   assertEquals(states("r1"), ["MASTER", "MASTER"]);
-  net.router("r1/VI_1").inst.setFault(true, "eth0 down");
+  net.router("r1/VI_1").inst.setFault("link", true, "eth0 down");
   assertEquals(states("r1"), ["FAULT", "FAULT"]);
   assertEquals(net.actionTypes("r1/VI_2", 10_000, 10_000), [
     "send-advert:0",
@@ -64,7 +64,7 @@ Deno.test("sync group: one member FAULT takes the group to FAULT; peers take ove
   assertEquals(net.transitionsTo("r2/VI_2", "MASTER"), [10_610.375]);
   net.run(30_000);
   assertEquals(states("r1"), ["FAULT", "FAULT"]);
-  net.router("r1/VI_1").inst.setFault(false, "eth0 up");
+  net.router("r1/VI_1").inst.setFault("link", false, "eth0 up");
   assertEquals(states("r1"), ["BACKUP", "BACKUP"]);
   net.run(3218.75);
   assertEquals(states("r1"), ["MASTER", "MASTER"]);
@@ -81,11 +81,11 @@ Deno.test("sync group: the group leaves FAULT only when no member is faulty", ()
   const { net, states } = twoNodes({ r1: [200, 200], r2: [100, 100] });
   net.start();
   const [a, b] = [net.router("r1/VI_1").inst, net.router("r1/VI_2").inst];
-  a.setFault(true, "eth0 down");
-  b.setFault(true, "eth1 down");
-  a.setFault(false, "eth0 up");
+  a.setFault("link", true, "eth0 down");
+  b.setFault("link", true, "eth1 down");
+  a.setFault("link", false, "eth0 up");
   assertEquals(states("r1"), ["FAULT", "FAULT"]);
-  b.setFault(false, "eth1 up");
+  b.setFault("link", false, "eth1 up");
   assertEquals(states("r1"), ["BACKUP", "BACKUP"]);
 });
 
@@ -120,7 +120,7 @@ Deno.test("sync group: prefers BACKUP when members disagree (keepalived anti-thr
 
 Deno.test("sync group: dispose releases gates and group faults", () => {
   const { net, groups, states } = twoNodes({ r1: [200, 150], r2: [100, 100] });
-  net.router("r1/VI_1").inst.setFault(true, "x");
+  net.router("r1/VI_1").inst.setFault("link", true, "x");
   net.start();
   assertEquals(states("r1"), ["FAULT", "FAULT"]);
   groups.get("r1")![Symbol.dispose]();

@@ -1,12 +1,15 @@
 /**
- * The VRRP transport: one receive socket per (interface, family), shared by every instance on
- * it and demultiplexed by VRID, plus send sockets per source address. Multicast to
+ * The VRRP transport: what a runner needs to receive and send VRRP messages
+ * (`VrrpTransport`, implemented in memory by the tests' net), and the real one on raw
+ * sockets (`SocketTransport`): one receive socket per (interface, family), shared by every
+ * instance on it and demultiplexed by VRID, plus send sockets per source address. Multicast to
  * 224.0.0.18 / ff02::12 with TTL / hop limit 255, or unicast to configured peers.
  *
  * @module
  */
 import { RawSocket, type Received } from "../../ffi/socket.ts";
 import type { Reactor } from "../../ffi/reactor.ts";
+import { formatIp, parseIp } from "../net/ip.ts";
 import type { Logger } from "../runtime/log.ts";
 
 /** IP protocol number of VRRP. */
@@ -20,11 +23,60 @@ const VRRP_CHECKSUM_OFFSET = 6;
 /** DSCP CS6 / "network control", as keepalived sends (TOS 0xc0). */
 const TOS_NETWORK_CONTROL = 0xc0;
 
+/** A received VRRP message with what the IP layer said about it. */
+export interface Datagram {
+  /** The VRRP message (no IP header). */
+  payload: Uint8Array;
+  /** Source address (4 or 16 bytes). */
+  src: Uint8Array;
+  /** Destination address (4 or 16 bytes). */
+  dst: Uint8Array;
+  /** Index of the interface it arrived on (0 if unknown). */
+  ifindex: number;
+  /** IPv4 TTL or IPv6 hop limit as received. */
+  hopLimit: number;
+}
+
 /** A received datagram handed to the instance that owns its VRID. */
-export type AdvertHandler = (pkt: Received) => void;
+export type AdvertHandler = (pkt: Datagram) => void;
 
 /** Where a packet for an unknown VRID goes (for counting). */
-export type UnknownHandler = (pkt: Received) => void;
+export type UnknownHandler = (pkt: Datagram) => void;
+
+/** Sends VRRP messages from one source on one interface. */
+export interface VrrpSender extends Disposable {
+  /** Sends a VRRP message (no IP header) to `dst`; false when it could not be sent. */
+  send(payload: Uint8Array, dst: Uint8Array): boolean;
+}
+
+/** What a runner needs to exchange VRRP messages (raw sockets in the agent, memory in tests). */
+export interface VrrpTransport {
+  /** The multicast group used for a family. */
+  group(family: "ipv4" | "ipv6"): Uint8Array;
+  /**
+   * Starts delivering adverts for `vrid` on (ifname, family) to `handler` until disposed.
+   * Throws (naming the interface) when the interface cannot receive VRRP.
+   */
+  listen(
+    ifname: string,
+    ifindex: number,
+    family: "ipv4" | "ipv6",
+    vrid: number,
+    handler: AdvertHandler,
+  ): Disposable;
+  /**
+   * A sender on (ifname, family) from `source` (null: the kernel's choice). Throws (naming the
+   * interface) when it cannot be opened.
+   */
+  sender(
+    ifname: string,
+    ifindex: number,
+    family: "ipv4" | "ipv6",
+    source: Uint8Array | null,
+  ): VrrpSender;
+  /** Delivers whatever is waiting on (ifname, family) now, as the handlers would get it. */
+  poll(ifname: string, family: "ipv4" | "ipv6"): void;
+}
 
 interface Channel {
   readonly key: string;
@@ -43,8 +95,8 @@ interface Sender {
   refs: number;
 }
 
-/** Owns every VRRP socket of the agent. */
-export class VrrpTransport implements Disposable {
+/** The real transport: owns every VRRP socket of the agent. */
+export class SocketTransport implements VrrpTransport, Disposable {
   readonly #reactor: Reactor;
   readonly #log: Logger;
   readonly #channels = new Map<string, Channel>();
@@ -64,15 +116,10 @@ export class VrrpTransport implements Disposable {
     this.#groups = groups;
   }
 
-  /** The multicast group used for a family. */
-  group(family: "ipv4" | "ipv6"): string {
-    return this.#groups[family];
+  group(family: "ipv4" | "ipv6"): Uint8Array {
+    return parseIp(this.#groups[family])!.bytes;
   }
 
-  /**
-   * Starts delivering adverts for `vrid` on (ifname, family) to `handler`. Throws a
-   * SyscallError naming the interface when the socket or the join fails.
-   */
   listen(
     ifname: string,
     ifindex: number,
@@ -131,7 +178,6 @@ export class VrrpTransport implements Disposable {
     }
   }
 
-  /** Reads whatever is waiting on (ifname, family) now, dispatching it as usual. */
   poll(ifname: string, family: "ipv4" | "ipv6"): void {
     const ch = this.#channels.get(`${ifname}/${family}`);
     if (ch !== undefined) this.#drain(ch);
@@ -140,14 +186,17 @@ export class VrrpTransport implements Disposable {
   #drain(ch: Channel): void {
     // Bounded per wake-up so one flooded interface cannot starve the loop.
     for (let i = 0; i < 256; i++) {
-      let pkt: Received | null;
+      let got: Received | null;
       try {
-        pkt = ch.rx.recv();
+        got = ch.rx.recv();
       } catch (e) {
         this.#log.warn(`receive on ${ch.ifname} failed`, { error: (e as Error).message });
         return;
       }
-      if (pkt === null) return;
+      if (got === null) return;
+      const src = parseIp(got.src), dst = parseIp(got.dst);
+      if (src === null || dst === null) continue;
+      const pkt: Datagram = { ...got, src: src.bytes, dst: dst.bytes };
       // VRID is byte 1 of the VRRP header; shorter packets go to the unknown counter.
       const vrid = pkt.payload.length >= 2 ? pkt.payload[1]! : -1;
       const h = ch.handlers.get(vrid);
@@ -169,16 +218,14 @@ export class VrrpTransport implements Disposable {
     ch.rx.close();
   }
 
-  /**
-   * A send socket for (interface, family, source). `source` null = the kernel's choice
-   * (multicast: the interface's primary address / link-local). Reference-counted.
-   */
+  /** Send sockets are shared per (interface, family, source) and reference-counted. */
   sender(
     ifname: string,
     ifindex: number,
     family: "ipv4" | "ipv6",
-    source: string | null,
+    sourceBytes: Uint8Array | null,
   ): VrrpSender {
+    const source = sourceBytes === null ? null : formatIp(sourceBytes);
     const key = `${ifname}/${ifindex}/${family}/${source ?? "*"}`;
     let s = this.#senders.get(key);
     if (s === undefined) {
@@ -204,7 +251,8 @@ export class VrrpTransport implements Disposable {
     const sender = s;
     let done = false;
     return {
-      send: (payload, dst) => {
+      send: (payload, dstBytes) => {
+        const dst = formatIp(dstBytes);
         try {
           return sender.sock.sendTo(payload, dst, ifindex);
         } catch (e) {
@@ -231,10 +279,4 @@ export class VrrpTransport implements Disposable {
     for (const s of this.#senders.values()) s.sock.close();
     this.#senders.clear();
   }
-}
-
-/** Sends VRRP messages from one source on one interface. */
-export interface VrrpSender extends Disposable {
-  /** Sends a VRRP message (no IP header) to `dst`; false when it could not be sent. */
-  send(payload: Uint8Array, dst: string): boolean;
 }

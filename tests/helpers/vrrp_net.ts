@@ -1,18 +1,40 @@
 /**
- * An in-memory VRRP network for deterministic state-machine tests: every "send-advert" of a
- * router is delivered to every live router of the same VRID on another node, after a
- * configurable delay and unless a loss rule drops it. VIP ownership is tracked from the
- * add-vips / remove-vips actions so tests can measure how long two masters coexisted.
+ * An in-memory VRRP network for deterministic tests without root.
+ *
+ * `VrrpNet` runs bare state machines: every "send-advert" of a router is delivered to every
+ * live router of the same VRID on another node, after a configurable delay and unless a loss
+ * rule drops it. VIP ownership is tracked from the add-vips / remove-vips actions so tests can
+ * measure how long two masters coexisted.
+ *
+ * `MemNet` runs whole runners (lib/vrrp/runner.ts): each `MemNode` implements the runner's
+ * host interfaces in memory: interfaces with addresses (`link`, `sourceAddress`), a kernel
+ * address and route table (`AddressTable`, which answers EEXIST / EADDRNOTAVAIL / ESRCH as
+ * the kernel does and logs every change in order), a VRRP transport carrying the encoded
+ * adverts between nodes on the same wire, and a frame port recording announcements.
  *
  * @module
  */
+import { Errno, SyscallError } from "../../ffi/errno.ts";
+import type { AddressSpec, RouteSpec } from "../../lib/netlink/rtnl.ts";
+import { ruleText } from "../../lib/netlink/rule.ts";
+import { formatIp, ipEqual, isLinkLocal6, isMulticast, parseIp } from "../../lib/net/ip.ts";
 import { FakeClock } from "../../lib/runtime/clock.ts";
+import { Logger } from "../../lib/runtime/log.ts";
+import type { AddressTable } from "../../lib/vrrp/addresses.ts";
+import type { AnnounceTarget } from "../../lib/vrrp/announce.ts";
 import {
   type Action,
   type InstanceOptions,
   VrrpInstance,
   type VrrpState,
 } from "../../lib/vrrp/instance.ts";
+import type { HostLink, RunnerHost, VrrpRunner } from "../../lib/vrrp/runner.ts";
+import type {
+  AdvertHandler,
+  Datagram,
+  VrrpSender,
+  VrrpTransport,
+} from "../../lib/vrrp/transport.ts";
 
 /** One advert on the simulated wire. */
 export interface WirePacket {
@@ -138,6 +160,7 @@ export class VrrpNet {
   add(name: string, opts: RouterOptions): SimRouter {
     if (this.#routers.has(name)) throw new Error(`router ${name} exists`);
     const host = this.#nextHost++;
+    const address = opts.primaryAddress ?? new Uint8Array([10, 0, 0, host]);
     const full: InstanceOptions = {
       name,
       vrid: opts.vrid ?? 1,
@@ -148,12 +171,12 @@ export class VrrpNet {
       initialState: opts.initialState ?? "BACKUP",
       preempt: opts.preempt ?? true,
       preemptDelayMs: opts.preemptDelayMs ?? 0,
-      primaryAddress: opts.primaryAddress ?? new Uint8Array([10, 0, 0, host]),
+      primaryAddress: address,
     };
     if (opts.downTimerAdverts !== undefined) full.downTimerAdverts = opts.downTimerAdverts;
     const holder: { router?: SimRouter } = {};
     const inst = new VrrpInstance(full, this.clock, (a) => this.#onAction(holder.router!, a));
-    const router = new SimRouter(name, opts.node ?? name, inst, full.primaryAddress);
+    const router = new SimRouter(name, opts.node ?? name, inst, address);
     holder.router = router;
     this.#routers.set(name, router);
     return router;
@@ -331,4 +354,394 @@ export class VrrpNet {
 
 function pairKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+// ---- whole runners on in-memory hosts -----------------------------------------------------
+
+/** An interface of a `MemNode`. */
+export interface MemLink {
+  name: string;
+  index: number;
+  mac: Uint8Array;
+  up: boolean;
+  /** The wire it is plugged into: adverts reach the other nodes' links on the same wire. */
+  wire: string;
+}
+
+/** An address in a node's kernel table. */
+export interface MemAddress {
+  ifindex: number;
+  address: Uint8Array;
+  prefix: number;
+  /** Added by a runner (a VIP) rather than configured by the test. */
+  vip: boolean;
+}
+
+/** An advert seen on a wire. */
+export interface MemPacket {
+  atMs: number;
+  node: string;
+  ifname: string;
+  src: string;
+  dst: string;
+  payload: Uint8Array;
+}
+
+/** Several nodes, one clock, wires between their interfaces. */
+export class MemNet {
+  /** The one clock of the simulation. */
+  readonly clock: FakeClock;
+  /** Delay of every packet (ms). */
+  delayMs: number;
+  /** Every advert sent, in order. */
+  readonly packets: MemPacket[] = [];
+  /** Drop rule: return true to lose a packet. */
+  loss: ((p: MemPacket) => boolean) | null = null;
+  readonly #nodes = new Map<string, MemNode>();
+
+  constructor(opts: { delayMs?: number; clock?: FakeClock } = {}) {
+    this.clock = opts.clock ?? new FakeClock();
+    this.delayMs = opts.delayMs ?? 1;
+  }
+
+  /** A new node. */
+  node(name: string): MemNode {
+    if (this.#nodes.has(name)) throw new Error(`node ${name} exists`);
+    const n = new MemNode(this, name);
+    this.#nodes.set(name, n);
+    return n;
+  }
+
+  /** Advances simulated time. */
+  run(ms: number): void {
+    this.clock.advance(ms);
+  }
+
+  /** Internal: carries a datagram from `from` to every other node's listener on the wire. */
+  deliver(from: MemNode, link: MemLink, family: "ipv4" | "ipv6", pkt: Datagram): void {
+    const seen: MemPacket = {
+      atMs: this.clock.now(),
+      node: from.name,
+      ifname: link.name,
+      src: formatIp(pkt.src),
+      dst: formatIp(pkt.dst),
+      payload: pkt.payload,
+    };
+    this.packets.push(seen);
+    if (this.loss !== null && this.loss(seen)) return;
+    for (const n of this.#nodes.values()) {
+      if (n === from) continue;
+      for (const l of n.links()) {
+        if (l.wire !== link.wire) continue;
+        if (!isMulticast(pkt.dst) && !n.hasAddress(l.index, pkt.dst)) continue;
+        this.clock.setTimer(this.delayMs, () => n.arrive(l, family, { ...pkt, ifindex: l.index }));
+      }
+    }
+  }
+}
+
+/** One host: interfaces, kernel tables, a transport, a frame port, and a log. */
+export class MemNode {
+  /** Node name. */
+  readonly name: string;
+  /** Kernel changes in order: "add 10.0.0.100/24 eth0", "del-route 10.9.0.0/16 eth0"... */
+  readonly ops: string[] = [];
+  /** Announcement frames sent: interface and address. */
+  readonly frames: { atMs: number; ifname: string; address: string }[] = [];
+  /** Log lines of everything running on this node. */
+  readonly logLines: string[] = [];
+  /** A logger writing to `logLines`. */
+  readonly log: Logger;
+  /** Errnos to answer the next kernel requests with (first in, first used). */
+  readonly failNext: number[] = [];
+  /** While true, arriving adverts wait in the socket until `poll` or `stall(false)`. */
+  #stalled = false;
+  readonly #net: MemNet;
+  readonly #links = new Map<string, MemLink>();
+  #nextIndex = 2;
+  readonly #addresses: MemAddress[] = [];
+  readonly #routes = new Map<string, RouteSpec>();
+  readonly #rules = new Set<string>();
+  readonly #listeners = new Map<string, Map<number, AdvertHandler>>();
+  readonly #queue: { key: string; pkt: Datagram }[] = [];
+
+  /** Internal: created by `MemNet.node`. */
+  constructor(net: MemNet, name: string) {
+    this.#net = net;
+    this.name = name;
+    this.log = new Logger(name, {
+      level: "debug",
+      sink: (l) => this.logLines.push(l),
+      json: false,
+    });
+  }
+
+  /** The interfaces. */
+  links(): MemLink[] {
+    return [...this.#links.values()];
+  }
+
+  /** Creates (or re-creates, with a new index) an interface with optional addresses. */
+  addLink(
+    name: string,
+    opts: { up?: boolean; wire?: string; addresses?: string[] } = {},
+  ): MemLink {
+    const index = this.#nextIndex++;
+    const link: MemLink = {
+      name,
+      index,
+      mac: new Uint8Array([2, 0, 0, 0, this.name.length, index]),
+      up: opts.up ?? true,
+      wire: opts.wire ?? name,
+    };
+    this.#links.set(name, link);
+    for (const a of opts.addresses ?? []) this.addAddress(name, a);
+    return link;
+  }
+
+  /** Adds a configured address ("10.0.0.1/24") to an interface. */
+  addAddress(ifname: string, prefixText: string): void {
+    const [text, prefix] = prefixText.split("/");
+    const link = this.#mustLink(ifname);
+    this.#addresses.push({
+      ifindex: link.index,
+      address: parseIp(text!)!.bytes,
+      prefix: Number(prefix ?? 32),
+      vip: false,
+    });
+  }
+
+  /** Removes an address as `ip addr del` would; returns whether it was there. */
+  removeAddress(ifname: string, text: string): boolean {
+    const link = this.#mustLink(ifname);
+    const bytes = parseIp(text)!.bytes;
+    const i = this.#addresses.findIndex((a) =>
+      a.ifindex === link.index && ipEqual(a.address, bytes)
+    );
+    if (i < 0) return false;
+    this.#addresses.splice(i, 1);
+    return true;
+  }
+
+  /** Sets an interface's carrier / admin state. */
+  setUp(ifname: string, up: boolean): void {
+    this.#mustLink(ifname).up = up;
+  }
+
+  /** Deletes an interface with its addresses and routes, as the kernel does. */
+  deleteLink(ifname: string): void {
+    const link = this.#mustLink(ifname);
+    this.#links.delete(ifname);
+    for (let i = this.#addresses.length - 1; i >= 0; i--) {
+      if (this.#addresses[i]!.ifindex === link.index) this.#addresses.splice(i, 1);
+    }
+    for (const [k, r] of this.#routes) if (r.ifindex === link.index) this.#routes.delete(k);
+  }
+
+  /** Addresses of an interface as text ("10.0.0.1/24"), configured ones first. */
+  addressesOf(ifname: string): string[] {
+    const link = this.#links.get(ifname);
+    if (link === undefined) return [];
+    return this.#addresses.filter((a) => a.ifindex === link.index)
+      .map((a) => `${formatIp(a.address)}/${a.prefix}`);
+  }
+
+  /** VIPs (addresses added through the table) on this node, as text. */
+  vips(): string[] {
+    return this.#addresses.filter((a) => a.vip).map((a) => formatIp(a.address));
+  }
+
+  /** Routes in the table, as "to/prefix". */
+  routes(): string[] {
+    return [...this.#routes.values()].map((r) => `${r.to}/${r.prefix}`);
+  }
+
+  /** Whether an interface holds an address. */
+  hasAddress(ifindex: number, address: Uint8Array): boolean {
+    return this.#addresses.some((a) => a.ifindex === ifindex && ipEqual(a.address, address));
+  }
+
+  /** Holds arriving adverts in the sockets (a stalled event loop) or releases them. */
+  stall(on: boolean): void {
+    this.#stalled = on;
+    if (!on) this.#drain(null);
+  }
+
+  /** The host a runner on this node gets. */
+  host(opts: { onState?: RunnerHost["onState"] } = {}): RunnerHost {
+    return {
+      clock: this.#net.clock,
+      log: this.log,
+      transport: this.transport,
+      table: this.table,
+      announcePort: {
+        send: (t: AnnounceTarget) => {
+          this.frames.push({
+            atMs: this.#net.clock.now(),
+            ifname: t.ifname,
+            address: formatIp(t.address),
+          });
+          return true;
+        },
+      },
+      link: (name): HostLink | null => {
+        const l = this.#links.get(name);
+        return l === undefined ? null : { index: l.index, mac: l.mac, up: l.up };
+      },
+      sourceAddress: (ifindex, family) => {
+        for (const a of this.#addresses) {
+          if (a.ifindex !== ifindex || a.vip) continue;
+          if (family === "ipv4" && a.address.length === 4) return a.address;
+          if (family === "ipv6" && a.address.length === 16 && isLinkLocal6(a.address)) {
+            return a.address;
+          }
+        }
+        return null;
+      },
+      forwarding: () => false,
+      onState: opts.onState ?? (() => {}),
+    };
+  }
+
+  /** The node's kernel address and route table. */
+  readonly table: AddressTable = {
+    addAddress: (spec) =>
+      this.#kernel(() => {
+        const bytes = parseIp(spec.address)!.bytes;
+        if (this.hasAddress(spec.ifindex, bytes)) throw this.#errno("RTM_NEWADDR", Errno.EEXIST);
+        if (this.#linkByIndex(spec.ifindex) === null) {
+          throw this.#errno("RTM_NEWADDR", Errno.ENODEV);
+        }
+        this.#addresses.push({
+          ifindex: spec.ifindex,
+          address: bytes,
+          prefix: spec.prefix,
+          vip: true,
+        });
+        this.ops.push(`add ${spec.address}/${spec.prefix} ${spec.ifname}`);
+      }),
+    deleteAddress: (spec: AddressSpec) =>
+      this.#kernel(() => {
+        const bytes = parseIp(spec.address)!.bytes;
+        const i = this.#addresses.findIndex((a) =>
+          a.ifindex === spec.ifindex && ipEqual(a.address, bytes)
+        );
+        if (i < 0) throw this.#errno("RTM_DELADDR", Errno.EADDRNOTAVAIL);
+        this.#addresses.splice(i, 1);
+        this.ops.push(`del ${spec.address}/${spec.prefix} ${spec.ifname}`);
+      }),
+    addRoute: (spec) =>
+      this.#kernel(() => {
+        const key = routeKey(spec);
+        if (this.#routes.has(key)) throw this.#errno("RTM_NEWROUTE", Errno.EEXIST);
+        this.#routes.set(key, spec);
+        this.ops.push(`add-route ${spec.to}/${spec.prefix}`);
+      }),
+    deleteRoute: (spec) =>
+      this.#kernel(() => {
+        if (!this.#routes.delete(routeKey(spec))) throw this.#errno("RTM_DELROUTE", Errno.ESRCH);
+        this.ops.push(`del-route ${spec.to}/${spec.prefix}`);
+      }),
+    addRule: (spec) =>
+      this.#kernel(() => {
+        const key = ruleText(spec);
+        if (this.#rules.has(key)) throw this.#errno("RTM_NEWRULE", Errno.EEXIST);
+        this.#rules.add(key);
+        this.ops.push(`add-rule ${key}`);
+      }),
+    deleteRule: (spec) =>
+      this.#kernel(() => {
+        const key = ruleText(spec);
+        if (!this.#rules.delete(key)) throw this.#errno("RTM_DELRULE", Errno.ENOENT);
+        this.ops.push(`del-rule ${key}`);
+      }),
+  };
+
+  /** The node's VRRP transport. */
+  readonly transport: VrrpTransport = {
+    group: (family) => parseIp(family === "ipv4" ? "224.0.0.18" : "ff02::12")!.bytes,
+    listen: (ifname, ifindex, family, vrid, handler) => {
+      const link = this.#links.get(ifname);
+      if (link === undefined || link.index !== ifindex) {
+        throw new SyscallError("setsockopt", Errno.ENODEV, `Cannot bind to "${ifname}"`);
+      }
+      const key = `${ifname}/${family}`;
+      const handlers = this.#listeners.get(key) ?? new Map<number, AdvertHandler>();
+      if (handlers.has(vrid)) throw new Error(`VRID ${vrid} is already in use on ${ifname}`);
+      handlers.set(vrid, handler);
+      this.#listeners.set(key, handlers);
+      return { [Symbol.dispose]: () => handlers.delete(vrid) };
+    },
+    sender: (_ifname, ifindex, family, source): VrrpSender => ({
+      send: (payload, dst) => {
+        const link = this.#linkByIndex(ifindex);
+        if (link === null || !link.up) return false;
+        const src = source ?? this.host().sourceAddress(ifindex, family);
+        if (src === null) return false;
+        this.#net.deliver(this, link, family, { payload, src, dst, ifindex, hopLimit: 255 });
+        return true;
+      },
+      [Symbol.dispose]: () => {},
+    }),
+    poll: (ifname, family) => this.#drain(`${ifname}/${family}`),
+  };
+
+  /** Internal: an advert reaches `link`. */
+  arrive(link: MemLink, family: "ipv4" | "ipv6", pkt: Datagram): void {
+    if (!link.up || this.#links.get(link.name) !== link) return;
+    const key = `${link.name}/${family}`;
+    this.#queue.push({ key, pkt });
+    if (!this.#stalled) this.#drain(key);
+  }
+
+  #drain(key: string | null): void {
+    for (let i = 0; i < this.#queue.length;) {
+      const q = this.#queue[i]!;
+      if (key !== null && q.key !== key) {
+        i++;
+        continue;
+      }
+      this.#queue.splice(i, 1);
+      this.#listeners.get(q.key)?.get(q.pkt.payload[1]!)?.(q.pkt);
+    }
+  }
+
+  #kernel(op: () => void): Promise<void> {
+    const errno = this.failNext.shift();
+    if (errno !== undefined) return Promise.reject(this.#errno("netlink", errno));
+    try {
+      op();
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #errno(call: string, errno: number): SyscallError {
+    return new SyscallError(call, errno, `${this.name}: ${call}`);
+  }
+
+  #linkByIndex(index: number): MemLink | null {
+    for (const l of this.#links.values()) if (l.index === index) return l;
+    return null;
+  }
+
+  #mustLink(name: string): MemLink {
+    const l = this.#links.get(name);
+    if (l === undefined) throw new Error(`${this.name} has no interface ${name}`);
+    return l;
+  }
+}
+
+function routeKey(r: RouteSpec): string {
+  return `${r.table ?? 254}|${r.to}/${r.prefix}|${r.ifindex ?? "-"}|${r.metric ?? 0}`;
+}
+
+/** Runners' state transitions as "name FROM -> TO", in order (an `onState` recorder). */
+export function stateLog(): { lines: string[]; onState: RunnerHost["onState"] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    onState: (r: VrrpRunner, from, to) => lines.push(`${r.spec.name} ${from} -> ${to}`),
+  };
 }
