@@ -14,6 +14,7 @@ import { setHelperNice, setLatencySlice, setRealtimePriority } from "../ffi/sche
 import { LinkCache } from "./agent/links.ts";
 import { StaticRouting } from "./agent/routing.ts";
 import type { InstancePlan, Plan, SyncGroupPlan } from "./agent/plan.ts";
+import { diffReload } from "./agent/reload_diff.ts";
 import type { AgentStatus, InstanceStatus, MailStatus } from "./agent/status_types.ts";
 import type { LvsRuntime } from "./agent/lvs.ts";
 import { Notifier, vrrpAlert } from "./agent/notify.ts";
@@ -551,49 +552,34 @@ export class Agent {
     this.#applyMail(plan);
     this.#applyScriptPolicy(plan);
     await this.#statics?.reload(plan.statics);
-    const next = new Map(plan.instances.map((i) => [i.spec.name, i]));
-    let kept = 0, restarted = 0, added = 0, removed = 0, reprioritized = 0;
-    for (const [name, runner] of [...this.#runners]) {
-      const n = next.get(name);
-      const o = this.#instancePlans.get(name);
-      if (n !== undefined && JSON.stringify(n) === JSON.stringify(o)) {
-        kept++;
-        continue;
-      }
-      if (n !== undefined && o !== undefined && changesInPlace(o, n)) {
-        // A new priority applies from the next advert, new hooks (notify scripts, e-mail
-        // alerts) from the next transition: no restart, no VIP flap.
-        this.#instancePlans.set(name, n);
-        if (n.spec.priority !== o.spec.priority) {
-          runner.setBasePriority(n.spec.priority);
-          this.#log.info(`instance ${name}: priority ${o.spec.priority} -> ${n.spec.priority}`);
-          reprioritized++;
-        } else {
-          this.#log.info(`instance ${name}: new notify / smtp_alert settings`);
-          kept++;
-        }
-        continue;
-      }
+    const d = diffReload(old, plan);
+    const nextPlans = new Map(plan.instances.map((i) => [i.spec.name, i]));
+    for (const name of d.hooksChanged) {
+      // New hooks (notify scripts, e-mail alerts) apply from the next transition.
+      this.#instancePlans.set(name, nextPlans.get(name)!);
+      this.#log.info(`instance ${name}: new notify / smtp_alert settings`);
+    }
+    for (const { name, from, to } of d.reprioritized) {
+      // A new priority applies from the next advert: no restart, no VIP flap.
+      this.#instancePlans.set(name, nextPlans.get(name)!);
+      this.#runners.get(name)?.setBasePriority(to);
+      this.#log.info(`instance ${name}: priority ${from} -> ${to}`);
+    }
+    for (const name of [...d.restarted, ...d.removed]) {
+      const runner = this.#runners.get(name);
+      if (runner === undefined) continue;
       runner.stop();
       await runner.settled();
       this.#socketRetry.forget(name);
       this.#runners.delete(name);
       this.#instancePlans.delete(name);
-      if (n === undefined) removed++;
-      else restarted++;
     }
     this.#tracking.apply(plan);
     for (const ip of plan.instances) {
-      if (this.#runners.has(ip.spec.name)) continue;
-      if (!old.instances.some((i) => i.spec.name === ip.spec.name)) added++;
-      this.#startInstance(ip);
+      if (!this.#runners.has(ip.spec.name)) this.#startInstance(ip);
     }
     for (const name of this.#runners.keys()) this.#updateTracking(name);
-    if (
-      JSON.stringify(old.syncGroups) !== JSON.stringify(plan.syncGroups) || restarted + added > 0
-    ) {
-      this.#buildGroups(plan.syncGroups);
-    }
+    if (d.rebuildGroups) this.#buildGroups(plan.syncGroups);
     if (this.#lvs !== null) await this.#lvs.reload(loaded.lvs);
     else if (plan.hasVirtualServers) await this.#startLvs(loaded.lvs);
     this.#pushSyncRole();
@@ -601,9 +587,10 @@ export class Agent {
     this.#applyHelperNice();
     if (this.#realtime !== null) this.#applyRealtime(this.#realtime, true);
     this.#reloads++;
-    const message = `reloaded ${this.#configFile}: ${kept} instance(s) unchanged, ` +
-      `${reprioritized} with a new priority, ${restarted} restarted, ${added} added, ` +
-      `${removed} removed`;
+    const message = `reloaded ${this.#configFile}: ` +
+      `${d.unchanged.length + d.hooksChanged.length} instance(s) unchanged, ` +
+      `${d.reprioritized.length} with a new priority, ${d.restarted.length} restarted, ` +
+      `${d.added.length} added, ${d.removed.length} removed`;
     this.#log.info(message);
     this.#lastReload = { at, ok: true, message };
     return { ok: true, message };
@@ -734,20 +721,6 @@ export class ConfigRefused extends Error {
     this.name = "ConfigRefused";
     this.errors = errors;
   }
-}
-
-/** Whether two instance plans differ only in a non-owner priority. */
-/**
- * Whether `b` differs from `a` only in what applies without a restart: the priority (not to or
- * from 255, which changes the owner's behaviour), the notify hooks and the e-mail switch.
- */
-function changesInPlace(a: InstancePlan, b: InstancePlan): boolean {
-  if (a.spec.priority !== b.spec.priority && (a.spec.priority === 255 || b.spec.priority === 255)) {
-    return false;
-  }
-  const norm = (p: InstancePlan) =>
-    JSON.stringify({ ...p, spec: { ...p.spec, priority: 0 }, notify: null, smtpAlert: false });
-  return norm(a) === norm(b);
 }
 
 /** Whether IPv6 forwarding is on for an interface (RFC 4861: NAs then carry the Router flag). */
