@@ -20,11 +20,21 @@ import { interfaceExists } from "./host.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./exit.ts";
 import type { Command } from "./main.ts";
 
-/** Default control socket path (global.control in the file, --control on the command line). */
-export const DEFAULT_CONTROL = "/run/haagent.sock";
+/**
+ * The runtime directory: the default place of the control socket, the pid file and the dumps
+ * (systemd's RuntimeDirectory=haagent in packaging/haagent.service).
+ */
+export const RUNTIME_DIR = "/run/haagent";
 
-/** Where SIGUSR1 / SIGUSR2 write haagent.data / haagent.stats unless --dump-dir says (as keepalived). */
-export const DEFAULT_DUMP_DIR = "/tmp";
+/** Default control socket path (global.control in the file, --control on the command line). */
+export const DEFAULT_CONTROL = `${RUNTIME_DIR}/haagent.sock`;
+
+/**
+ * Where SIGUSR1 / SIGUSR2 write haagent.data / haagent.stats unless --dump-dir says. keepalived
+ * writes to /tmp; the runtime directory is not writable by others (no planted files, keepalived
+ * CVE-2018-19044..19046) and is where the hardened unit lets the agent write.
+ */
+export const DEFAULT_DUMP_DIR = RUNTIME_DIR;
 
 /**
  * Set to 1 in the environment to enable test-only hooks (the `test-stall` control command,
@@ -97,7 +107,8 @@ STOPPING and a STATUS line, and sends the watchdog keep-alive when WatchdogSec i
     }
     const control = str(p, "control");
     const pidFile = str(p, "pid-file");
-    const dumpDir = str(p, "dump-dir") ?? DEFAULT_DUMP_DIR;
+    const dumpDirFlag = str(p, "dump-dir");
+    const dumpDir = dumpDirFlag ?? DEFAULT_DUMP_DIR;
     if (dumpDir === "") throw new UsageError("--dump-dir must name a directory");
     const journal = stderrIsJournal();
     log.setJournal(journal);
@@ -172,7 +183,11 @@ STOPPING and a STATUS line, and sends the watchdog keep-alive when WatchdogSec i
       const [name, text] = what === "state dump"
         ? [DUMP_FILE, renderDump(st, now)]
         : [STATS_FILE, renderStats(st, now)];
-      writeDumpFile(dumpDir, name, text).then(
+      // The default directory is created like the control socket's; a given one must exist.
+      const dir = dumpDirFlag === undefined
+        ? Deno.mkdir(dumpDir, { recursive: true, mode: 0o750 }).catch(() => {})
+        : Promise.resolve();
+      dir.then(() => writeDumpFile(dumpDir, name, text)).then(
         (path) => log.info(`${what} written to ${path}: ${agent.summary()}`),
         (e) => log.error(`${what}: ${(e as Error).message}`),
       );

@@ -269,9 +269,12 @@ const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_de
     defaultDoc: "the host name",
   }),
   control: str("Path of the control socket used by `haagent status`.", {
-    default: "/run/haagent.sock",
+    default: "/run/haagent/haagent.sock",
   }),
-  pid_file: str("Path of the pid file.", { default: "/run/haagent.pid", keepalived: "-p" }),
+  pid_file: str("Path of the pid file.", {
+    default: "/run/haagent/haagent.pid",
+    keepalived: "-p",
+  }),
   log_level: oneOf("Least severe level logged.", ["error", "warn", "info", "debug"], {
     default: "info",
   }),
