@@ -20,7 +20,11 @@ export const BENCHMARKS: readonly { name: string; what: string }[] = [
   { name: "ipvs", what: "IPVS rule sync" },
   { name: "failover", what: "failover time, keepalived vs haagent (v2 1 s, v3 100 ms, 10 ms)" },
   { name: "jitter", what: "advert interval deviation at 10 ms, CPU and RSS, vs keepalived" },
+  { name: "soak", what: "2 hours with reloads: fds, RSS, keep-alive gaps (only when named)" },
 ];
+
+/** Benchmarks that run for hours: only when named. */
+const BY_NAME_ONLY = ["soak"];
 
 const here = new URL(".", import.meta.url);
 
@@ -64,7 +68,9 @@ async function main(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const picked = names.length > 0 ? present.filter((b) => names.includes(b.name)) : present;
+  const picked = names.length > 0
+    ? present.filter((b) => names.includes(b.name))
+    : present.filter((b) => !BY_NAME_ONLY.includes(b.name));
   if (flags.length > 0 && picked.length > 1) {
     console.error("flags go to one benchmark at a time: name it");
     return 2;
