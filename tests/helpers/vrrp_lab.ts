@@ -105,8 +105,11 @@ export class VrrpLab implements AsyncDisposable {
     return a;
   }
 
-  /** Starts Debian's keepalived (VRRP only) on `router` with keepalived.conf text. */
-  startKeepalived(router: RouterName, conf: string): Agent {
+  /**
+   * Starts Debian's keepalived on `router` with keepalived.conf text: VRRP only, or with
+   * `vrrpOnly: false` its checker process too (which parses virtual servers).
+   */
+  startKeepalived(router: RouterName, conf: string, opts: { vrrpOnly?: boolean } = {}): Agent {
     const file = `${this.dir}/${router}-keepalived.conf`;
     Deno.writeTextFileSync(file, conf);
     // Fresh pid files per start: a killed keepalived child can linger as a zombie here.
@@ -124,7 +127,7 @@ export class VrrpLab implements AsyncDisposable {
       `${p}-vrrp.pid`,
       "-c",
       `${p}-check.pid`,
-      "--vrrp",
+      ...(opts.vrrpOnly === false ? [] : ["--vrrp"]),
     ], { stderr: "piped", stdout: "piped" });
     const a: Agent = { kind: "keepalived", router, proc, vrrpPidFile: `${p}-vrrp.pid`, log: [] };
     collect(proc, a.log);
