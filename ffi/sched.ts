@@ -117,6 +117,22 @@ export function setHelperNice(
   return n;
 }
 
+/**
+ * Makes the calling thread a helper thread: SCHED_OTHER (it may have inherited SCHED_RR from the
+ * thread that created it) at nice `nice` (pid 0 names the calling thread for both calls under
+ * Linux threads). A Web Worker calls it before its bulk work, so that it never competes with the
+ * VRRP thread as an equal. Throws SyscallError.
+ */
+export function demoteThisThread(nice: number): void {
+  if (!Number.isInteger(nice) || nice < -20 || nice > 19) {
+    throw new RangeError(`nice must be -20..19, not ${nice}`);
+  }
+  setScheduler(0, SCHED_OTHER, 0);
+  if (libc().setpriority(PRIO_PROCESS, 0, nice) !== 0) {
+    throw new SyscallError("setpriority", errno(), `Cannot set nice ${nice} on this thread`);
+  }
+}
+
 /** SYS_sched_setattr on x86-64. */
 const SYS_SCHED_SETATTR = 314n;
 /** sizeof(struct sched_attr), version 1 (with util_min / util_max). */

@@ -35,7 +35,10 @@ import { VrrpRunner } from "./vrrp/runner.ts";
 import { SyncGroup } from "./vrrp/sync_group.ts";
 import { SocketTransport } from "./vrrp/transport.ts";
 
-/** Loads and validates the configuration file; the agent calls it at start and on reload. */
+/**
+ * Loads and validates the configuration file; the agent calls it at start and on reload. It
+ * must not parse on this thread (adverts are due during a reload): see `LoaderThread`.
+ */
 export type PlanLoader = () => Promise<
   { ok: true; plan: Plan; lvs: unknown; warnings: string[] } | { ok: false; errors: string[] }
 >;

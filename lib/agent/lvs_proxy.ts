@@ -56,9 +56,9 @@ export function lvsWorkerFactory(opts: LvsWorkerOptions = {}): LvsFactory {
     let nextId = 1;
     const pending = new Map<number, Pending>();
 
-    const logSettings = (config: Config): LvsLogSettings => ({
+    const logSettings = (): LvsLogSettings => ({
       level: LEVELS.find((l) => log.enabled(l)) ?? "error",
-      json: (opts.logFormat ?? config.global.logFormat) === "json",
+      format: opts.logFormat === "json" || opts.logFormat === "text" ? opts.logFormat : null,
       journal: log.journal,
     });
 
@@ -133,13 +133,14 @@ export function lvsWorkerFactory(opts: LvsWorkerOptions = {}): LvsFactory {
     };
 
     const send = (type: "start" | "reload", lvs: unknown): Promise<void> => {
-      const config = lvs as Config;
+      // The loader's JSON text goes on as is; a Config object (tests) is turned into one.
+      const config = typeof lvs === "string" ? lvs : JSON.stringify(lvs as Config);
       if (worker === null || dead !== null) {
         if (dead !== null) log.warn("starting a new load-balancer worker");
         spawn();
         type = "start";
       }
-      return request({ type, id: nextId++, config, log: logSettings(config) });
+      return request({ type, id: nextId++, config, log: logSettings() });
     };
 
     const runtime: LvsRuntime = {

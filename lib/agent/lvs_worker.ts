@@ -7,6 +7,7 @@
  * @module
  */
 import { Reactor } from "../../ffi/reactor.ts";
+import { demoteThisThread } from "../../ffi/sched.ts";
 import type { Config } from "../config/types.ts";
 import { RealClock } from "../runtime/clock.ts";
 import { type Level, Logger } from "../runtime/log.ts";
@@ -14,17 +15,21 @@ import { ScriptQueue } from "../runtime/script.ts";
 import type { LvsRuntime } from "./lvs.ts";
 import { makeLvsRuntime } from "./lvs_runtime.ts";
 
-/** How the worker logs: the agent's level and format at the time of the request. */
+/**
+ * How the worker logs: the agent's level at the time of the request, and `--log-format` when
+ * given (else the file's `log_format`).
+ */
 export interface LvsLogSettings {
   level: Level;
-  json: boolean;
+  format: "text" | "json" | null;
   /** Lines carry the syslog priority `<N>` (stderr is the journal). */
   journal: boolean;
 }
 
 /** Messages to the worker. `id` is echoed in the `done` (or `error`) reply. */
 export type ToLvsWorker =
-  | { type: "start" | "reload"; id: number; config: Config; log: LvsLogSettings }
+  /** `config` is the loaded Config as JSON text (one string crosses threads in one copy). */
+  | { type: "start" | "reload"; id: number; config: string; log: LvsLogSettings }
   | { type: "stop"; id: number }
   | { type: "sync"; id: number; role: "master" | "backup" }
   | { type: "status?" };
@@ -79,18 +84,26 @@ function serve(scope: WorkerScope): void {
   const handle = async (m: ToLvsWorker): Promise<void> => {
     switch (m.type) {
       case "start":
-      case "reload":
+      case "reload": {
+        const config = JSON.parse(m.config) as Config;
+        try {
+          // This thread may have inherited SCHED_RR from the VRRP thread: never compete with it.
+          demoteThisThread(config.global.checkerNice);
+        } catch (e) {
+          log.warn(`${(e as Error).message}: the load-balancer thread keeps its priority`);
+        }
         root.setLevel(m.log.level);
-        root.setSink(sink, m.log.json);
+        root.setSink(sink, (m.log.format ?? config.global.logFormat) === "json");
         root.setJournal(m.log.journal);
         if (stopped) break;
-        if (started) await runtime.reload(m.config);
+        if (started) await runtime.reload(config);
         else {
           started = true;
-          await runtime.start(m.config);
+          await runtime.start(config);
         }
         sendStatus(true);
         break;
+      }
       case "stop":
         if (!stopped) {
           stopped = true;

@@ -6,17 +6,14 @@
  *
  * @module
  */
-import { Agent, ConfigRefused, type PlanLoader } from "../agent.ts";
-import { planFromConfig } from "../agent/from_config.ts";
+import type { PlanLoader } from "../agent.ts";
 import { DUMP_FILE, renderDump, renderStats, STATS_FILE } from "../agent/dump.ts";
-import { formatIssue } from "../config/errors.ts";
-import { loadConfigFile } from "../config/load.ts";
+import { type LoadedPlan, LoaderThread, type LoadRequest } from "../agent/loader_thread.ts";
 import { writeDumpFile } from "../runtime/dump_file.ts";
 import { releaseStartSignals } from "../runtime/early_signals.ts";
 import { type Level, log, stderrIsJournal, SYSLOG_PRIORITY } from "../runtime/log.ts";
 import { serviceNotifierFromEnv } from "../runtime/sd_notify.ts";
 import { parseFlags, str } from "./args.ts";
-import { interfaceExists } from "./host.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./exit.ts";
 import type { Command } from "./main.ts";
 
@@ -115,23 +112,32 @@ STOPPING and a STATUS line, and sends the watchdog keep-alive when WatchdogSec i
     // Lines printed before the logger is set up (refused configuration) get a priority too.
     const printError = (line: string) =>
       console.error(journal ? `<${SYSLOG_PRIORITY.error}>${line}` : line);
-    const hostname = Deno.hostname();
-    let formatSet = false;
-    const load: PlanLoader = async () => {
-      const r = await loadConfigFile(file, { interfaceExists });
-      const warnings = r.warnings.map(formatIssue);
-      if (!r.ok) return { ok: false, errors: r.errors.map(formatIssue) };
-      const plan = planFromConfig(r.config, {
+    const request: LoadRequest = {
+      file,
+      overrides: {
         ...(control !== undefined ? { control } : {}),
         ...(pidFile !== undefined ? { pidFile } : {}),
         ...(level !== undefined ? { logLevel: level as Level } : {}),
-      }, hostname);
-      if (!formatSet) {
-        formatSet = true;
-        const json = (format ?? plan.logFormat) === "json";
+      },
+      hostname: Deno.hostname(),
+    };
+    // The file is read on its own thread, at start and at every reload (adverts go on). The
+    // first load runs at full priority while this thread loads the agent's modules.
+    using loader = new LoaderThread();
+    let first: Promise<LoadedPlan> | null = loader.load(request, null);
+    const { Agent, ConfigRefused } = await import("../agent.ts");
+    let helperNice = 10;
+    let started = false;
+    const load: PlanLoader = async () => {
+      const r = await (first ?? loader.load(request, helperNice));
+      first = null;
+      if (r.ok) helperNice = r.plan.checkerNice;
+      if (r.ok && !started) {
+        started = true;
+        const json = (format ?? r.plan.logFormat) === "json";
         log.setSink((l) => console.error(l), json);
       }
-      return { ok: true, plan, lvs: r.config, warnings };
+      return r;
     };
     const service = serviceNotifierFromEnv(log.child("systemd"));
     const testHooks = Deno.env.get(TEST_HOOKS_ENV) === "1";

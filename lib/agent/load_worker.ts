@@ -1,0 +1,44 @@
+/**
+ * The loader thread's Web Worker (see `loader_thread.ts`): loads, validates and plans the
+ * configuration file off the VRRP thread and posts the result back. It first makes its own thread a helper
+ * (SCHED_OTHER at the agent's checker nice: it may have inherited SCHED_RR from the VRRP
+ * thread), and only then loads the modules that do the work. An exception becomes a refused
+ * load.
+ *
+ * @module
+ */
+import { demoteThisThread } from "../../ffi/sched.ts";
+import { linkIndex } from "../../ffi/ioctl.ts";
+import type { FromLoadWorker, ToLoadWorker } from "./loader_thread.ts";
+
+interface WorkerScope {
+  postMessage(m: FromLoadWorker): void;
+  addEventListener(type: "message", fn: (e: MessageEvent<ToLoadWorker>) => void): void;
+}
+
+/** Whether an interface exists on this host (for warnings only). */
+function interfaceExists(name: string): boolean {
+  try {
+    linkIndex(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const scope = globalThis as unknown as WorkerScope;
+scope.addEventListener("message", async (e) => {
+  const { id, request, helperNice } = e.data;
+  let result: FromLoadWorker["result"];
+  try {
+    try {
+      if (helperNice !== null) demoteThisThread(helperNice);
+    } catch { /* the thread keeps its priority: loading still works */ }
+    const { loadPlan } = await import("./loader.ts");
+    result = await loadPlan(request, { interfaceExists });
+  } catch (err) {
+    const why = (err as Error)?.message ?? String(err);
+    result = { ok: false, errors: [`${request.file}: cannot load the file: ${why}`] };
+  }
+  scope.postMessage({ type: "loaded", id, result });
+});
