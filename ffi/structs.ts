@@ -67,6 +67,8 @@ export const SO_RCVBUF = 8;
 export const SO_PRIORITY = 12;
 /** SO_BINDTODEVICE. */
 export const SO_BINDTODEVICE = 25;
+/** SO_MARK: the firewall mark of the socket's packets (needs CAP_NET_ADMIN). */
+export const SO_MARK = 36;
 
 // SOL_IP options (<linux/in.h>).
 /** IP_TOS. */

@@ -16,7 +16,9 @@ import {
   encodeSockaddrIn,
   encodeSockaddrIn6,
   IPPROTO_TCP,
+  SO_BINDTODEVICE,
   SO_ERROR,
+  SO_MARK,
   SO_REUSEADDR,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
@@ -31,7 +33,10 @@ export type ConnectResult =
   | {
     readonly ok: false;
     readonly kind: "error";
-    /** The call that failed: "socket", "bind", "connect" (SO_ERROR counts as connect), "epoll". */
+    /**
+     * The call that failed: "socket", "setsockopt SO_MARK", "setsockopt SO_BINDTODEVICE",
+     * "bind", "connect" (SO_ERROR counts as connect), "epoll".
+     */
     readonly syscall: string;
     readonly errno: number;
     /** The errno name, e.g. "ECONNREFUSED". */
@@ -47,6 +52,12 @@ export interface TcpProbeTarget {
   port: number;
   /** Source address to bind, of the same family. */
   bindto?: string;
+  /** Source port to bind (with `bindto`, or the family's any address). */
+  bindPort?: number;
+  /** Interface for SO_BINDTODEVICE. */
+  bindIf?: string;
+  /** SO_MARK of the connection's packets. */
+  fwmark?: number;
   /**
    * Ask `poll(fd, POLLOUT, 0)` right after `connect` whether the handshake already finished, as
    * it does on loopback and between local namespaces, and skip the Reactor then (default true).
@@ -85,6 +96,8 @@ export class TcpProbe {
   readonly #af: number;
   readonly #dst: Uint8Array;
   readonly #src: Uint8Array | null;
+  readonly #ifname: Uint8Array | null;
+  readonly #mark: Uint8Array | null;
   readonly #label: string;
   readonly #optval = new Uint8Array(4);
   readonly #optlen = new Uint8Array(4);
@@ -110,9 +123,24 @@ export class TcpProbe {
       if (src.family !== ip.family) {
         throw new TypeError(`bindto ${t.bindto} is not of the family of ${t.address}`);
       }
-      this.#src = sockaddr(src.family, src.bytes, 0);
+      this.#src = sockaddr(src.family, src.bytes, t.bindPort ?? 0);
+    } else if (t.bindPort !== undefined) {
+      this.#src = sockaddr(ip.family, new Uint8Array(ip.bytes.length), t.bindPort);
     } else {
       this.#src = null;
+    }
+    if (
+      t.bindPort !== undefined &&
+      (!Number.isInteger(t.bindPort) || t.bindPort < 1 || t.bindPort > 65535)
+    ) {
+      throw new RangeError(`Invalid bind_port ${t.bindPort}: expected 1 to 65535`);
+    }
+    this.#ifname = t.bindIf === undefined ? null : new TextEncoder().encode(`${t.bindIf}\0`);
+    if (t.fwmark !== undefined) {
+      this.#mark = new Uint8Array(4);
+      new DataView(this.#mark.buffer).setUint32(0, t.fwmark, true);
+    } else {
+      this.#mark = null;
     }
     this.#label = `tcp connect ${t.address} ${t.port}`;
     this.#pollFirst = t.pollFirst ?? true;
@@ -146,6 +174,20 @@ export class TcpProbe {
     const c = libc();
     const fd = c.socket(this.#af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
     if (fd < 0) return Promise.resolve(failure("socket", errno()));
+    // keepalived's socket_bind_connect order: SO_MARK, SO_BINDTODEVICE, bind, connect.
+    if (this.#mark !== null && c.setsockopt(fd, SOL_SOCKET, SO_MARK, this.#mark, 4) < 0) {
+      const e = errno();
+      c.close(fd);
+      return Promise.resolve(failure("setsockopt SO_MARK", e));
+    }
+    if (
+      this.#ifname !== null &&
+      c.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, this.#ifname, this.#ifname.byteLength) < 0
+    ) {
+      const e = errno();
+      c.close(fd);
+      return Promise.resolve(failure("setsockopt SO_BINDTODEVICE", e));
+    }
     if (this.#src !== null && c.bind(fd, this.#src, this.#src.byteLength) < 0) {
       const e = errno();
       c.close(fd);

@@ -127,6 +127,7 @@ export function checkSpec(ck: CheckConfig, vs: VirtualServerConfig, heloName: st
     };
   }
   const timing = {
+    ...(ck.logAllFailures ? { logAllFailures: true } : {}),
     retry: ck.retry,
     delayBeforeRetryMs: ck.delayBeforeRetryMs,
     delayLoopMs: ck.delayLoopMs,
@@ -151,6 +152,9 @@ export function checkSpec(ck: CheckConfig, vs: VirtualServerConfig, heloName: st
     connectIp: ck.connectIp,
     connectPort: ck.connectPort,
     ...(ck.bindto !== undefined ? { bindto: ck.bindto } : {}),
+    ...(ck.bindPort !== undefined ? { bindPort: ck.bindPort } : {}),
+    ...(ck.bindIf !== undefined ? { bindIf: ck.bindIf } : {}),
+    ...(ck.fwmark !== undefined ? { fwmark: ck.fwmark } : {}),
     connectTimeoutMs: ck.connectTimeoutMs,
   };
   switch (ck.type) {
@@ -167,9 +171,10 @@ export function checkSpec(ck: CheckConfig, vs: VirtualServerConfig, heloName: st
         type: "UDP_CHECK",
         ...common,
         payload: payloadBytes(ck.payload),
-        requireReply: ck.requireReply,
+        requireReply: ck.requireReply || ck.replyData !== undefined,
         minReplyLength: ck.minReplyLength,
         maxReplyLength: ck.maxReplyLength,
+        ...replyPattern(ck.replyData),
       };
     case "HTTP_GET":
     case "SSL_GET":
@@ -187,10 +192,31 @@ export function checkSpec(ck: CheckConfig, vs: VirtualServerConfig, heloName: st
             : {}),
         })),
         httpProtocol: ck.httpProtocol === "1.1" ? "1.1" : "1.0",
+        ...(ck.fastRecovery ? { fastRecovery: true } : {}),
         enableSni: ck.type === "SSL_GET" ? ck.enableSni : false,
         verifyCert: ck.type === "SSL_GET" ? ck.verifyCert : false,
       };
   }
+}
+
+/**
+ * keepalived's read_hex_str for `require_reply HEX`: pairs of hexadecimal digits, spaces
+ * ignored, `x` a wildcard nibble (its mask bits set).
+ */
+export function replyPattern(
+  text: string | undefined,
+): { replyData: Uint8Array; replyMask: Uint8Array | null } | Record<never, never> {
+  if (text === undefined) return {};
+  const digits = text.replace(/[ \t]/g, "");
+  const data = new Uint8Array(Math.ceil(digits.length / 2));
+  const mask = new Uint8Array(data.length);
+  for (let i = 0; i < digits.length; i++) {
+    const c = digits[i]!.toLowerCase();
+    const shift = i % 2 === 0 && i + 1 < digits.length ? 4 : 0;
+    if (c === "x") mask[i >> 1]! |= 0x0f << shift;
+    else data[i >> 1]! |= parseInt(c, 16) << shift;
+  }
+  return { replyData: data, replyMask: mask.some((b) => b !== 0) ? mask : null };
 }
 
 /** Builds the models of every virtual server. */

@@ -7,6 +7,7 @@ import {
   desiredFor,
   expandRange,
   nextQuorum,
+  replyPattern,
   type RsState,
   startQuorum,
 } from "./lvs_model.ts";
@@ -136,4 +137,13 @@ Deno.test("lvs model: quorum at start as keepalived's init_service_vs decides it
   // g: quorum 1, hysteresis 0, no sorry server.
   assertEquals(startQuorum(g!, 1), { up: true, notify: true });
   assertEquals(startQuorum(g!, 0), { up: false, notify: false }, "down without a sorry server");
+});
+
+Deno.test("lvs model: require_reply data as keepalived's read_hex_str, x for any nibble", () => {
+  assertEquals(replyPattern(undefined), {});
+  assertEquals(replyPattern("01 a2"), { replyData: Uint8Array.of(1, 0xa2), replyMask: null });
+  assertEquals(replyPattern("0x xF"), {
+    replyData: Uint8Array.of(0, 0x0f),
+    replyMask: Uint8Array.of(0x0f, 0xf0),
+  });
 });

@@ -233,6 +233,11 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
       r.runners.push(
         new CheckRunner(spec, checker, clock, () => onCheck(vsId, model.id), {
           initiallyUp: !spec.alpha,
+          onFailedAttempt: (reason, attempt) =>
+            log.info(
+              `${spec.type} of real server ${model.name} failed (attempt ${attempt} of ` +
+                `${spec.retry + 1}): ${reason}`,
+            ),
         }),
       );
     }

@@ -87,8 +87,10 @@ export class DnsChecker implements Checker {
         sock.send(query, t.port, t.address, (e: Error | null) => {
           if (e) finish({ ok: false, reason: `DNS to ${where}: ${e.message}` });
         });
-      if (this.#spec.bindto !== undefined) sock.bind(0, this.#spec.bindto, send);
-      else send();
+      const s = this.#spec;
+      if (s.bindto !== undefined || s.bindPort !== undefined) {
+        sock.bind(s.bindPort ?? 0, s.bindto ?? (t.address.includes(":") ? "::" : "0.0.0.0"), send);
+      } else send();
     });
   }
 }

@@ -105,6 +105,7 @@ export class HttpChecker implements Checker {
           port: t.port,
           signal: total.signal,
           ...(spec.bindto !== undefined ? { bindto: spec.bindto } : {}),
+          ...(spec.bindPort !== undefined ? { bindPort: spec.bindPort } : {}),
         };
         const connecting = spec.type === "SSL_GET"
           ? openTls({

@@ -12,6 +12,9 @@
  * - A checker starts up unless `alpha` (or `initiallyUp: false`).
  * - A weight reported by the checker (misc_dynamic, FILE_CHECK) that changes while up is
  *   reported as a transition with `up: true` and the new weight.
+ * - log_all_failures: every failed attempt while up is reported (`onFailedAttempt`), not only
+ *   the state change; HTTP fast_recovery: the round after the first, and a round after a
+ *   successful one while down, start at once.
  * - At most one attempt is in flight. Each attempt also gets a watchdog (`attemptBoundMs`, by
  *   default the kind's own timeouts plus slack): when it fires the attempt is aborted and counted
  *   failed, but the next attempt still waits for the stuck one to settle.
@@ -47,6 +50,11 @@ export interface CheckRunnerOptions {
   initiallyUp?: boolean;
   /** Hard bound on one attempt; default from the spec (see `attemptBoundMs`). */
   attemptBoundMs?: number;
+  /**
+   * Told of every failed attempt while the checker is up, retries included, when the spec has
+   * `logAllFailures` (keepalived log_all_failures); `attempt` counts from 1.
+   */
+  onFailedAttempt?: (reason: string, attempt: number) => void;
 }
 
 /** The default hard bound on one attempt of `spec`. */
@@ -84,6 +92,8 @@ export class CheckRunner implements Disposable {
   #disposed = false;
   #started = false;
   #last: CheckOutcome | null = null;
+  #rounds = 0;
+  readonly #onFailedAttempt: ((reason: string, attempt: number) => void) | null;
   readonly #stats: CheckStats = { runs: 0, failures: 0, lastDurationMs: 0, watchdogs: 0 };
 
   constructor(
@@ -100,6 +110,7 @@ export class CheckRunner implements Disposable {
     this.#random = opts.random ?? Math.random;
     this.#boundMs = opts.attemptBoundMs ?? attemptBoundMs(spec);
     this.#state = riseFallInit(opts.initiallyUp ?? !spec.alpha);
+    this.#onFailedAttempt = spec.logAllFailures ? opts.onFailedAttempt ?? null : null;
   }
 
   /** Whether the checker is up now. */
@@ -193,11 +204,22 @@ export class CheckRunner implements Disposable {
       });
   }
 
+  /**
+   * keepalived's HTTP fast_recovery (check_http.c http_check_thread): no delay after the first
+   * round, nor while down after a round in which no url failed.
+   */
+  #fastRecovery(o: CheckOutcome): boolean {
+    const s = this.#spec;
+    if ((s.type !== "HTTP_GET" && s.type !== "SSL_GET") || !s.fastRecovery) return false;
+    return this.#rounds === 1 || (!this.#state.up && o.ok);
+  }
+
   #onResult(o: CheckOutcome): void {
     this.#last = o;
     this.#stats.runs++;
     if (!o.ok) {
       this.#stats.failures++;
+      if (this.#state.up) this.#onFailedAttempt?.(o.reason, this.#retriesUsed + 1);
       if (this.#state.up && this.#retriesUsed < this.#spec.retry) {
         this.#retriesUsed++;
         this.#schedule(this.#spec.delayBeforeRetryMs);
@@ -209,7 +231,8 @@ export class CheckRunner implements Disposable {
     const wasUp = this.#state.up;
     const step = riseFallStep(this.#state, o.ok, this.#spec.rise, this.#spec.fall);
     this.#state = step.state;
-    this.#schedule(this.#spec.delayLoopMs);
+    this.#rounds++;
+    this.#schedule(this.#fastRecovery(o) ? 0 : this.#spec.delayLoopMs);
     if (o.ok) {
       const weightChanged = o.weight !== undefined && o.weight !== this.#weight;
       if (o.weight !== undefined) this.#weight = o.weight;

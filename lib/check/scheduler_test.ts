@@ -239,3 +239,56 @@ Deno.test("scheduler: dispose aborts the attempt in flight and stops the timer",
   assertEquals(events, []);
   assertEquals(clock.pending, 0);
 });
+
+Deno.test("scheduler: log_all_failures reports every failed attempt while up, retries included", async () => {
+  const clock = new FakeClock();
+  const checker = new FakeChecker(clock);
+  checker.auto = bad;
+  const failed: [string, number][] = [];
+  const quiet: [string, number][] = [];
+  const runner = new CheckRunner(spec({ logAllFailures: true }), checker, clock, () => {}, {
+    onFailedAttempt: (r, n) => failed.push([r, n]),
+  });
+  const other = new CheckRunner(spec(), new FakeChecker(clock), clock, () => {}, {
+    onFailedAttempt: (r, n) => quiet.push([r, n]),
+  });
+  runner.start();
+  other.start();
+  await step(clock, 0);
+  await step(clock, 1000);
+  await step(clock, 1000); // the third try fails: down
+  assertEquals(failed.map((f) => f[1]), [1, 2, 3]);
+  assertEquals(failed[0]![0], bad.reason);
+  await step(clock, 6000); // down: failures are no longer reported (keepalived: checker->is_up)
+  assertEquals(failed.length, 3);
+  assertEquals(quiet, [], "without log_all_failures nothing is reported");
+  runner.dispose();
+  other.dispose();
+});
+
+Deno.test("scheduler: HTTP fast_recovery checks again at once after the first round and while rising", async () => {
+  const clock = new FakeClock();
+  const checker = new FakeChecker(clock);
+  checker.auto = ok;
+  const s = { ...spec({ rise: 3 }), type: "HTTP_GET", urls: [], fastRecovery: true } as CheckSpec;
+  const events: CheckTransition[] = [];
+  const runner = new CheckRunner(s, checker, clock, (t) => events.push(t), { initiallyUp: false });
+  runner.start();
+  for (let i = 0; i < 4; i++) await step(clock, 0);
+  // Rounds 1, 2 and 3 back to back (first round; then down after a success), up after the third.
+  assertEquals(checker.calls, [0, 0, 0]);
+  assertEquals(events.map((e) => e.up), [true]);
+  await step(clock, 5999);
+  assertEquals(checker.calls.length, 3, "up: delay_loop again");
+  await step(clock, 1);
+  assertEquals(checker.calls.length, 4);
+  runner.dispose();
+  const plain = setup({ ...spec({ rise: 3 }), type: "HTTP_GET", urls: [] } as CheckSpec, {
+    initiallyUp: false,
+  });
+  plain.checker.auto = ok;
+  plain.runner.start();
+  for (let i = 0; i < 4; i++) await step(plain.clock, 0);
+  assertEquals(plain.checker.calls, [0], "without fast_recovery: one round per delay_loop");
+  plain.runner.dispose();
+});

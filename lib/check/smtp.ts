@@ -95,6 +95,7 @@ export class SmtpChecker implements Checker {
           stream = await openTcp({
             ...this.#target,
             ...(this.#spec.bindto !== undefined ? { bindto: this.#spec.bindto } : {}),
+            ...(this.#spec.bindPort !== undefined ? { bindPort: this.#spec.bindPort } : {}),
             signal: dl.signal,
           });
         } catch (e) {

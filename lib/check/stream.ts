@@ -51,6 +51,8 @@ export interface ConnectOptions {
   port: number;
   /** Source address. */
   bindto?: string;
+  /** Source port. */
+  bindPort?: number;
   /** Aborting cancels the connect, or closes the stream once connected. */
   signal: AbortSignal;
 }
@@ -66,12 +68,13 @@ export interface TlsOptions extends ConnectOptions {
 
 /** Opens a TCP connection; rejects on failure or abort. */
 export async function openTcp(o: ConnectOptions): Promise<ByteStream> {
-  if (o.bindto !== undefined) {
+  if (o.bindto !== undefined || o.bindPort !== undefined) {
     return await nodeStream(o.signal, () =>
       net.connect({
         host: o.address,
         port: o.port,
-        localAddress: o.bindto,
+        localAddress: o.bindto ?? (o.address.includes(":") ? "::" : "0.0.0.0"),
+        ...(o.bindPort !== undefined ? { localPort: o.bindPort } : {}),
         family: o.address.includes(":") ? 6 : 4,
       }), "connect");
   }
@@ -86,6 +89,7 @@ export function openTls(o: TlsOptions): Promise<ByteStream> {
       host: o.address,
       port: o.port,
       ...(o.bindto !== undefined ? { localAddress: o.bindto } : {}),
+      ...(o.bindPort !== undefined ? { localPort: o.bindPort } : {}),
       ...(o.servername !== undefined ? { servername: o.servername } : {}),
       rejectUnauthorized: o.verify,
       ...(o.caCerts !== undefined ? { ca: o.caCerts } : {}),

@@ -54,6 +54,9 @@ export class TcpChecker implements Checker {
         probe = new TcpProbe({
           ...this.#target,
           ...(spec.bindto !== undefined ? { bindto: spec.bindto } : {}),
+          ...(spec.bindPort !== undefined ? { bindPort: spec.bindPort } : {}),
+          ...(spec.bindIf !== undefined ? { bindIf: spec.bindIf } : {}),
+          ...(spec.fwmark !== undefined ? { fwmark: spec.fwmark } : {}),
           ...(opts.pollFirst !== undefined ? { pollFirst: opts.pollFirst } : {}),
         });
       } catch (e) {

@@ -32,6 +32,14 @@ export interface CheckCommon {
   connectPort?: number;
   /** Source address for the connection. */
   bindto?: string;
+  /** Source port for the connection (keepalived bind_port). */
+  bindPort?: number;
+  /** SO_BINDTODEVICE on the check socket (keepalived bind_if). */
+  bindIf?: string;
+  /** SO_MARK on the check socket (keepalived fwmark). */
+  fwmark?: number;
+  /** Log every failed attempt while the checker is up, retries included (log_all_failures). */
+  logAllFailures?: boolean;
   /** Connect (and, for TCP-based kinds, each read) timeout. keepalived default 5 s. */
   connectTimeoutMs: number;
   /** Extra attempts after a failure while the checker is up (keepalived default 1; DNS 3). */
@@ -83,6 +91,11 @@ export interface HttpCheckSpec extends CheckCommon {
   maxBodyBytes?: number;
   /** Bound on a whole url fetch (default 2 x connectTimeoutMs). */
   totalTimeoutMs?: number;
+  /**
+   * keepalived fast_recovery: after the first round, and while down after a round without a
+   * failing url, the next round starts at once instead of after delay_loop.
+   */
+  fastRecovery?: boolean;
 }
 
 /** MISC_CHECK options. */
@@ -112,9 +125,13 @@ export type CheckSpec =
     /** Bytes sent; null = 16 random bytes as keepalived. */
     payload: Uint8Array | null;
     requireReply: boolean;
-    /** Reply length bounds, 0 = unbounded. */
+    /** Reply length bounds (checked with `replyData` only, as keepalived does). */
     minReplyLength: number;
     maxReplyLength: number;
+    /** The reply must start with these bytes (keepalived `require_reply HEX`), or null. */
+    replyData?: Uint8Array | null;
+    /** Bits set here are wildcards in `replyData` (hex digits written `x`). */
+    replyMask?: Uint8Array | null;
   })
   | (CheckCommon & { type: "PING_CHECK" })
   | (CheckCommon & {

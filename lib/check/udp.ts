@@ -1,8 +1,9 @@
 /**
  * UDP_CHECK (keepalived check_udp.c): send the payload (16 random bytes by default); an ICMP
  * error quoting our datagram (port / host unreachable) is a failure. With `requireReply` a reply
- * within connect_timeout is needed and its length must lie in [min, max] (0 = unbounded);
- * without it, silence for connect_timeout is success. ICMP errors are seen through the shared
+ * within connect_timeout is needed; with `replyData` (keepalived `require_reply HEX`) its length
+ * must lie in [min, max] and it must start with the data (wildcard nibbles masked); without
+ * `requireReply`, silence for connect_timeout is success. ICMP errors are seen through the shared
  * ICMP service (Node's dgram in Deno does not report ECONNREFUSED on UDP sockets); when no raw
  * socket can be opened, only replies are checked.
  *
@@ -25,11 +26,32 @@ export type UdpSpec = CheckCommon & {
   requireReply: boolean;
   minReplyLength: number;
   maxReplyLength: number;
+  replyData?: Uint8Array | null;
+  replyMask?: Uint8Array | null;
 };
 
 /** Judges a reply length against the bounds (0 = unbounded). */
 export function replyLengthOk(len: number, min: number, max: number): boolean {
   return len >= min && (max === 0 || len <= max);
+}
+
+/**
+ * keepalived's check_udp_reply: with expected data, the reply's length must lie in
+ * [min, max] and its first min(length, data length) bytes must equal the data outside the
+ * mask's wildcard bits; without expected data any reply will do. Returns what is wrong, or null.
+ */
+export function replyProblem(reply: Uint8Array, s: UdpSpec): string | null {
+  const data = s.replyData ?? null;
+  if (data === null) return null;
+  if (!replyLengthOk(reply.byteLength, s.minReplyLength, s.maxReplyLength)) {
+    return `reply of ${reply.byteLength} bytes (expected ${s.minReplyLength}-${s.maxReplyLength})`;
+  }
+  const n = Math.min(reply.byteLength, data.byteLength);
+  for (let i = 0; i < n; i++) {
+    const care = ~(s.replyMask?.[i] ?? 0) & 0xff;
+    if (((reply[i]! ^ data[i]!) & care) !== 0) return `reply data mismatch at byte ${i}`;
+  }
+  return null;
 }
 
 /** A UDP_CHECK. */
@@ -83,12 +105,11 @@ export class UdpChecker implements Checker {
       );
       sock.on("message", (m: Uint8Array, rinfo: { port: number }) => {
         if (rinfo.port !== t.port) return;
-        if (!replyLengthOk(m.byteLength, s.minReplyLength, s.maxReplyLength)) {
-          return finish({ ok: false, reason: `UDP reply of ${m.byteLength} bytes from ${where}` });
-        }
+        const bad = replyProblem(m, s);
+        if (bad !== null) return finish({ ok: false, reason: `UDP ${bad} from ${where}` });
         finish({ ok: true, detail: `UDP reply of ${m.byteLength} bytes from ${where}` });
       });
-      sock.bind(0, s.bindto ?? (t.address.includes(":") ? "::" : "0.0.0.0"), () => {
+      sock.bind(s.bindPort ?? 0, s.bindto ?? (t.address.includes(":") ? "::" : "0.0.0.0"), () => {
         if (done) return;
         if (this.#icmp !== null) {
           try {

@@ -130,6 +130,32 @@ export function virtualServerRules(
           `min_reply_length ${c.minReplyLength} exceeds max_reply_length ${c.maxReplyLength}`,
         );
       }
+      if (c.type !== "FILE_CHECK" && c.type !== "MISC_CHECK" && c.type !== "TCP_CHECK") {
+        // Only TCP_CHECK opens its own socket (ffi); the others use Deno's / node's, which
+        // cannot set SO_MARK or SO_BINDTODEVICE.
+        for (const [key, v] of [["fwmark", c.fwmark], ["bind_if", c.bindIf]] as const) {
+          if (v === undefined) continue;
+          w.warn(
+            w.at(`${cp}.${key}`),
+            `${cp}.${key}`,
+            `${key} is applied by TCP_CHECK only; ${c.type} ignores it`,
+          );
+        }
+        if (c.type === "PING_CHECK" && c.bindPort !== undefined) {
+          w.warn(w.at(`${cp}.bind_port`), `${cp}.bind_port`, "PING_CHECK has no port; ignored");
+        }
+      }
+      if (
+        c.type === "UDP_CHECK" && c.replyData === undefined &&
+        (w.positions.has(`${cp}.min_reply_length`) || w.positions.has(`${cp}.max_reply_length`))
+      ) {
+        w.warn(
+          w.at(cp),
+          cp,
+          "min_reply_length / max_reply_length are checked only with reply_data (keepalived " +
+            "checks reply lengths only when require_reply gives data); ignored",
+        );
+      }
       if (
         c.type !== "FILE_CHECK" && c.type !== "MISC_CHECK" && c.bindto !== undefined &&
         familyOf(c.bindto) !== familyOf(c.connectIp)

@@ -873,9 +873,17 @@ function checkCommon(retry: number, delayBeforeRetry: string | null) {
       filled: true,
     }),
     bindto: ip("Source address of the check."),
-    bind_port: int("Source port of the check.", 1, 65535),
-    bind_if: str("Interface to bind to (for IPv6 link-local bindto)."),
-    fwmark: int("Firewall mark on check packets.", 1, 4294967295),
+    bind_port: int("Source port of the check (with bindto, or any address).", 1, 65535, {
+      keepalived: "bind_port",
+    }),
+    bind_if: str("Interface the check socket is bound to (SO_BINDTODEVICE); TCP_CHECK only.", {
+      minLength: 1,
+      maxLength: 15,
+      keepalived: "bind_if",
+    }),
+    fwmark: int("Firewall mark on the check's packets (SO_MARK); TCP_CHECK only.", 1, 4294967295, {
+      keepalived: "fwmark",
+    }),
     connect_timeout: dur("Time allowed for the check.", { default: "5s", minMs: 1 }),
     retry: int("Extra attempts before the server is marked down.", 0, 1000, { default: retry }),
     delay_before_retry: delayBeforeRetry === null
@@ -904,7 +912,10 @@ function checkTiming() {
     fall: int("Failures in a row (after retries) before the server counts as down.", 1, 1000, {
       default: 1,
     }),
-    log_all_failures: bool("Log every failure, not only state changes.", { default: false }),
+    log_all_failures: bool(
+      "Log every failed attempt while the server is up, retries included, not only state changes.",
+      { default: false, keepalived: "log_all_failures" },
+    ),
   };
 }
 
@@ -936,7 +947,11 @@ const HTTP_FIELDS = {
     "1.1",
   ], { default: "1.0" }),
   virtualhost: str("Host header of every URL that does not set one."),
-  fast_recovery: bool("Check every URL at once after a failure.", { default: false }),
+  fast_recovery: bool(
+    "After the first check, and while down after a check in which no URL failed, check " +
+      "again at once instead of after delay_loop (keepalived's fast_recovery).",
+    { default: false, keepalived: "fast_recovery" },
+  ),
 } as const satisfies Record<string, Spec>;
 
 const CHECK = {
@@ -985,9 +1000,27 @@ const CHECK = {
         pattern: "^(?!hex:)|^hex:([0-9a-fA-F]{2})+$",
         patternHint: "text, or hex: followed by pairs of hexadecimal digits",
       }),
-      require_reply: bool("A reply is needed for success.", { default: false }),
-      min_reply_length: int("Shortest accepted reply.", 0, 65535, { default: 0 }),
-      max_reply_length: int("Longest accepted reply.", 0, 65535, { default: 255 }),
+      require_reply: bool(
+        "A reply is needed for success; without it, no ICMP error within connect_timeout is success.",
+        { default: false, keepalived: "require_reply" },
+      ),
+      reply_data: str(
+        "The reply must start with these bytes: hexadecimal digit pairs, `x` for any nibble " +
+          "(implies require_reply; the reply lengths are checked only with it, as keepalived does).",
+        {
+          pattern: "^[ ]*([0-9a-fA-FxX]{1,2}[ ]*)+$",
+          patternHint: "hexadecimal digits, x for any nibble",
+          keepalived: "require_reply HEX",
+        },
+      ),
+      min_reply_length: int("Shortest accepted reply (with reply_data).", 0, 65535, {
+        default: 0,
+        keepalived: "min_length",
+      }),
+      max_reply_length: int("Longest accepted reply (with reply_data).", 0, 65535, {
+        default: 255,
+        keepalived: "max_length",
+      }),
     },
     PING_CHECK: checkCommon(1, "1s"),
     FILE_CHECK: {
