@@ -13,7 +13,7 @@ import {
   resolveRules,
   type RulePriorities,
   rulePriorities,
-} from "./rules_routing.ts";
+} from "./defaults_routing.ts";
 import type { Walker } from "./walker.ts";
 import { familyOf } from "./scalars.ts";
 import type {

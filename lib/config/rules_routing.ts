@@ -1,27 +1,13 @@
 /**
  * Routes and policy routing rules, virtual (per instance, while master) and static (start to
- * stop): defaults that depend on other fields (a rule's family, action and keepalived's
- * preference numbering) and the checks keepalived's alloc_route / alloc_rule make.
+ * stop): the checks keepalived's alloc_route / alloc_rule make. Their defaults that depend on
+ * other fields are in defaults_routing.ts.
  *
  * @module
  */
 import { familyOf } from "./scalars.ts";
 import type { Walker } from "./walker.ts";
-import type { Config, Family, RouteConfig, RuleConfig, WalkedConfig } from "./types.ts";
-
-/** keepalived's first automatic rule preference (RULE_START_PRIORITY), counted down per family. */
-export const RULE_START_PRIORITY = 16384;
-
-type WalkedRoute = WalkedConfig["staticRoutes"][number];
-type WalkedRule = WalkedConfig["staticRules"][number];
-
-/** The next automatic rule preference per family, shared in keepalived's parse order. */
-export type RulePriorities = Record<Family, number>;
-
-/** A fresh counter: static_rules first, then each instance's virtual_rules, in file order. */
-export function rulePriorities(): RulePriorities {
-  return { ipv4: RULE_START_PRIORITY, ipv6: RULE_START_PRIORITY };
-}
+import type { Config, RouteConfig, RuleConfig } from "./types.ts";
 
 /** Every route and rule list of the file with the path of its key, in keepalived's parse order. */
 function lists(
@@ -35,44 +21,6 @@ function lists(
     rules.push([inst.rules, `${p}.virtual_rules`]);
   }
   return { routes, rules };
-}
-
-/** Folds `blackhole: true` into the route type (an error when another type contradicts it). */
-export function resolveRoutes(list: WalkedRoute[], lp: string, w: Walker): RouteConfig[] {
-  list.forEach((r, i) => {
-    const rp = w.pathOf.get(r) ?? `${lp}[${i}]`;
-    if (!r.blackhole) return;
-    if (r.type !== "unicast" && r.type !== "blackhole") {
-      w.error(w.at(`${rp}.blackhole`), `${rp}.blackhole`, `contradicts type: ${r.type}`);
-    }
-    r.type = "blackhole";
-  });
-  return list;
-}
-
-/** Fills rule families, actions and preferences as keepalived does. */
-export function resolveRules(
-  list: WalkedRule[],
-  lp: string,
-  next: RulePriorities,
-  w: Walker,
-): RuleConfig[] {
-  return list.map((r, i) => {
-    const rp = w.pathOf.get(r) ?? `${lp}[${i}]`;
-    const family = r.family ?? r.from?.family ?? r.to?.family ?? "ipv4";
-    const action = r.action ?? (r.goto !== undefined ? "goto" : "table");
-    let priority = r.priority;
-    if (priority === undefined) {
-      priority = next[family]--;
-      w.warn(
-        w.at(rp),
-        rp,
-        `no priority: set to ${priority} as keepalived does (16384 for the first rule without ` +
-          "one, counting down); give one so that the order of the rules is yours",
-      );
-    }
-    return Object.assign(r, { family, action, priority });
-  });
 }
 
 function range(text: string): [number, number] {
