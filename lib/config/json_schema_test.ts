@@ -168,7 +168,16 @@ Deno.test("the JSON Schema rejects unknown keys, bad enums and wrong check keys"
 });
 
 Deno.test("docs/configuration.md carries the generated key reference, up to date", async () => {
-  const doc = await Deno.readTextFile(new URL("../../docs/configuration.md", import.meta.url));
+  const url = new URL("../../docs/configuration.md", import.meta.url);
+  let doc = await Deno.readTextFile(url);
+  if (Deno.env.get("UPDATE_DOCS") === "1") {
+    // UPDATE_DOCS=1 deno test -A lib/config/json_schema_test.ts && deno fmt docs/
+    doc = doc.replace(
+      /(<!-- BEGIN GENERATED[^>]*-->)[\s\S]*(<!-- END GENERATED -->)/,
+      (_, begin: string, end: string) => `${begin}\n\n${markdownReference()}\n${end}`,
+    );
+    await Deno.writeTextFile(url, doc);
+  }
   const m = /<!-- BEGIN GENERATED[^>]*-->([\s\S]*)<!-- END GENERATED -->/.exec(doc);
   assert(m !== null, "generated section markers missing");
   // deno fmt pads tables; compare without layout whitespace.

@@ -283,7 +283,12 @@ export class Walker {
         ok = false;
         continue;
       }
-      if (e !== undefined) this.positions.set(p, e.keyPos);
+      if (e !== undefined) {
+        this.positions.set(p, e.keyPos);
+        if (spec.ignored !== undefined) {
+          this.warn(e.keyPos, p, `accepted for compatibility and ignored: ${spec.ignored}`);
+        }
+      }
       const v = this.walk(spec, e === undefined ? undefined : e.value ?? null, p, e?.keyPos ?? pos);
       if (v === INVALID) {
         if (spec.required === true || !isContainer(spec)) ok = false;
