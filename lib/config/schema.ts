@@ -1033,7 +1033,6 @@ const CHECK = {
         default: 1,
         keepalived: "weight",
       }),
-      dynamic: bool("Add the number to the weight instead of marking up/down.", { default: false }),
     },
   },
 } as const satisfies TaggedSpec;

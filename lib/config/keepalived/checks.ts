@@ -49,7 +49,6 @@ export const CHECK_ORDER = [
   "max_reply_length",
   "file",
   "weight_multiplier",
-  "dynamic",
 ] as const;
 
 export const CHECK_TYPES = [
@@ -170,7 +169,6 @@ export function convertCheck(
     table.min_reply_length = set("min_reply_length", (c) => ctx.int(c, 0, 65535), ctx);
     table.max_reply_length = set("max_reply_length", (c) => ctx.int(c, 0, 65535), ctx);
   } else if (type === "FILE_CHECK") {
-    table.dynamic = set("dynamic", (c) => ctx.bool(c), ctx);
     table.track_file = set("file", (c) => {
       const name = ctx.arg(c);
       if (name === null) return null;
