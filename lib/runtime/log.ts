@@ -112,7 +112,10 @@ export class Logger {
       )
         .join(" ");
     const head = this.#state.journal === true ? prio : `${ts} `;
-    this.#state.sink(`${head}${level.toUpperCase().padEnd(5)} ${this.#component}: ${msg}${extra}`);
+    let line = `${head}${level.toUpperCase().padEnd(5)} ${this.#component}: ${msg}${extra}`;
+    // The journal stores each line of a stream as an entry: a stack trace keeps its priority.
+    if (prio !== "" && line.includes("\n")) line = line.replaceAll("\n", `\n${prio}`);
+    this.#state.sink(line);
   }
 
   error(msg: string, fields?: Record<string, unknown>): void {

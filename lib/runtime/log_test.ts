@@ -29,6 +29,12 @@ Deno.test("log: text lines start with a timestamp, or with <N> under the journal
     "<7>DEBUG vrrp VI_1: d",
   ]);
   assert(j.log.journal && j.log.child("x").journal, "children share the setting");
+  // Every line of a multi-line message keeps the priority (the journal splits on newlines).
+  j.log.error("uncaught exception: Error: boom\n    at f (x.ts:1:1)");
+  assertEquals(
+    j.lines[4],
+    "<3>ERROR vrrp VI_1: uncaught exception: Error: boom\n<3>    at f (x.ts:1:1)",
+  );
 });
 
 Deno.test("log: JSON lines under the journal carry <N> before the object", () => {
