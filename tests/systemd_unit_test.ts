@@ -121,6 +121,34 @@ Deno.test({
   },
 });
 
+/** `systemd-analyze security --offline=true` exposure (0 safest .. 10), or NaN. */
+async function exposure(file: string): Promise<number> {
+  const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  const r = await sh(`systemd-analyze security --offline=true ${q(file)}`);
+  return Number(/Overall exposure level for \S+: (\d+(?:\.\d+)?)/.exec(r.out)?.[1] ?? NaN);
+}
+
+Deno.test({
+  name: "unit: systemd-analyze security rates the sandbox (exposure at most 4.5 of 10)",
+  ignore: noAnalyze,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "haagent-unit-" });
+    try {
+      const bin = `${dir}/haagent`;
+      await Deno.writeTextFile(bin, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+      const text = (await Deno.readTextFile(UNIT)).replaceAll(BINARY, bin);
+      await Deno.writeTextFile(`${dir}/haagent.service`, text);
+      const ours = await exposure(`${dir}/haagent.service`);
+      const ka = "/lib/systemd/system/keepalived.service";
+      const theirs = await Deno.stat(ka).then(() => exposure(ka), () => NaN);
+      console.log(`exposure: haagent.service ${ours}, Debian's keepalived.service ${theirs}`);
+      assert(ours <= 4.5, `exposure ${ours}`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 /** The shell lines of README.md's block after `<!-- marker -->`. */
 async function readmeSteps(marker: string): Promise<string[]> {
   const readme = await Deno.readTextFile(`${ROOT}README.md`);
