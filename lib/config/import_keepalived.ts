@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { convertStatics } from "./keepalived/routing_lines.ts";
 import { Document, isMap, isPair, isScalar, isSeq, type Node, type Scalar } from "yaml";
 import { Ctx } from "./keepalived/context.ts";
 import { convertLvs } from "./keepalived/lvs.ts";
@@ -67,8 +68,11 @@ export function importKeepalivedText(
   ctx.issues.push(...parsed.errors);
   const vrrp = convertVrrp(parsed.nodes, ctx);
   const lvs = convertLvs(parsed.nodes, ctx, vrrp.trackFiles);
+  const statics = convertStatics(parsed.nodes, ctx);
   for (const n of parsed.nodes) {
-    if (!vrrp.handled.has(n) && !lvs.handled.has(n)) ctx.unsupported(n);
+    if (!vrrp.handled.has(n) && !lvs.handled.has(n) && !statics.handled.has(n)) {
+      ctx.unsupported(n);
+    }
   }
   const root = new Map<string, unknown>();
   if (Object.keys(vrrp.global).length > 0) root.set("global", vrrp.global);
@@ -78,6 +82,9 @@ export function importKeepalivedText(
   if (vrrp.syncGroups.size > 0) root.set("sync_groups", vrrp.syncGroups);
   if (lvs.groups.size > 0) root.set("virtual_server_groups", lvs.groups);
   if (lvs.servers.length > 0) root.set("virtual_servers", lvs.servers);
+  if (statics.addresses.length > 0) root.set("static_ipaddresses", statics.addresses);
+  if (statics.routes.length > 0) root.set("static_routes", statics.routes);
+  if (statics.rules.length > 0) root.set("static_rules", statics.rules);
 
   const doc = new Document(root);
   doc.commentBefore = ` haagent configuration imported from ${file} by haagent import-keepalived.` +

@@ -4,11 +4,13 @@
  * and the rule options keepalived supports, and an instance's virtual_routes and virtual_rules
  * (installed while MASTER, removed when it stops). The kernel's tables (`ip rule`, `ip route show
  * table all`, `ip addr`) under keepalived and under haagent with the same configuration must
- * read the same, while running and after stop.
+ * read the same, while running and after stop; and so does the keepalived.conf imported by
+ * import-keepalived.
  */
 import { assertEquals } from "../helpers/assert.ts";
 import { haveCommand, netnsUnavailable, waitFor } from "../helpers/netns.ts";
 import { VrrpLab } from "../helpers/vrrp_lab.ts";
+import { importKeepalivedText, realFs } from "../../lib/config/import_keepalived.ts";
 
 const why = netnsUnavailable() ?? (haveCommand("keepalived") ? null : "keepalived missing");
 if (why !== null) console.log(`routing tests skipped: ${why}`);
@@ -161,6 +163,17 @@ Deno.test({
     const haRunning = await tables(lab);
     await lab.stop(ha);
     const haStopped = await tables(lab);
+
+    // The same keepalived.conf through import-keepalived.
+    const imported = importKeepalivedText(KEEPALIVED, "keepalived.conf", realFs);
+    assertEquals(imported.errors, []);
+    const im = lab.startHaagent("r1", imported.yaml);
+    await waitFor(settled, 15_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const imRunning = await tables(lab);
+    await lab.stop(im);
+    assertEquals(imRunning, kaRunning);
+    assertEquals(await tables(lab), before);
 
     assertEquals(kaRunning.length > before.length + 20, true, kaRunning.join("\n"));
     for (

@@ -45,6 +45,7 @@ export const CHECK_ORDER = [
   "dns_name",
   "payload",
   "require_reply",
+  "reply_data",
   "min_reply_length",
   "max_reply_length",
   "file",
@@ -157,15 +158,14 @@ export function convertCheck(
     table.name = set("dns_name", (c) => ctx.arg(c), ctx);
   } else if (type === "UDP_CHECK") {
     table.payload = set("payload", (c) => hexPayload(c, ctx), ctx);
-    table.require_reply = set("require_reply", (c) => {
-      if (c.args.length > 0) {
-        ctx.warn(
-          c,
-          "require_reply: matching the reply against data is not supported; any reply is accepted",
-        );
-      }
-      return true;
-    }, ctx);
+    table.require_reply = (c, out) => {
+      out.require_reply = true;
+      if (c.args.length === 0) return;
+      // keepalived's read_hex_str: hex digits, x for any nibble, spaces ignored.
+      const data = c.args.join(" ");
+      if (/^[ ]*([0-9a-fA-FxX]{1,2}[ ]*)+$/.test(data)) out.reply_data = data;
+      else ctx.error(c, `require_reply: "${data}" is not a hex string (keepalived refuses it)`);
+    };
     table.min_reply_length = set("min_reply_length", (c) => ctx.int(c, 0, 65535), ctx);
     table.max_reply_length = set("max_reply_length", (c) => ctx.int(c, 0, 65535), ctx);
   } else if (type === "FILE_CHECK") {

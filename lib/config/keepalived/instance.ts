@@ -17,7 +17,8 @@ import {
 } from "./context.ts";
 import type { KaNode } from "./parser.ts";
 import { trackEntry, trackRef } from "./tracking.ts";
-import { convertRoute, convertVip } from "./vrrp_lines.ts";
+import { convertVip } from "./vrrp_lines.ts";
+import { convertRouteLine, convertRuleLine } from "./routing_lines.ts";
 
 /** Why vrrp_strict and strict_mode are dropped (written into the warning). */
 export const STRICT_WHY =
@@ -186,10 +187,18 @@ export function convertInstance(
     virtual_routes: (c) => {
       const routes = (o.virtual_routes as Obj[] | undefined) ?? [];
       for (const rt of ctx.block(c)) {
-        const x = convertRoute(rt, ctx);
+        const x = convertRouteLine(rt, ctx, "virtual_routes");
         if (x !== null) routes.push(x);
       }
       o.virtual_routes = routes;
+    },
+    virtual_rules: (c) => {
+      const rules = (o.virtual_rules as Obj[] | undefined) ?? [];
+      for (const line of ctx.block(c)) {
+        const x = convertRuleLine(line, ctx, "virtual_rules");
+        if (x !== null) rules.push(x);
+      }
+      o.virtual_rules = rules;
     },
     track_interface: (c) => {
       const list = (o.track_interfaces as unknown[] | undefined) ?? [];

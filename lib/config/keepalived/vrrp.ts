@@ -63,6 +63,7 @@ export const INSTANCE_ORDER = [
   "virtual_ipaddresses",
   "virtual_ipaddresses_excluded",
   "virtual_routes",
+  "virtual_rules",
   "track_interfaces",
   "track_scripts",
   "track_files",
