@@ -2,7 +2,9 @@
  * YAML text -> validated, normalized Config. Parses with positions, walks the document against
  * the schema table (walker.ts over schema.ts), fills defaults that depend on other settings
  * (defaults.ts), then runs the cross-field rules (rules.ts). Every problem is reported, each
- * with file, line, column and path.
+ * with file, line, column and path. Before and after parsing, the limits of yaml_limits.ts
+ * refuse what would cost too much to walk (an alias bomb, deep nesting, huge lists), and the
+ * file is read by read_file.ts (regular files only, at most 16 MiB, strict UTF-8).
  *
  * @module
  */
@@ -13,6 +15,9 @@ import { nodeWords, walkConfig, Walker } from "./walker.ts";
 import { resolveDefaults } from "./defaults.ts";
 import { checkRules, type LoadOptions } from "./rules.ts";
 import type { Config } from "./types.ts";
+import { MAX_FILE_BYTES, MAX_ISSUES } from "./limits.ts";
+import { readConfigFile } from "./read_file.ts";
+import { checkStructure, scanDepth } from "./yaml_limits.ts";
 
 export type { LoadOptions } from "./rules.ts";
 
@@ -22,10 +27,22 @@ export type LoadResult =
   | { ok: false; errors: ConfigIssue[]; warnings: ConfigIssue[] };
 /** Parses and validates configuration text; pure (no file or host access beyond `opts`). */
 export function loadConfigText(text: string, file: string, opts: LoadOptions = {}): LoadResult {
+  if (text.length > MAX_FILE_BYTES) {
+    return refused(
+      file,
+      1,
+      1,
+      `the text has ${text.length} characters (at most ${MAX_FILE_BYTES})`,
+    );
+  }
+  // The parser recurses once per level: refuse deep nesting before it overflows the stack.
+  const deep = scanDepth(text);
+  if (deep !== null) return refused(file, deep.line, deep.col, deep.message);
   const lc = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lc,
-    uniqueKeys: true,
+    // Duplicate keys are found by checkStructure (the parser's check is quadratic).
+    uniqueKeys: false,
     merge: true,
     prettyErrors: true,
   });
@@ -38,6 +55,10 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
     w.error(at, "", `YAML syntax: ${e.message.split(/ at line \d+, column \d+/)[0]!.trim()}`);
   }
   if (w.errors.length > 0) return finish(w, null);
+  const structure = checkStructure(doc, lc);
+  for (const i of structure.issues) w.error({ line: i.line, col: i.col }, "", i.message);
+  if (structure.issues.length > 0) return finish(w, null);
+  w.aliases = structure.aliases;
   const root = doc.contents;
   w.positions.set("", { line: 1, col: 1 });
   if (root === null || (isScalar(root) && root.value === null)) {
@@ -65,29 +86,38 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
   return finish(w, config);
 }
 
+function refused(file: string, line: number, col: number, message: string): LoadResult {
+  return {
+    ok: false,
+    errors: [{ file, line, col, path: "", message, severity: "error" }],
+    warnings: [],
+  };
+}
+
 function finish(w: Walker, config: Config | null): LoadResult {
   const errors = [...w.errors].sort(compareIssues);
   const warnings = [...w.warnings].sort(compareIssues);
+  const more = (list: ConfigIssue[], n: number, what: string) => {
+    const last = list[list.length - 1];
+    if (n === 0 || last === undefined) return;
+    list.push({
+      ...last,
+      path: "",
+      message: `${n} more ${what} not shown (at most ${MAX_ISSUES} are reported)`,
+    });
+  };
+  more(errors, w.dropped.errors, "errors");
+  more(warnings, w.dropped.warnings, "warnings");
   if (config === null || errors.length > 0) return { ok: false, errors, warnings };
   return { ok: true, config, warnings, positions: w.positions };
 }
 
-/** Reads and validates a configuration file; an unreadable or empty file is an error at 1:1. */
+/**
+ * Reads and validates a configuration file; an unreadable, non-regular, oversized or non-UTF-8
+ * file is one error (at 1:1, or at the first invalid byte).
+ */
 export async function loadConfigFile(path: string, opts: LoadOptions = {}): Promise<LoadResult> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    const issue: ConfigIssue = {
-      file: path,
-      line: 1,
-      col: 1,
-      path: "",
-      message: `cannot read the file: ${why}`,
-      severity: "error",
-    };
-    return { ok: false, errors: [issue], warnings: [] };
-  }
-  return loadConfigText(text, path, opts);
+  const r = await readConfigFile(path);
+  if (!r.ok) return refused(path, r.line, r.col, r.message);
+  return loadConfigText(r.text, path, opts);
 }

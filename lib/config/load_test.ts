@@ -274,3 +274,36 @@ vrrp_instances:
   assert(!bad.ok);
   assert(bad.errors.map(formatIssue).join("\n").includes("global.lvs_sync_daemon.group"));
 });
+
+Deno.test("limits: at most 100 errors are listed, then how many more there were", () => {
+  const vips = Array.from({ length: 250 }, (_, i) => `      - 10.0.${i}.300/24`).join("\n");
+  const r = loadConfigText(
+    `vrrp_instances:\n  VI_1:\n    interface: eth0\n    vrid: 51\n    virtual_ipaddresses:\n${vips}\n`,
+    "/ha.yaml",
+  );
+  assert(!r.ok);
+  assertEquals(r.errors.length, 101);
+  assertEquals(
+    formatIssue(r.errors[100]!),
+    "/ha.yaml:105:9: 150 more errors not shown (at most 100 are reported)",
+  );
+});
+
+Deno.test("limits: a list of more than 100,000 entries is one error at the list", () => {
+  const text = "vrrp_instances:\n  VI_1:\n    interface: eth0\n    vrid: 51\n" +
+    "    unicast_peers: [" + Array(100_001).fill("1").join(",") + "]\n";
+  const r = loadConfigText(text, "/ha.yaml");
+  assert(!r.ok);
+  assertEquals(r.errors.map(formatIssue), [
+    "/ha.yaml:5:20: a list of 100,001 entries (at most 100,000)",
+  ]);
+});
+
+Deno.test("limits: duplicate keys are found without the parser's quadratic check", () => {
+  const keys = Array.from({ length: 20_000 }, (_, i) => `  VI_${i}: 1`).join("\n");
+  const r = loadConfigText(`vrrp_instances:\n${keys}\n  VI_7: 2\n`, "/ha.yaml");
+  assert(!r.ok);
+  assertEquals(r.errors.map(formatIssue), [
+    '/ha.yaml:20002:3: Map keys must be unique: "VI_7" is already at line 9, column 3',
+  ]);
+});

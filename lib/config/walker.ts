@@ -6,8 +6,9 @@
  * @module
  */
 import { isAlias, isMap, isScalar, isSeq, type LineCounter } from "yaml";
-import type { Document, Node, Pair } from "yaml";
+import type { Alias, Document, Node, Pair } from "yaml";
 import type { ConfigIssue, SourcePos } from "./errors.ts";
+import { MAX_ISSUES } from "./limits.ts";
 import { CONFIG, outName, type Spec } from "./schema.ts";
 import { describe, normalizeScalar } from "./scalars.ts";
 import { suggest } from "./suggest.ts";
@@ -25,6 +26,13 @@ export class Walker {
   readonly positions = new Map<string, SourcePos>();
   /** Path of every object produced, for the rules that report on objects. */
   readonly pathOf = new WeakMap<object, string>();
+  /** Errors and warnings not recorded because MAX_ISSUES of their kind were. */
+  readonly dropped = { errors: 0, warnings: 0 };
+  /**
+   * Every alias's node, resolved once by checkStructure (yaml_limits.ts); without it an alias
+   * is resolved by a search of the whole document.
+   */
+  aliases: ReadonlyMap<Alias, Node> | null = null;
 
   constructor(
     readonly file: string,
@@ -51,18 +59,29 @@ export class Walker {
     }
   }
 
-  /** Records an error. */
+  /** Records an error (the first MAX_ISSUES; the rest are counted). */
   error(at: SourcePos, path: string, message: string): void {
+    if (this.errors.length >= MAX_ISSUES) {
+      this.dropped.errors++;
+      return;
+    }
     this.errors.push({ file: this.file, ...at, path, message, severity: "error" });
   }
 
-  /** Records a warning. */
+  /** Records a warning (the first MAX_ISSUES; the rest are counted). */
   warn(at: SourcePos, path: string, message: string): void {
+    if (this.warnings.length >= MAX_ISSUES) {
+      this.dropped.warnings++;
+      return;
+    }
     this.warnings.push({ file: this.file, ...at, path, message, severity: "warning" });
   }
 
   #resolve(node: Node | null | undefined): Node | null | undefined {
-    if (isAlias(node) && this.doc !== null) return node.resolve(this.doc) ?? null;
+    if (!isAlias(node)) return node;
+    const known = this.aliases?.get(node);
+    if (known !== undefined) return known;
+    if (this.doc !== null) return node.resolve(this.doc) ?? null;
     return node;
   }
 
