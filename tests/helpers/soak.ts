@@ -50,7 +50,10 @@ export interface SoakResult {
   samples: SoakSample[];
   reloads: number;
   /** Per router: RELOADING then READY pairs seen, READY messages, keep-alive gaps (ms). */
-  notify: Record<RouterName, { reloading: number; readyAfterReload: number; gapsMs: number[] }>;
+  notify: Record<
+    RouterName,
+    { reloading: number; readyAfterReload: number; gapsMs: number[]; status: string }
+  >;
   /** VRRP transitions of the steady instances (VI_1..VI_4) after the first election. */
   flaps: string[];
   /** ERROR lines in the agents' logs. */
@@ -132,6 +135,8 @@ class NotifySink {
   #inReload = false;
   #lastPing = -1;
   readonly gapsMs: number[] = [];
+  /** The last STATUS= line. */
+  status = "";
   /** Only gaps after this time count (the start and the stop are not steady state). */
   countFrom = Infinity;
 
@@ -148,6 +153,7 @@ class NotifySink {
 
   #note(msg: string, t: number): void {
     const fields = new Set(msg.split("\n"));
+    for (const f of fields) if (f.startsWith("STATUS=")) this.status = f.slice("STATUS=".length);
     if (fields.has("WATCHDOG=1")) {
       if (this.#lastPing >= 0 && t >= this.countFrom) this.gapsMs.push(t - this.#lastPing);
       this.#lastPing = t;
@@ -301,6 +307,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         reloading: s.reloading,
         readyAfterReload: s.readyAfterReload,
         gapsMs: s.gapsMs,
+        status: s.status,
       };
     }
     for (const r of ["r1", "r2"] as const) {
