@@ -11,3 +11,4 @@ export { PacketSocket, type ReceivedFrame } from "./packet.ts";
 export { linkIndex, type LinkInfo, linkInfo, linkName } from "./ioctl.ts";
 export { Reactor, type ReactorOptions } from "./reactor.ts";
 export { monotonicUsec, UnixDatagramSocket } from "./unix_dgram.ts";
+export { makeFifo } from "./fifo.ts";

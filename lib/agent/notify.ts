@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { makeFifo } from "../../ffi/fifo.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { ScriptQueue } from "../runtime/script.ts";
 import type { VrrpState } from "../vrrp/instance.ts";
@@ -74,8 +75,9 @@ export const FIFO_MAX_QUEUED_LINES = 100_000;
 
 /**
  * One notify FIFO, opened once and kept open as keepalived 2.2.7 keeps it (fifo_open():
- * O_RDWR, so the open never waits for a reader and the pipe, with its buffered lines, outlives
- * a reader that closes and reopens it). Lines are written in order, each whole.
+ * created with mode 0644 when missing and then removed at close; opened O_RDWR, so the open
+ * never waits for a reader and the pipe, with its buffered lines, outlives a reader that
+ * closes and reopens it). Lines are written in order, each whole.
  */
 export class FifoWriter {
   readonly #path: string;
@@ -85,6 +87,7 @@ export class FifoWriter {
   #queued = 0;
   #dropped = 0;
   #failed = false;
+  #created = false;
 
   constructor(path: string, log: Logger) {
     this.#path = path;
@@ -141,11 +144,13 @@ export class FifoWriter {
       new Promise((r) => timer = setTimeout(r, graceMs)),
     ]);
     clearTimeout(timer);
-    await this.#reset();
+    await this.#reset(true);
   }
 
   #open(): Promise<Deno.FsFile | null> {
     this.#file ??= (async () => {
+      // keepalived creates a missing FIFO (mode 0644) and removes it at close if it did.
+      if (makeFifo(this.#path, 0o644)) this.#created = true;
       const st = await Deno.lstat(this.#path);
       if (st.isSymlink) throw new Error(`${this.#path} is a symbolic link`);
       if (!st.isFifo) throw new Error(`${this.#path} is not a FIFO`);
@@ -155,9 +160,14 @@ export class FifoWriter {
     return this.#file;
   }
 
-  async #reset(): Promise<void> {
+  async #reset(unlink = false): Promise<void> {
     const f = this.#file;
     this.#file = null;
+    if (unlink && this.#created) {
+      // Unlinked first, so that a reader looping on open cannot reopen it (keepalived).
+      this.#created = false;
+      await Deno.remove(this.#path).catch(() => {});
+    }
     try {
       (await f)?.close();
     } catch { /* failed open or already closed */ }

@@ -73,14 +73,39 @@ Deno.test("FifoWriter: lines written with no reader, and across a reader's reope
   }
 });
 
-Deno.test("FifoWriter: a missing path, a regular file and a symbolic link are refused", async () => {
+Deno.test("FifoWriter: a missing FIFO is created (0644) and removed at close, as keepalived does", async () => {
+  const dir = await Deno.makeTempDir();
+  const warnings: string[] = [];
+  try {
+    const path = `${dir}/made`;
+    const w = new FifoWriter(path, testLogger(warnings));
+    w.write("one\n");
+    await w.idle();
+    const st = await Deno.lstat(path);
+    assertEquals([st.isFifo, (st.mode ?? 0) & 0o777 & ~0o644], [true, 0], "a FIFO, at most 0644");
+    assertEquals(await readSome(path, 1), "one\n");
+    await w.close(100);
+    assertEquals(await Deno.lstat(path).then(() => true, () => false), false, "removed");
+    // One that was there before is left in place.
+    await mkfifo(`${dir}/kept`);
+    const k = new FifoWriter(`${dir}/kept`, testLogger(warnings));
+    k.write("x\n");
+    await k.close(100);
+    assertEquals((await Deno.lstat(`${dir}/kept`)).isFifo, true);
+    assertEquals(warnings, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("FifoWriter: a path in a missing directory, a regular file and a symbolic link are refused", async () => {
   const dir = await Deno.makeTempDir();
   const warnings: string[] = [];
   try {
     await Deno.writeTextFile(`${dir}/plain`, "");
     await mkfifo(`${dir}/fifo`);
     await Deno.symlink(`${dir}/fifo`, `${dir}/link`);
-    for (const name of ["missing", "plain", "link"]) {
+    for (const name of ["missing/fifo", "plain", "link"]) {
       const w = new FifoWriter(`${dir}/${name}`, testLogger(warnings));
       w.write("x\n");
       w.write("y\n");
