@@ -9,6 +9,7 @@
 import type { Clock, Timer } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/log.ts";
 import { runScript } from "../runtime/script.ts";
+import { readTrackValue } from "../check/file.ts";
 import { computeTracking, ScriptTracker, type TrackedItem } from "../vrrp/tracking.ts";
 import type { InstancePlan, Plan, ProcessPlan, TrackScriptPlan } from "./plan.ts";
 import type { TrackedStatus } from "./status_types.ts";
@@ -45,7 +46,12 @@ export class TrackingRuntime {
   #plan: Plan | null = null;
   readonly #scripts = new Map<string, ScriptRun>();
   readonly #fileValues = new Map<string, number>();
-  #fileTimers: Timer[] = [];
+  /** The next read of each tracked file. */
+  readonly #fileTimers = new Map<string, Timer>();
+  /** Bumped by every (re)start and stop: a read in flight from before is dropped. */
+  #fileGeneration = 0;
+  /** Files whose number is out of range, logged once until they hold a valid one again. */
+  readonly #fileInvalid = new Set<string>();
   readonly #processes = new Map<string, ProcessRun>();
   #procTimer: Timer | null = null;
   readonly #scan: () => Promise<ProcInfo[]>;
@@ -202,27 +208,46 @@ export class TrackingRuntime {
     });
   }
 
+  /**
+   * Reads every tracked file's first bytes each second (keepalived reads 127 bytes on each
+   * inotify event): a file of any size costs one small read; a FIFO or device never blocks.
+   */
   #startFiles(plan: Plan): void {
-    for (const t of this.#fileTimers) t.cancel();
-    this.#fileTimers = [];
+    this.#stopFiles();
+    const generation = this.#fileGeneration;
     const paths = new Set(plan.instances.flatMap((ip) => ip.trackFiles.map((f) => f.path)));
+    for (const path of this.#fileValues.keys()) {
+      if (!paths.has(path)) this.#fileValues.delete(path);
+    }
     for (const path of paths) {
       const tick = async () => {
-        let v = 0;
-        try {
-          v = Number.parseInt((await Deno.readTextFile(path)).trim(), 10);
-          if (!Number.isFinite(v)) v = 0;
-        } catch {
-          v = 0;
+        const v = await readTrackValue(path);
+        if (generation !== this.#fileGeneration) return;
+        if (v === null) {
+          if (!this.#fileInvalid.has(path)) {
+            this.#fileInvalid.add(path);
+            this.#log.warn(
+              `track file ${path}: the number is out of range (-2147483648..2147483648): ` +
+                `ignored, the file still counts as ${this.#fileValues.get(path) ?? 0}`,
+            );
+          }
+        } else {
+          this.#fileInvalid.delete(path);
+          if (this.#fileValues.get(path) !== v) {
+            this.#fileValues.set(path, v);
+            this.#onChange(this.#users((ip) => ip.trackFiles.some((f) => f.path === path)));
+          }
         }
-        if (this.#fileValues.get(path) !== v) {
-          this.#fileValues.set(path, v);
-          this.#onChange(this.#users((ip) => ip.trackFiles.some((f) => f.path === path)));
-        }
-        this.#fileTimers.push(this.#clock.setTimer(FILE_PERIOD_MS, tick));
+        this.#fileTimers.set(path, this.#clock.setTimer(FILE_PERIOD_MS, tick));
       };
       void tick();
     }
+  }
+
+  #stopFiles(): void {
+    this.#fileGeneration++;
+    for (const t of this.#fileTimers.values()) t.cancel();
+    this.#fileTimers.clear();
   }
 
   /**
@@ -299,8 +324,7 @@ export class TrackingRuntime {
   stop(): void {
     for (const run of this.#scripts.values()) this.#cancel(run);
     this.#scripts.clear();
-    for (const t of this.#fileTimers) t.cancel();
-    this.#fileTimers = [];
+    this.#stopFiles();
     this.#procTimer?.cancel();
     this.#procTimer = null;
     this.#processes.clear();

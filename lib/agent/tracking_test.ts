@@ -88,3 +88,57 @@ Deno.test("tracking: a positive weight adds to the priority while the process ru
   assertEquals(t.state(), { fault: false, reasons: [], priority: 100 });
   t.rt.stop();
 });
+
+Deno.test("track files: a reload restarts the reads, it does not add a loop per reload", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/f`;
+    await Deno.writeTextFile(file, "0x10\n");
+    const clock = new FakeClock();
+    const lines: string[] = [];
+    const rt = new TrackingRuntime(
+      clock,
+      new Logger("t", { level: "debug", sink: (l) => lines.push(l), json: false }),
+      () => {},
+      () => Promise.resolve([]),
+      () => [],
+    );
+    const ip = {
+      spec: { name: "VI_1", priority: 100 },
+      trackInterfaces: [],
+      trackScripts: [],
+      trackFiles: [{ path: file, weight: 2 }],
+      trackProcesses: [],
+    } as unknown as InstancePlan;
+    const plan = {
+      instances: [ip],
+      scripts: {},
+      processes: {},
+      scriptUser: null,
+    } as unknown as Plan;
+    const settle = () => new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 5; i++) rt.apply(plan);
+    await settle();
+    assertEquals(clock.pending, 1, "one read pending for one file");
+    // strtol base 0, as keepalived: 0x10 is 16, times the weight 2.
+    assertEquals(rt.compute(ip, () => true)?.priority, 132);
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1000);
+      await settle();
+    }
+    assertEquals(clock.pending, 1);
+    // Out of range: logged once, the last value kept.
+    await Deno.writeTextFile(file, "99999999999\n");
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1000);
+      await settle();
+    }
+    assertEquals(rt.compute(ip, () => true)?.priority, 132);
+    assertEquals(lines.filter((l) => l.includes("out of range")).length, 1);
+    rt.stop();
+    await settle();
+    assertEquals(clock.pending, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -101,6 +101,14 @@ Deno.test("file: track value parsing and weights", () => {
   assertEquals(parseTrackValue("-3"), -3);
   assertEquals(parseTrackValue("abc"), 0);
   assertEquals(parseTrackValue(""), 0);
+  // strtol(buf, NULL, 0), as keepalived reads it.
+  assertEquals(parseTrackValue("0x1f junk"), 31);
+  assertEquals(parseTrackValue("\t-010\n"), -8);
+  assertEquals(parseTrackValue("09"), 0);
+  assertEquals(parseTrackValue("+7"), 7);
+  assertEquals(parseTrackValue("2147483648"), 2147483648);
+  assertEquals(parseTrackValue("2147483649"), null);
+  assertEquals(parseTrackValue("-2147483649"), null);
   assertEquals(fileOutcome(5, 2, "/f"), { ok: true, detail: "/f reads 5", weight: 10 });
   assertEquals(fileOutcome(0, 1, "/f").ok, false);
   assertEquals(fileOutcome(-1, 1, "/f").ok, false);

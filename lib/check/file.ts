@@ -2,19 +2,42 @@
  * FILE_CHECK: reads a number from a file (keepalived track_file semantics for real servers).
  * With `weightMultiplier` 0, 0 in the file is up and any other number is down. Otherwise the
  * weight is `value * weightMultiplier`: above 0 is up with that weight, 0 or below is down.
- * A missing or unreadable file, or one without a number, reads as 0. Only the first 64 bytes
- * are read.
+ * A missing or unreadable file, or one without a number, reads as 0. Only the first 127 bytes
+ * are read, without blocking (read_head.ts), and a number out of range keeps the last value.
  *
  * @module
  */
+import { readHead } from "../runtime/read_head.ts";
 import type { Checker, CheckOutcome } from "./types.ts";
 
-/** Parses the leading integer of a track file ("  12\n" -> 12); anything else is 0. */
-export function parseTrackValue(text: string): number {
-  const m = /^\s*([+-]?\d+)/.exec(text);
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Parses a track file's number as keepalived does (`strtol(buf, NULL, 0)`): leading blanks, a
+ * sign, then `0x` hexadecimal, `0` octal or decimal digits; no digits read as 0. A number outside
+ * -2^31..2^31 is null (keepalived logs "Invalid number ... - ignoring" and keeps the last value).
+ */
+export function parseTrackValue(text: string): number | null {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(text);
   if (m === null) return 0;
-  const v = Number(m[1]);
-  return Number.isSafeInteger(v) ? v : 0;
+  const digits = m[2]!;
+  const v = /^0[xX]/.test(digits)
+    ? Number.parseInt(digits.slice(2), 16)
+    : digits.length > 1 && digits.startsWith("0")
+    ? Number.parseInt(digits.slice(1), 8)
+    : Number.parseInt(digits, 10);
+  const signed = m[1] === "-" ? -v : v;
+  return signed < INT32_MIN || signed > INT32_MAX + 1 ? null : signed;
+}
+
+/** The number at the head of `path` (null: out of range); a missing file reads as 0. */
+export async function readTrackValue(path: string): Promise<number | null> {
+  try {
+    return parseTrackValue(new TextDecoder().decode(await readHead(path)));
+  } catch {
+    return 0;
+  }
 }
 
 /** Maps a value and multiplier to an outcome. */
@@ -34,6 +57,8 @@ export class FileChecker implements Checker {
   readonly kind = "FILE_CHECK";
   readonly #path: string;
   readonly #multiplier: number;
+  /** The last number read in range. */
+  #value = 0;
 
   constructor(path: string, weightMultiplier: number) {
     this.#path = path;
@@ -42,15 +67,8 @@ export class FileChecker implements Checker {
 
   /** Reads the file once. */
   async run(_signal: AbortSignal): Promise<CheckOutcome> {
-    let value = 0;
-    try {
-      using f = await Deno.open(this.#path, { read: true });
-      const buf = new Uint8Array(64);
-      const n = await f.read(buf);
-      value = parseTrackValue(new TextDecoder().decode(buf.subarray(0, n ?? 0)));
-    } catch {
-      value = 0;
-    }
-    return fileOutcome(value, this.#multiplier, this.#path);
+    const v = await readTrackValue(this.#path);
+    if (v !== null) this.#value = v;
+    return fileOutcome(this.#value, this.#multiplier, this.#path);
   }
 }

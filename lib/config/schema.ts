@@ -699,7 +699,10 @@ const TRACK_PROCESS = obj(
 );
 
 const TRACK_FILE = obj("track_file", "A file holding a number that is added to the priority.", {
-  path: str("File to read.", { required: true, minLength: 1 }),
+  path: str(
+    "File to read: its first 127 bytes each second, as C strtol reads a number (0x1f hex, 010 octal).",
+    { required: true, minLength: 1 },
+  ),
   weight: int("Multiplier of the number read (0 = FAULT while the number is not 0).", -254, 254, {
     default: 1,
   }),
