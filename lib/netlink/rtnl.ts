@@ -42,6 +42,7 @@ import {
   NLM_F_CREATE,
   NLM_F_DUMP,
   NLM_F_EXCL,
+  NLM_F_REPLACE,
   type NlMessage,
   RT_SCOPE_HOST,
   RT_SCOPE_LINK,
@@ -60,6 +61,7 @@ import {
   RTM_DELROUTE,
   RTM_GETADDR,
   RTM_GETLINK,
+  RTM_GETROUTE,
   RTM_NEWADDR,
   RTM_NEWLINK,
   RTM_NEWROUTE,
@@ -150,10 +152,31 @@ export interface RouteSpec {
   metric?: number;
   scope?: Scope;
   type?: "unicast" | "local" | "blackhole" | "unreachable" | "prohibit" | "throw" | number;
-  /** RTPROT_*; default RTPROT_KEEPALIVED (18), like keepalived. */
+  /**
+   * RTPROT_*; default RTPROT_KEEPALIVED (18), like keepalived. A delete matches any protocol
+   * unless one is given.
+   */
   protocol?: number;
   /** RTNH_F_ONLINK: the gateway is on the link even when no prefix covers it. */
   onlink?: boolean;
+}
+
+/** A route as the kernel lists it (single-path routes; multipath next hops are not decoded). */
+export interface Route {
+  family: "ipv4" | "ipv6";
+  to: string;
+  prefix: number;
+  table: number;
+  /** RTPROT_* number. */
+  protocol: number;
+  /** RT_SCOPE_* number. */
+  scope: number;
+  /** RTN_* number. */
+  type: number;
+  /** Output interface, or null. */
+  ifindex: number | null;
+  via: string | null;
+  metric: number | null;
 }
 
 /** A change reported by the kernel; `overrun` means events were lost and state must be re-read. */
@@ -263,7 +286,7 @@ export function encodeRouteRequest(spec: RouteSpec, del: boolean): Uint8Array {
   hdr[0] = spec.family === "ipv4" ? AF_INET : AF_INET6;
   hdr[1] = spec.prefix;
   hdr[4] = table < 256 ? table : 0;
-  hdr[5] = del ? 0 : spec.protocol ?? RTPROT_KEEPALIVED;
+  hdr[5] = del ? spec.protocol ?? 0 : spec.protocol ?? RTPROT_KEEPALIVED;
   hdr[6] = scopeNumber(spec.scope, dfltScope);
   hdr[7] = del && spec.type === undefined ? 0 : type;
   if (spec.onlink && !del) new DataView(hdr.buffer).setUint32(8, RTNH_F_ONLINK, true);
@@ -365,6 +388,60 @@ export function decodeAddress(m: NlMessage): Decoded<Address> {
   };
   if (label !== undefined) a.label = label;
   return { ok: true, value: a };
+}
+
+/** Decodes an RTM_NEWROUTE / RTM_DELROUTE message. */
+export function decodeRoute(m: NlMessage): Decoded<Route> {
+  const p = m.payload;
+  if (p.length < RTMSG_LEN) return { ok: false, reason: `rtmsg of ${p.length} bytes` };
+  const fam = p[0]!;
+  if (fam !== AF_INET && fam !== AF_INET6) return { ok: false, reason: `route family ${fam}` };
+  const len = fam === AF_INET ? 4 : 16;
+  let dst: Uint8Array | null = null;
+  let via: Uint8Array | null = null;
+  let table = p[4]!;
+  let ifindex: number | null = null;
+  let metric: number | null = null;
+  const d = new AttributeDecoder(p.subarray(RTMSG_LEN));
+  while (d.next()) {
+    switch (d.type) {
+      case RTA_DST:
+        dst = d.bytes();
+        break;
+      case RTA_GATEWAY:
+        via = d.bytes();
+        break;
+      case RTA_TABLE:
+        table = d.u32();
+        break;
+      case RTA_OIF:
+        ifindex = d.u32();
+        break;
+      case RTA_PRIORITY:
+        metric = d.u32();
+        break;
+    }
+  }
+  const err = d.err();
+  if (err !== null) return { ok: false, reason: err.message };
+  if ((dst !== null && dst.length !== len) || (via !== null && via.length !== len)) {
+    return { ok: false, reason: `route address of the wrong length for family ${fam}` };
+  }
+  return {
+    ok: true,
+    value: {
+      family: fam === AF_INET ? "ipv4" : "ipv6",
+      to: formatIp(dst ?? new Uint8Array(len)),
+      prefix: p[1]!,
+      table,
+      protocol: p[5]!,
+      scope: p[6]!,
+      type: p[7]!,
+      ifindex,
+      via: via === null ? null : formatIp(via),
+      metric,
+    },
+  };
 }
 
 /** Decodes a link or address notification into an event, or null for anything else. */
@@ -480,6 +557,33 @@ export class Rtnl implements Disposable {
       encodeRouteRequest(spec, false),
       `Cannot add ${routeText(spec)}`,
     );
+  }
+
+  /** Adds a route or replaces the one with the same destination, table and metric. */
+  async replaceRoute(spec: RouteSpec): Promise<void> {
+    await this.#conn.request(
+      RTM_NEWROUTE,
+      NLM_F_CREATE | NLM_F_REPLACE,
+      encodeRouteRequest(spec, false),
+      `Cannot add ${routeText(spec)}`,
+    );
+  }
+
+  /**
+   * Every route of a family (both when absent), optionally of one table. The kernel dumps every
+   * table; the filter is applied here.
+   */
+  async listRoutes(family?: "ipv4" | "ipv6", table?: number): Promise<Route[]> {
+    const out: Route[] = [];
+    for (const f of family === undefined ? ["ipv4", "ipv6"] as const : [family]) {
+      const hdr = new Uint8Array(RTMSG_LEN);
+      hdr[0] = f === "ipv4" ? AF_INET : AF_INET6;
+      const msgs = await this.#dump(RTM_GETROUTE, hdr, `Cannot list ${f} routes`);
+      for (const r of decodeAll(msgs, RTM_NEWROUTE, decodeRoute)) {
+        if (table === undefined || r.table === table) out.push(r);
+      }
+    }
+    return out;
   }
 
   /** Deletes a route; fails with ESRCH if it is not there. */

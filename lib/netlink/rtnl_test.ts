@@ -23,11 +23,19 @@ import {
   RTM_DELROUTE,
   RTM_GETADDR,
   RTM_GETLINK,
+  RTM_GETROUTE,
   RTM_NEWADDR,
   RTM_NEWLINK,
   RTM_NEWROUTE,
 } from "./message.ts";
-import { type Address, decodeAddress, encodeRouteRequest, Rtnl, type RtnlEvent } from "./rtnl.ts";
+import {
+  type Address,
+  decodeAddress,
+  decodeRoute,
+  encodeRouteRequest,
+  Rtnl,
+  type RtnlEvent,
+} from "./rtnl.ts";
 
 function hex(b: Uint8Array): string {
   return [...b].map((x) => x.toString(16).padStart(2, "0")).join(" ");
@@ -252,6 +260,92 @@ Deno.test("rtnl: route requests", async () => {
     TypeError,
   );
   assert(bad.message.includes("not an ipv4 address"));
+});
+
+Deno.test("rtnl: replaceRoute sends CREATE|REPLACE; a delete with a protocol matches it", async () => {
+  const fake = new FakeNetlink(() => []);
+  const rtnl = new Rtnl(fake);
+  await rtnl.replaceRoute({
+    family: "ipv4",
+    to: "192.0.2.10",
+    prefix: 32,
+    ifindex: 1,
+    table: 198,
+    protocol: 248,
+  });
+  await rtnl.deleteRoute({
+    family: "ipv4",
+    to: "192.0.2.10",
+    prefix: 32,
+    table: 198,
+    protocol: 248,
+  });
+  const [rep, del] = fake.requests;
+  assertEquals(rep!.type, RTM_NEWROUTE);
+  assertEquals(rep!.flags & 0xf00, 0x500, "NLM_F_CREATE | NLM_F_REPLACE");
+  assertEquals([...rep!.payload.subarray(0, 8)], [2, 32, 0, 0, 198, 248, 253, 1]);
+  assertEquals([...del!.payload.subarray(0, 8)], [2, 32, 0, 0, 198, 248, 255, 0]);
+});
+
+/** An RTM_NEWROUTE as the kernel dumps it. */
+function routeMsg(
+  fam: 2 | 10,
+  dst: number[],
+  prefix: number,
+  table: number,
+  proto: number,
+  oif: number | null,
+): NlMessage {
+  const hdr = Uint8Array.of(
+    fam,
+    prefix,
+    0,
+    0,
+    table < 256 ? table : 252,
+    proto,
+    253,
+    1,
+    0,
+    0,
+    0,
+    0,
+  );
+  const e = new AttributeEncoder().u32(15, table).bytes(1, Uint8Array.from(dst));
+  if (oif !== null) e.u32(4, oif);
+  return {
+    type: RTM_NEWROUTE,
+    flags: 0,
+    seq: 0,
+    pid: 0,
+    payload: new Uint8Array([...hdr, ...e.finish()]),
+  };
+}
+
+Deno.test("rtnl: listRoutes dumps each family and keeps one table", async () => {
+  const fake = new FakeNetlink((req) => {
+    assertEquals(req.type, RTM_GETROUTE);
+    assertEquals(req.flags & NLM_F_DUMP, NLM_F_DUMP);
+    return req.payload[0] === 2
+      ? [
+        routeMsg(2, [192, 0, 2, 10], 32, 198, 248, 1),
+        routeMsg(2, [10, 0, 0, 0], 8, 254, 4, 2),
+        routeMsg(2, [198, 51, 100, 7], 32, 1000, 248, null),
+      ]
+      : [routeMsg(10, [0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), 1], 128, 198, 248, 3)];
+  });
+  const rtnl = new Rtnl(fake);
+  const all = await rtnl.listRoutes();
+  assertEquals(all.length, 4);
+  const t198 = await rtnl.listRoutes(undefined, 198);
+  assertEquals(t198.map((r) => `${r.to}/${r.prefix} ${r.protocol} ${r.ifindex}`), [
+    "192.0.2.10/32 248 1",
+    "2001:db8::1/128 248 3",
+  ]);
+  const big = await rtnl.listRoutes("ipv4", 1000);
+  assertEquals(big.length, 1, "tables above 255 come from RTA_TABLE");
+  assertEquals(big[0]!.ifindex, null);
+  const short = decodeRoute({ ...routeMsg(2, [1, 2, 3], 24, 198, 248, 1) });
+  assert(!short.ok, "a 3-byte IPv4 destination is refused");
 });
 
 Deno.test("rtnl: subscribe decodes link/address events and reports overruns", () => {
