@@ -126,6 +126,33 @@ Deno.test("check: an empty file exits 1 with FILE:1:1", async () => {
   }
 });
 
+Deno.test("check: announce reads the host's rt_protos and refuses its protocols at the line", async () => {
+  const file = await tempFile(
+    "global:\n  announce: { table: 198, protocol: 12 }\nvrrp_instances:\n  VI_1:\n" +
+      "    interface: eth0\n    vrid: 51\n    announce: true\n" +
+      "    virtual_ipaddresses: [192.0.2.10]\n",
+  );
+  try {
+    const r = await haagent("check", "-f", file);
+    assertEquals(r.code, 1, show(r));
+    const source = exists("/etc/iproute2/rt_protos")
+      ? "/etc/iproute2/rt_protos"
+      : exists("/usr/share/iproute2/rt_protos")
+      ? "/usr/share/iproute2/rt_protos"
+      : "the kernel's list";
+    assertMatch(
+      r.stderr,
+      new RegExp(
+        `^${escape(file)}:2:37: global.announce.protocol: protocol 12 is reserved for bird ` +
+          `\\(${escape(source)}\\)`,
+        "m",
+      ),
+    );
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
 Deno.test("check: a file with only comments exits 1 with a position", async () => {
   const file = await tempFile("# nothing here\n");
   try {

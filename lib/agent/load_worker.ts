@@ -35,7 +35,11 @@ scope.addEventListener("message", async (e) => {
       if (helperNice !== null) demoteThisThread(helperNice);
     } catch { /* the thread keeps its priority: loading still works */ }
     const { loadPlan } = await import("./loader.ts");
-    result = await loadPlan(request, { interfaceExists });
+    const { readReservedProtocols } = await import("../config/rt_protos.ts");
+    result = await loadPlan(request, {
+      interfaceExists,
+      reservedProtocols: readReservedProtocols(),
+    });
   } catch (err) {
     const why = (err as Error)?.message ?? String(err);
     result = { ok: false, errors: [`${request.file}: cannot load the file: ${why}`] };

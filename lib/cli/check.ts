@@ -5,6 +5,7 @@
  */
 import { formatIssue, jsonSchema, loadConfigFile } from "../config/mod.ts";
 import { interfaceExists } from "./host.ts";
+import { readReservedProtocols } from "../config/rt_protos.ts";
 import { parseFlags, str } from "./args.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./exit.ts";
 import type { Command } from "./main.ts";
@@ -25,7 +26,10 @@ export const checkCommand: Command = {
     }
     const file = str(p, "config") ?? p.positionals[0];
     if (file === undefined) throw new UsageError("--config FILE is required");
-    const result = await loadConfigFile(file, { interfaceExists });
+    const result = await loadConfigFile(file, {
+      interfaceExists,
+      reservedProtocols: readReservedProtocols(),
+    });
     for (const w of result.warnings) console.error(formatIssue(w));
     if (!result.ok) {
       for (const e of result.errors) console.error(formatIssue(e));

@@ -44,7 +44,9 @@ Deno.test("defaults are filled the keepalived way", async () => {
     garpMasterDelayMs: 5000,
     garpMasterRepeat: 5,
     garpMasterRefreshMs: 0,
+    announce: false,
   }]);
+  assertEquals(c.global.announce, { table: 198, protocol: 248 });
   const vs = c.virtualServers[0]!;
   assertEquals(
     [vs.address, vs.port, vs.family, vs.protocol, vs.scheduler, vs.forwarding, vs.delayLoopMs],
@@ -305,5 +307,75 @@ Deno.test("limits: duplicate keys are found without the parser's quadratic check
   assert(!r.ok);
   assertEquals(r.errors.map(formatIssue), [
     '/ha.yaml:20002:3: Map keys must be unique: "VI_7" is already at line 9, column 3',
+  ]);
+});
+
+/** Issues of a file with one announcing instance and `global` lines, as `LINE:COL PATH | MSG`. */
+function announceIssues(global: string, opts = {}): { errors: string[]; warnings: string[] } {
+  const text = `global:\n${global}\nvrrp_instances:\n  VI_1:\n    interface: eth0\n` +
+    `    vrid: 51\n    announce: true\n    virtual_ipaddresses: [192.0.2.10]\n`;
+  const r = loadConfigText(text, "a.yaml", opts);
+  const fmt = (i: { line: number; col: number; path: string; message: string }) =>
+    `${i.line}:${i.col} ${i.path} | ${i.message}`;
+  return { errors: r.ok ? [] : r.errors.map(fmt), warnings: r.warnings.map(fmt) };
+}
+
+Deno.test("announce: the kernel's special tables are refused at the line", () => {
+  const names: Record<number, string> = { 0: "unspec", 253: "default", 254: "main", 255: "local" };
+  for (const [t, name] of Object.entries(names)) {
+    const r = announceIssues(`  announce:\n    table: ${t}`);
+    assertEquals(r.errors.length, 1, r.errors.join("\n"));
+    assert(
+      r.errors[0]!.startsWith(`3:12 global.announce.table | table ${t} is the kernel's ${name}`),
+      r.errors[0],
+    );
+  }
+  for (const t of [1, 198, 252, 256, 4294967295]) {
+    assertEquals(announceIssues(`  announce:\n    table: ${t}`).errors, [], `table ${t}`);
+  }
+});
+
+Deno.test("announce: reserved protocols are refused; the host's rt_protos is the list", () => {
+  for (const p of [0, 1, 2, 3, 4, 11, 12, 18, 186]) {
+    const r = announceIssues(`  announce: { protocol: ${p} }`);
+    assertEquals(r.errors.length, 1, `protocol ${p}`);
+    assert(r.errors[0]!.includes("global.announce.protocol | protocol"), r.errors[0]);
+    assert(r.errors[0]!.includes("(the kernel's list)"), r.errors[0]);
+  }
+  const host = {
+    reservedProtocols: { numbers: new Map([[248, "mydaemon"]]), source: "/etc/iproute2/rt_protos" },
+  };
+  const r = announceIssues("  announce: { protocol: 248 }", host);
+  assertEquals(r.errors, [
+    "2:25 global.announce.protocol | protocol 248 is reserved for mydaemon " +
+    "(/etc/iproute2/rt_protos) (expected a number no routing daemon uses, like 248)",
+  ]);
+  assertEquals(
+    announceIssues("  announce: { protocol: 186 }", host).errors,
+    [],
+    "not in that file",
+  );
+  assertEquals(announceIssues("  announce: { protocol: 249 }").errors, []);
+});
+
+Deno.test("announce: a global.announce that nothing uses is a warning at its line", () => {
+  const text = "global:\n  announce: { table: 200 }\nvrrp_instances:\n  VI_1:\n" +
+    "    interface: eth0\n    vrid: 51\n    virtual_ipaddresses: [192.0.2.10]\n";
+  const r = loadConfigText(text, "a.yaml");
+  assert(r.ok);
+  const w = r.warnings.find((i) => i.path === "global.announce");
+  assertEquals([w?.line, w?.col], [2, 13]);
+  assert(w!.message.includes("nothing is announced"), w!.message);
+  assertEquals(announceIssues("  announce: { table: 200 }").warnings, [], "used: no warning");
+});
+
+Deno.test("announce: a group service needs an address or range to announce", () => {
+  const text = "virtual_server_groups:\n  marks: [{ fwmark: 7 }]\n  web: [10.0.0.50:80]\n" +
+    "virtual_servers:\n  - group: marks\n    announce: true\n" +
+    "  - group: web\n    announce: true\n";
+  const r = loadConfigText(text, "a.yaml");
+  assert(!r.ok);
+  assertEquals(r.errors.map((e) => `${e.line}:${e.col} ${e.path} | ${e.message}`), [
+    "6:15 virtual_servers[0].announce | group marks has no address or range to announce",
   ]);
 });

@@ -11,12 +11,16 @@ import type { Walker } from "./walker.ts";
 import { instanceRules } from "./rules_vrrp.ts";
 import { virtualServerRules } from "./rules_lvs.ts";
 import { routingRules } from "./rules_routing.ts";
+import { announceRules } from "./rules_announce.ts";
+import type { ReservedProtocols } from "./rt_protos.ts";
 import type { Config } from "./types.ts";
 
 /** How the file is judged against the host it will run on. */
 export interface LoadOptions {
   /** When given, an interface it says does not exist is a warning. */
   interfaceExists?: (name: string) => boolean;
+  /** Route protocol numbers announce must not use (the host's rt_protos); default built in. */
+  reservedProtocols?: ReservedProtocols;
 }
 
 /** The rules that involve more than one field; each reports at the field that must change. */
@@ -114,6 +118,7 @@ export function checkRules(cfg: Config, w: Walker, opts: LoadOptions): void {
     w.warn({ line: 1, col: 1 }, "", "nothing to do: no vrrp_instances and no virtual_servers");
   }
   mailRule(cfg, w);
+  announceRules(cfg, w, opts.reservedProtocols);
   const sd = cfg.global.lvsSyncDaemon;
   if (sd !== undefined) {
     const p = "global.lvs_sync_daemon";

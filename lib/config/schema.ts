@@ -423,6 +423,28 @@ const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_de
   metrics: obj("metrics", "Optional Prometheus metrics endpoint (off when absent).", {
     listen: endpoint("Address and port to serve /metrics on.", { required: true }),
   }),
+  announce: obj(
+    "announce",
+    "Where instances and virtual servers with `announce: true` publish their addresses: host " +
+      "routes in a dedicated kernel table, with a protocol number a BGP speaker (BIRD, FRR) " +
+      "filters on and advertises (docs/bgp.md).",
+    {
+      table: int(
+        "Kernel routing table of the routes; not 0, 253, 254 or 255 (unspec, default, main, local).",
+        0,
+        4294967295,
+        { default: 198 },
+      ),
+      protocol: int(
+        "Protocol number stamped on the routes; not one the kernel or a routing daemon reserves " +
+          "(0-4 and those in /etc/iproute2/rt_protos).",
+        0,
+        255,
+        { default: 248 },
+      ),
+    },
+    { default: {} },
+  ),
 }, { default: {} });
 
 // ---- vrrp_track_process ---------------------------------------------------------------------
@@ -828,6 +850,11 @@ const INSTANCE = obj("vrrp_instance", "One virtual router (vrrp_instance).", {
     defaultDoc: "global smtp_alert_vrrp, else smtp_alert",
     keepalived: "smtp_alert",
   }),
+  announce: bool(
+    "While MASTER, every virtual address (excluded ones too) is a host route in " +
+      "global.announce's table, for BGP (docs/bgp.md).",
+    { default: false },
+  ),
 });
 
 const SYNC_GROUP = obj("sync_group", "Instances that change state together (vrrp_sync_group).", {
@@ -1166,6 +1193,10 @@ const VIRTUAL_SERVER = obj("virtual_server", "An IPVS service with its real serv
     keepalived: "sorry_server",
   }),
   real_servers: list("The real servers.", REAL_SERVER, { keepalived: "real_server" }),
+  announce: bool(
+    "While the quorum holds, its addresses are host routes in global.announce's table (no IPVS needed).",
+    { default: false },
+  ),
 });
 
 /** The whole configuration file. */
