@@ -17,6 +17,8 @@ import type { InstancePlan, Plan, SyncGroupPlan } from "./agent/plan.ts";
 import { diffReload } from "./agent/reload_diff.ts";
 import type { AgentStatus, InstanceStatus, MailStatus } from "./agent/status_types.ts";
 import type { LvsRuntime } from "./agent/lvs.ts";
+import type { QuorumReport } from "./announce/plan.ts";
+import { AnnounceRuntime } from "./agent/announce.ts";
 import { Notifier, vrrpAlert } from "./agent/notify.ts";
 import { TrackingRuntime } from "./agent/tracking.ts";
 import { serveMetrics } from "./agent/metrics.ts";
@@ -45,7 +47,17 @@ export type PlanLoader = () => Promise<
 
 /** Builds the load-balancer side from the loader's `lvs` part (null when there is none). */
 export type LvsFactory = (
-  deps: { clock: Clock; reactor: Reactor; log: Logger; scripts: ScriptQueue },
+  deps: {
+    clock: Clock;
+    reactor: Reactor;
+    log: Logger;
+    scripts: ScriptQueue;
+    /**
+     * Receives the quorum of every virtual server with `announce: true` after each start or
+     * reload and whenever one changes; an empty list when the load-balancer side died.
+     */
+    onQuorum?: (reports: QuorumReport[]) => void;
+  },
 ) => LvsRuntime;
 
 /** The running agent. */
@@ -79,6 +91,8 @@ export class Agent {
   readonly #mailedState = new Map<string, VrrpState>();
   #groups: { plan: SyncGroupPlan; group: SyncGroup | null; state: VrrpState }[] = [];
   #lvs: LvsRuntime | null = null;
+  /** Routes published for BGP (global.announce); built at start. */
+  #announce: AnnounceRuntime | null = null;
   #control: ControlServer | null = null;
   #metrics: Deno.HttpServer | null = null;
   #unknownVrid = 0;
@@ -179,10 +193,13 @@ export class Agent {
       (n) => this.#links.link(n)?.index ?? null,
     );
     await this.#statics.start(plan.statics);
+    await this.#startAnnounce(plan);
     this.#tracking.apply(plan);
     for (const ip of plan.instances) this.#startInstance(ip);
     this.#buildGroups(plan.syncGroups);
     if (plan.hasVirtualServers) await this.#startLvs(loaded.lvs);
+    // Instances have started and the load-balancer side has reported its first quorum.
+    this.#announce?.complete();
     this.#pushSyncRole();
     this.#realtime = plan.realtimePriority;
     this.#applyHelperNice();
@@ -274,6 +291,25 @@ export class Agent {
     }
   }
 
+  /** Opens the announce table and lists what an earlier run left in it. */
+  async #startAnnounce(plan: Plan): Promise<void> {
+    const rtnl = this.#rtnl!;
+    this.#announce = new AnnounceRuntime({
+      writer: rtnl,
+      log: this.#log.child("announce"),
+      clock: this.#clock,
+      linkIndex: (name) => this.#links.link(name)?.index ?? null,
+      instanceState: (name) => this.#runners.get(name)?.state ?? null,
+      holder: (family, address) => this.#links.holder(family, address),
+    });
+    await this.#announce.start(plan.announce);
+  }
+
+  /** The load-balancer side's quorum reports reach the announce table at once. */
+  #onQuorum(reports: QuorumReport[]): void {
+    this.#announce?.setQuorum(reports);
+  }
+
   /** Loads and starts the load-balancer side (its modules load only when needed). */
   async #startLvs(lvs: unknown): Promise<void> {
     if (this.#lvsFactory === null) return;
@@ -283,6 +319,7 @@ export class Agent {
       reactor: this.#reactor,
       log: this.#log.child("lvs"),
       scripts: this.#scriptsQueue,
+      onQuorum: (reports) => this.#onQuorum(reports),
     });
     await this.#lvs.start(lvs);
   }
@@ -360,6 +397,7 @@ export class Agent {
 
   #onState(r: VrrpRunner, from: VrrpState, to: VrrpState, reason: string): void {
     const ip = this.#instancePlans.get(r.spec.name);
+    this.#announce?.refresh();
     if (ip?.smtpAlert) this.#mail("INSTANCE", r.spec.name, to);
     if (this.#plan?.syncInstance === r.spec.name) this.#pushSyncRole();
     if (ip !== undefined) {
@@ -491,11 +529,14 @@ export class Agent {
     if (e.kind === "overrun") {
       this.#log.warn("rtnetlink events were lost (overrun): re-reading interfaces");
       this.#links.load(this.#rtnl!).then(() => {
+        this.#announce?.refresh();
         for (const r of this.#runners.values()) r.refresh();
       }).catch((err) => this.#log.error(`cannot re-read interfaces: ${err}`));
       return;
     }
     this.#links.apply(e);
+    // An interface appeared or went, an address moved: where routes point may change.
+    this.#announce?.refresh();
     if (e.kind === "link") {
       const name = e.link.name;
       for (const r of this.#runners.values()) {
@@ -585,6 +626,7 @@ export class Agent {
     if (d.rebuildGroups) this.#buildGroups(plan.syncGroups);
     if (this.#lvs !== null) await this.#lvs.reload(loaded.lvs);
     else if (plan.hasVirtualServers) await this.#startLvs(loaded.lvs);
+    await this.#announce?.reload(plan.announce);
     this.#pushSyncRole();
     // checker_nice may have changed; a new worker thread was created by a SCHED_RR thread.
     this.#applyHelperNice();
@@ -610,6 +652,8 @@ export class Agent {
     this.#log.info("stopping");
     this.#service?.stopping();
     this.#socketRetry[Symbol.dispose]();
+    // Withdrawn first: the network stops sending us traffic while the VIPs are still here.
+    await this.#announce?.stop().catch((e) => this.#log.error(`announce: ${(e as Error).message}`));
     for (const g of this.#groups) g.group?.[Symbol.dispose]();
     for (const r of this.#runners.values()) r.stop();
     await Promise.all([...this.#runners.values()].map((r) => r.settled()));
@@ -711,6 +755,7 @@ export class Agent {
       virtualServers: lvs.virtualServers,
       tracked: this.#tracking.status(),
       mail: sumMail(this.#mailer?.stats ?? null, lvs.mail ?? null),
+      announce: this.#announce?.status() ?? null,
       drops,
     };
   }

@@ -5,9 +5,16 @@
  */
 import { ruleSpecOf } from "./routing.ts";
 import { mailSettings, vrrpAlerts } from "../config/alerts.ts";
-import type { Config, VipConfig, VrrpInstanceConfig } from "../config/types.ts";
+import type {
+  Config,
+  VipConfig,
+  VirtualServerConfig,
+  VrrpInstanceConfig,
+} from "../config/types.ts";
 import type { InstanceSpec, VipSpec } from "../vrrp/runner.ts";
 import type { InstancePlan, NotifyPlan, Plan } from "./plan.ts";
+import { type AnnouncePlan, type Family, virtualServerKey } from "../announce/plan.ts";
+import { expandRange } from "./lvs_model.ts";
 
 /** Command-line overrides of global settings. */
 export interface Overrides {
@@ -91,6 +98,47 @@ function instanceSpec(i: VrrpInstanceConfig, c: Config): InstanceSpec {
   };
 }
 
+/** The addresses a virtual server announces: its own, or every address of its group. */
+function serviceAddresses(
+  vs: VirtualServerConfig,
+  c: Config,
+): { family: Family; address: string }[] {
+  if (vs.address !== undefined) return [{ family: vs.family, address: vs.address }];
+  const out = new Map<string, { family: Family; address: string }>();
+  for (const e of c.virtualServerGroups[vs.group ?? ""] ?? []) {
+    const list = e.kind === "address"
+      ? [e.address]
+      : e.kind === "range"
+      ? expandRange(e.from, e.to)
+      : [];
+    for (const address of list) out.set(address, { family: e.family, address });
+  }
+  return [...out.values()];
+}
+
+/** The instances and virtual servers with `announce: true`, in the file's order. */
+function announcePlan(c: Config): AnnouncePlan {
+  return {
+    table: c.global.announce.table,
+    protocol: c.global.announce.protocol,
+    instances: c.vrrpInstances.filter((i) => i.announce).map((i) => ({
+      name: i.name,
+      addresses: [...i.vips, ...i.excludedVips].map((v) => ({
+        family: v.family,
+        address: v.address,
+        device: v.device,
+      })),
+    })),
+    virtualServers: c.virtualServers.filter((vs) => vs.announce).map((vs) => ({
+      key: virtualServerKey(vs),
+      name: vs.group !== undefined
+        ? `${vs.protocol} group ${vs.group}`
+        : `${vs.protocol} ${vs.family === "ipv6" ? `[${vs.address}]` : vs.address}:${vs.port}`,
+      addresses: serviceAddresses(vs, c),
+    })),
+  };
+}
+
 /** Builds the runtime plan. `hostname` is the default router_id. */
 export function planFromConfig(c: Config, o: Overrides, hostname: string): Plan {
   const instances: InstancePlan[] = c.vrrpInstances.map((i) => ({
@@ -142,6 +190,7 @@ export function planFromConfig(c: Config, o: Overrides, hostname: string): Plan 
     noEmailFaults: c.global.noEmailFaults,
     hasVirtualServers: c.virtualServers.length > 0,
     statics: { addresses: c.staticAddresses, routes: c.staticRoutes, rules: c.staticRules },
+    announce: announcePlan(c),
     realtimePriority: c.global.realtimePriority ?? null,
     checkerNice: c.global.checkerNice,
     metricsListen: c.global.metrics

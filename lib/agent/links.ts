@@ -86,6 +86,14 @@ export class LinkCache {
     return this.#byIndex.get(index)?.name ?? null;
   }
 
+  /** The name of the interface holding `address` (canonical text), or null when none does. */
+  holder(family: "ipv4" | "ipv6", address: string): string | null {
+    for (const [index, list] of this.#addrs) {
+      if (list.some((a) => a.family === family && a.address === address)) return this.name(index);
+    }
+    return null;
+  }
+
   /** Addresses of an interface. */
   addresses(index: number): readonly Address[] {
     return this.#addrs.get(index) ?? [];

@@ -48,7 +48,7 @@ function unavailable(reason: string): LvsStatus {
 export function lvsWorkerFactory(opts: LvsWorkerOptions = {}): LvsFactory {
   const url = opts.workerUrl ?? new URL("./lvs_worker.ts", import.meta.url).href;
   const stopTimeoutMs = opts.stopTimeoutMs ?? STOP_TIMEOUT_MS;
-  return ({ log }) => {
+  return ({ log, onQuorum }) => {
     let worker: Worker | null = null;
     let dead: string | null = null;
     let snapshot: string | null = null;
@@ -70,6 +70,8 @@ export function lvsWorkerFactory(opts: LvsWorkerOptions = {}): LvsFactory {
           `(VRRP goes on; a reload starts a new worker)`,
       );
       w.terminate();
+      // No checker vouches for a virtual server any more: its announcements are withdrawn.
+      onQuorum?.([]);
       // The agent goes on: requests in flight end without an error.
       for (const p of pending.values()) p.resolve();
       pending.clear();
@@ -83,6 +85,9 @@ export function lvsWorkerFactory(opts: LvsWorkerOptions = {}): LvsFactory {
             snapshot = m.status;
             parsed = null;
           }
+          return;
+        case "quorum":
+          onQuorum?.(m.quorum);
           return;
         case "done":
           pending.get(m.id)?.resolve();

@@ -30,6 +30,7 @@ import {
   type VsModel,
 } from "./lvs_model.ts";
 import type { RealServerStatus, VirtualServerStatus } from "./status_types.ts";
+import { type QuorumReport, virtualServerKey } from "../announce/plan.ts";
 
 /**
  * How often IPVS is compared with the configuration even when nothing changed (to put back
@@ -55,6 +56,8 @@ interface VsRun {
 /** Builds the LVS runtime (checkers + IPVS). */
 export const makeLvsRuntime: LvsFactory = (deps) => {
   const { clock, reactor, log, scripts } = deps;
+  const onQuorum = deps.onQuorum ?? null;
+  let lastQuorum = "";
   let ipvs: IpvsManager | null = null;
   let unavailable = "";
   let icmp: IcmpService | null = null;
@@ -167,6 +170,28 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
     mail(v, null, `Virtualserver ${v.model.name} - ${q ? "UP" : "DOWN"}`, `${verb}: ${facts}`);
   };
 
+  /** Tells the agent the quorum of every announcing virtual server, when any report changed. */
+  const reportQuorum = () => {
+    if (onQuorum === null || stopped) return;
+    const reports: QuorumReport[] = [];
+    for (const v of vss.values()) {
+      if (!v.model.config.announce) continue;
+      const st = states(v);
+      reports.push({
+        key: virtualServerKey(v.model.config),
+        up: v.quorumUp,
+        upServers: [...st.values()].filter((r) => r.up).length,
+        servers: v.rs.size,
+        aliveWeight: aliveWeight(v.model, st),
+        quorum: v.model.config.quorum,
+      });
+    }
+    const text = JSON.stringify(reports);
+    if (text === lastQuorum) return;
+    lastQuorum = text;
+    onQuorum(reports);
+  };
+
   const updateQuorum = (v: VsRun) => {
     const alive = aliveWeight(v.model, states(v));
     const q = nextQuorum(v.model, alive, v.quorumUp);
@@ -209,6 +234,7 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
       );
     }
     updateQuorum(v);
+    reportQuorum();
     schedule();
   };
 
@@ -310,6 +336,7 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
     }
     vss = next;
     for (const r of started) r.runners.forEach((c) => c.start());
+    reportQuorum();
     schedule();
   };
 

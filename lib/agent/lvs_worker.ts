@@ -8,6 +8,7 @@
  */
 import { Reactor } from "../../ffi/reactor.ts";
 import { demoteThisThread } from "../../ffi/sched.ts";
+import type { QuorumReport } from "../announce/plan.ts";
 import type { Config } from "../config/types.ts";
 import { RealClock } from "../runtime/clock.ts";
 import { type Level, Logger } from "../runtime/log.ts";
@@ -38,9 +39,12 @@ export type ToLvsWorker =
  * Messages from the worker. `status` is the JSON text of `LvsRuntime.status()` (a string is
  * copied in one piece, so the agent's thread does not rebuild thousands of objects every time);
  * it is posted when asked, before every `done`, and every `STATUS_MS` when it changed.
+ * `quorum` is posted at once when the quorum of an announcing virtual server changes (and after
+ * each start and reload, before its `done`): the agent's announced routes follow it.
  */
 export type FromLvsWorker =
   | { type: "status"; status: string }
+  | { type: "quorum"; quorum: QuorumReport[] }
   | { type: "done"; id: number }
   | { type: "error"; id?: number; message: string };
 
@@ -65,12 +69,18 @@ function serve(scope: WorkerScope): void {
   const reactor = new Reactor();
   const running = reactor.run().catch((e) => log.error(`load-balancer event loop stopped: ${e}`));
   const scripts = new ScriptQueue(root.child("scripts"));
-  const runtime: LvsRuntime = makeLvsRuntime({ clock, reactor, log, scripts });
+  const post = (m: FromLvsWorker) => scope.postMessage(m);
+  const runtime: LvsRuntime = makeLvsRuntime({
+    clock,
+    reactor,
+    log,
+    scripts,
+    onQuorum: (quorum) => post({ type: "quorum", quorum }),
+  });
   let started = false;
   let stopped = false;
   let lastSent = "";
 
-  const post = (m: FromLvsWorker) => scope.postMessage(m);
   const sendStatus = (always: boolean) => {
     const s = JSON.stringify(runtime.status());
     if (!always && s === lastSent) return;

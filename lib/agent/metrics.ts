@@ -107,6 +107,41 @@ export function renderMetrics(st: AgentStatus): string {
     "1 while a tracked script or process is up (a tracked file: while it holds 0).",
     st.tracked.map((t) => [{ kind: t.kind, name: t.name }, t.up ? 1 : 0]),
   );
+  if (st.announce !== null) {
+    const a = st.announce;
+    metric(
+      "haagent_announce_route",
+      "gauge",
+      "1 while the address is a route in the announce table (announced to BGP), 0 while not.",
+      a.routes.map((r) => [{ prefix: r.prefix, table: a.table }, r.announced ? 1 : 0]),
+    );
+    metric(
+      "haagent_announce_source_holds",
+      "gauge",
+      "Why: 1 while the source (an instance as MASTER, a virtual server with quorum) holds the " +
+        "address.",
+      a.routes.flatMap((r) =>
+        r.sources.map((s) =>
+          [{ prefix: r.prefix, source: s.name }, s.holds ? 1 : 0] as [
+            Record<string, string | number>,
+            number,
+          ]
+        )
+      ),
+    );
+    metric(
+      "haagent_announce_changes_total",
+      "counter",
+      "Routes added to and withdrawn from the announce table.",
+      [[{ change: "add" }, a.adds], [{ change: "withdraw" }, a.withdrawals]],
+    );
+    metric(
+      "haagent_announce_errors",
+      "gauge",
+      "Routes the kernel refused to add (tried again every 5 s).",
+      [[{}, a.routes.filter((r) => r.error !== null).length]],
+    );
+  }
   if (st.mail !== null) {
     const m = st.mail;
     metric("haagent_mail_alerts_total", "counter", "E-mail alerts sent, failed, dropped.", [

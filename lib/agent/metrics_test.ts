@@ -46,6 +46,30 @@ Deno.test("metrics: VRRP state, priority, drops and real servers in Prometheus t
       { kind: "process", name: "haproxy", up: false, detail: "0 running (quorum 1)" },
     ],
     mail: { sent: 3, failed: 1, dropped: 0 },
+    announce: {
+      table: 198,
+      protocol: 248,
+      routes: [
+        {
+          prefix: "192.0.2.10/32",
+          device: "eth0",
+          announced: true,
+          reasons: ["VI_1 MASTER"],
+          sources: [{ name: "VI_1", holds: true }, { name: "TCP 192.0.2.10:80", holds: false }],
+          error: null,
+        },
+        {
+          prefix: "198.51.100.60/32",
+          device: "lo",
+          announced: false,
+          reasons: ["UDP 198.51.100.60:53 quorum down, 0/1 real servers up (weight 0, quorum 1)"],
+          sources: [{ name: "UDP 198.51.100.60:53", holds: false }],
+          error: null,
+        },
+      ],
+      adds: 3,
+      withdrawals: 1,
+    },
     drops: { "unknown-vrid": 4 },
   };
   const text = renderMetrics(st);
@@ -62,6 +86,14 @@ Deno.test("metrics: VRRP state, priority, drops and real servers in Prometheus t
   assertMatch(text, /^haagent_tracked_up\{kind="process",name="haproxy"\} 0$/m);
   assertMatch(text, /^haagent_mail_alerts_total\{result="sent"\} 3$/m);
   assertMatch(text, /^haagent_mail_alerts_total\{result="failed"\} 1$/m);
+  assertMatch(text, /^haagent_announce_route\{prefix="192.0.2.10\/32",table="198"\} 1$/m);
+  assertMatch(text, /^haagent_announce_route\{prefix="198.51.100.60\/32",table="198"\} 0$/m);
+  assertMatch(
+    text,
+    /^haagent_announce_source_holds\{prefix="192.0.2.10\/32",source="TCP 192.0.2.10:80"\} 0$/m,
+  );
+  assertMatch(text, /^haagent_announce_source_holds\{prefix="192.0.2.10\/32",source="VI_1"\} 1$/m);
+  assertMatch(text, /^haagent_announce_changes_total\{change="withdraw"\} 1$/m);
   assert(text.endsWith("\n"));
   for (const line of text.split("\n").filter((l) => l && !l.startsWith("#"))) {
     assertMatch(line, /^[a-z_]+(\{[^}]*\})? -?\d+(\.\d+)?$/);

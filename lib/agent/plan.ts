@@ -8,6 +8,7 @@ import type { StaticPlan } from "./routing.ts";
 import type { InstanceSpec } from "../vrrp/runner.ts";
 import type { MailSettings } from "../runtime/mail.ts";
 import type { ProcessConfig } from "../config/types.ts";
+import type { AnnouncePlan } from "../announce/plan.ts";
 
 /** A vrrp_script. */
 export interface TrackScriptPlan {
@@ -90,4 +91,6 @@ export interface Plan {
   hasVirtualServers: boolean;
   /** static_ipaddress, static_routes, static_rules: installed from start to stop. */
   statics: StaticPlan;
+  /** What is announced to BGP through the announce table. */
+  announce: AnnouncePlan;
 }

@@ -64,6 +64,32 @@ export interface MailStatus {
   dropped: number;
 }
 
+/** One address of the announce table. */
+export interface AnnouncedRouteStatus {
+  /** `192.0.2.10/32`. */
+  prefix: string;
+  /** The interface the route points at. */
+  device: string;
+  /** Whether the route is in the table (announced by the BGP speaker). */
+  announced: boolean;
+  /** Why: `VI_1 MASTER`, `TCP 198.51.100.60:53 quorum up, 2/2 real servers up (...)`. */
+  reasons: string[];
+  /** Every source (instance, virtual server) and whether it holds the address now. */
+  sources: { name: string; holds: boolean }[];
+  /** The last failure to add the route, or null. */
+  error: string | null;
+}
+
+/** Routes published for BGP (global.announce), or null when nothing announces. */
+export interface AnnounceStatus {
+  table: number;
+  protocol: number;
+  routes: AnnouncedRouteStatus[];
+  /** Routes added and withdrawn since the agent started. */
+  adds: number;
+  withdrawals: number;
+}
+
 /** The whole agent. */
 export interface AgentStatus {
   version: string;
@@ -89,5 +115,7 @@ export interface AgentStatus {
   tracked: TrackedStatus[];
   /** Null when the file sends no e-mail. */
   mail: MailStatus | null;
+  /** Null when no instance or virtual server announces. */
+  announce: AnnounceStatus | null;
   drops: Record<string, number>;
 }

@@ -29,6 +29,8 @@ export interface AnnounceEntry {
   announce: boolean;
   /** Why: the sources that hold it, or when none does, every source's state. */
   reasons: string[];
+  /** Every source (instance or virtual server name) and whether it holds the address. */
+  sources: { name: string; holds: boolean }[];
 }
 
 /** The loopback interface: where routes of addresses on no other interface point. */
@@ -42,6 +44,7 @@ export function quorumText(q: QuorumReport | null): string {
 }
 
 interface Source {
+  name: string;
   held: boolean;
   reason: string;
   /** Where the route points when this source holds it. */
@@ -65,6 +68,7 @@ export function announceEntries(plan: AnnouncePlan, view: AnnounceView): Announc
     const state = view.instanceState(inst.name);
     for (const a of inst.addresses) {
       add(a.family, a.address, {
+        name: inst.name,
         held: state === "MASTER",
         reason: `${inst.name} ${state ?? "not running"}`,
         device: a.device,
@@ -76,6 +80,7 @@ export function announceEntries(plan: AnnouncePlan, view: AnnounceView): Announc
     for (const a of vs.addresses) {
       const holder = view.holder(a.family, a.address);
       add(a.family, a.address, {
+        name: vs.name,
         held: q?.up ?? false,
         reason: `${vs.name} ${quorumText(q)}`,
         device: holder ?? LOOPBACK,
@@ -92,6 +97,7 @@ export function announceEntries(plan: AnnouncePlan, view: AnnounceView): Announc
       device: shown[0]!.device,
       announce: holding.length > 0,
       reasons: shown.map((s) => s.reason),
+      sources: sources.map((s) => ({ name: s.name, holds: s.held })),
     };
   });
 }

@@ -91,6 +91,7 @@ function entry(address: string, device: string, announce: boolean): AnnounceEntr
     device,
     announce,
     reasons: [announce ? "VI_1 MASTER" : "VI_1 BACKUP"],
+    sources: [{ name: "VI_1", holds: announce }],
   };
 }
 

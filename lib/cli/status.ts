@@ -147,6 +147,22 @@ export function renderStatus(st: AgentStatus): string {
       ]),
     ]));
   }
+  if (st.announce !== null && st.announce !== undefined) {
+    const a = st.announce;
+    out.push("");
+    out.push(`announce: table ${a.table}, protocol ${a.protocol}`);
+    if (a.routes.length > 0) {
+      out.push(table([
+        ["  ROUTE", "DEV", "STATE", "WHY"],
+        ...a.routes.map((r) => [
+          `  ${r.prefix}`,
+          r.device,
+          r.announced ? "announced" : r.error !== null ? "FAILED" : "withdrawn",
+          r.error !== null ? `${r.error} (${r.reasons.join("; ")})` : r.reasons.join("; "),
+        ]),
+      ]));
+    }
+  }
   if (st.tracked.length > 0) {
     out.push("");
     out.push(table([
