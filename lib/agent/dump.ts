@@ -67,6 +67,20 @@ export function renderDump(st: AgentStatus, now: Date): string {
       for (const c of rs.checks) out.push(`     ${c.type} = ${c.up ? "up" : "DOWN"}: ${c.last}`);
     }
   }
+  if (st.announce !== null) {
+    const a = st.announce;
+    out.push("");
+    out.push(heading("Announced routes (BGP)"));
+    out.push(` Table = ${a.table}, protocol = ${a.protocol}`);
+    for (const r of a.routes) {
+      const state = r.announced
+        ? "announced"
+        : r.error !== null
+        ? `FAILED (${r.error})`
+        : "withdrawn";
+      out.push(` Route = ${r.prefix} dev ${r.device}, ${state}: ${r.reasons.join("; ")}`);
+    }
+  }
   if (st.mail !== null) {
     out.push("");
     out.push(heading("E-mail alerts"));
@@ -139,6 +153,10 @@ export function renderStats(st: AgentStatus, now: Date): string {
   out.push("Agent:");
   out.push(`  Adverts for unknown VRIDs: ${st.drops["unknown-vrid"] ?? 0}`);
   out.push(`  Reloads: ${st.reloads}`);
+  if (st.announce !== null) {
+    out.push(`  Announced routes added: ${st.announce.adds}`);
+    out.push(`  Announced routes withdrawn: ${st.announce.withdrawals}`);
+  }
   if (st.mail !== null) {
     out.push(`  E-mail alerts sent: ${st.mail.sent}`);
     out.push(`  E-mail alerts failed: ${st.mail.failed}`);

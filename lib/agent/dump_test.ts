@@ -82,6 +82,20 @@ const status: AgentStatus = {
   }],
   tracked: [{ kind: "script", name: "chk", up: true, detail: "exit 0" }],
   mail: null,
+  announce: {
+    table: 198,
+    protocol: 248,
+    routes: [{
+      prefix: "10.0.0.50/32",
+      device: "eth0",
+      announced: true,
+      reasons: ["VI_1 MASTER"],
+      sources: [{ name: "VI_1", holds: true }],
+      error: null,
+    }],
+    adds: 1,
+    withdrawals: 0,
+  },
   drops: { "unknown-vrid": 7 },
 };
 
@@ -116,6 +130,8 @@ Deno.test("dump: keepalived's sections and lines, in haagent's words", () => {
       " Virtual Server = TCP 10.0.0.50:80",
       "   Real Server = 10.0.0.11:80, DOWN, weight 0 (HTTP 503)",
       "     HTTP_GET = DOWN: HTTP 503 from 10.0.0.11:80/health",
+      "------< Announced routes (BGP) >------",
+      " Route = 10.0.0.50/32 dev eth0, announced: VI_1 MASTER",
     ]
   ) {
     assert(lines.includes(want), `missing ${JSON.stringify(want)} in\n${text}`);
