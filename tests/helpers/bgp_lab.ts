@@ -353,7 +353,7 @@ ${
   }
 
   /** Waits until the node's instance VI_1 is in `state`. */
-  async waitState(a: NodeAgent, state: string, timeoutMs = 10_000): Promise<void> {
+  async waitState(a: NodeAgent, state: string, timeoutMs = 20_000): Promise<void> {
     try {
       await waitFor(async () => (await this.status(a))?.instances[0]?.state === state, timeoutMs);
     } catch {

@@ -96,8 +96,8 @@ Deno.test({
     const s2 = server(lab, "r2");
     const a1 = lab.startHaagent("r1", yaml("r1", 150));
     const a2 = lab.startHaagent("r2", yaml("r2", 100));
-    await lab.waitState(a1, "MASTER", 5000);
-    await lab.waitState(a2, "BACKUP", 5000);
+    await lab.waitState(a1, "MASTER", 20_000);
+    await lab.waitState(a2, "BACKUP", 20_000);
     const both = [`${VIP} dev eth0 proto 248`, `${ANYCAST} dev lo proto 248`];
     await waitTable(lab, "r1", both, [a1, a2]);
     await waitTable(lab, "r2", [`${ANYCAST} dev lo proto 248`], [a1, a2]);
@@ -154,7 +154,7 @@ Deno.test({
     // SIGTERM on the master: everything of ours leaves r1's table; r2 takes the VIP route.
     assertEquals(await lab.stop(a1), 0);
     assertEquals(await table198(lab, "r1"), []);
-    await lab.waitState(a2, "MASTER", 5000);
+    await lab.waitState(a2, "MASTER", 20_000);
     await waitTable(lab, "r2", both, [a2]);
     s1b.kill("SIGKILL");
     s2.kill("SIGKILL");
@@ -171,7 +171,7 @@ Deno.test({
     await using lab = await VrrpLab.create("ar");
     server(lab, "r1");
     const a1 = lab.startHaagent("r1", yaml("r1", 150));
-    await lab.waitState(a1, "MASTER", 5000);
+    await lab.waitState(a1, "MASTER", 20_000);
     await waitFor(async () => (await table198(lab, "r1")).length === 2, 5000);
     const events: string[] = [];
     const mon = lab.lab.spawn("r1", ["ip", "monitor", "route"], { stdout: "piped" });
@@ -216,10 +216,10 @@ Deno.test({
     await using lab = await VrrpLab.create("ak");
     const a1 = lab.startHaagent("r1", yaml("r1", 150));
     const a2 = lab.startHaagent("r2", yaml("r2", 100));
-    await lab.waitState(a1, "MASTER", 5000);
+    await lab.waitState(a1, "MASTER", 20_000);
     await waitFor(async () => (await table198(lab, "r1")).length === 1, 5000);
     await lab.crash(a1);
-    await lab.waitState(a2, "MASTER", 5000);
+    await lab.waitState(a2, "MASTER", 20_000);
     assertEquals(await table198(lab, "r1"), [`${VIP} dev eth0 proto 248`], "left behind");
     // Someone else's route in the same table is not ours to remove.
     await lab.lab.exec("r1", [
@@ -235,7 +235,7 @@ Deno.test({
       "static",
     ]);
     const b1 = lab.startHaagent("r1", yaml("r1", 50));
-    await lab.waitState(b1, "BACKUP", 5000);
+    await lab.waitState(b1, "BACKUP", 20_000);
     await waitFor(async () => (await table198(lab, "r1")).length === 1, 5000);
     assertEquals(await table198(lab, "r1"), ["203.0.113.7 dev lo proto static"]);
     assert(
