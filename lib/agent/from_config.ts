@@ -69,7 +69,7 @@ function instanceSpec(i: VrrpInstanceConfig, c: Config): InstanceSpec {
       ? i.authentication.password
       : null,
     unicastSrc: i.unicastSrcIp ?? null,
-    unicastPeers: i.unicastPeers,
+    unicastPeers: i.unicastPeers.map((p) => p.address),
     vips: [
       ...i.vips.map((v) => vip(v, i.interface, false)),
       ...i.excludedVips.map((v) => vip(v, i.interface, true)),

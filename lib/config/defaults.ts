@@ -14,6 +14,7 @@ import {
   type RulePriorities,
   rulePriorities,
 } from "./defaults_routing.ts";
+import { strictDefaults } from "./rules_strict.ts";
 import type { Walker } from "./walker.ts";
 import { familyOf } from "./scalars.ts";
 import type {
@@ -80,12 +81,14 @@ function resolveInstance(
 ): VrrpInstanceConfig {
   const p = `vrrp_instances.${inst.name}`;
   const family = inst.family ?? inst.vips[0]?.family ?? familyOf(inst.unicastSrcIp) ??
-    familyOf(inst.unicastPeers[0]) ?? "ipv4";
+    familyOf(inst.unicastPeers[0]?.address) ?? "ipv4";
+  const version = inst.version ?? (family === "ipv6" ? 3 : g.vrrpVersion);
   const device = <V extends { device?: string }>(v: V) =>
     Object.assign(v, { device: v.device ?? inst.interface });
   return Object.assign(inst, {
     family,
-    version: inst.version ?? (family === "ipv6" ? 3 : g.vrrpVersion),
+    version,
+    ...strictDefaults(g, inst, version, p, w),
     advertIntervalCs: inst.advertIntervalMs / 10,
     garpMasterDelayMs: inst.garpMasterDelayMs ?? g.garpMasterDelayMs,
     garpMasterRepeat: inst.garpMasterRepeat ?? g.garpMasterRepeat,

@@ -29,6 +29,14 @@ Deno.test("defaults are filled the keepalived way", async () => {
     preempt: true,
     preemptDelayMs: 0,
     unicastPeers: [],
+    unicastTtl: 255,
+    checkUnicastSrc: true,
+    useVmac: false,
+    vmacName: "vrrp.51",
+    vmacXmitBase: false,
+    strictMode: false,
+    dontTrackPrimary: false,
+    skipCheckAdvAddr: false,
     vips: [{ address: "10.0.0.50", prefix: 32, family: "ipv4", scope: "global", device: "eth0" }],
     excludedVips: [],
     routes: [],
@@ -45,6 +53,11 @@ Deno.test("defaults are filled the keepalived way", async () => {
     garpMasterRepeat: 5,
     garpMasterRefreshMs: 0,
     announce: false,
+    garpMasterRefreshRepeat: 1,
+    garpLowerPrioRepeat: 5,
+    garpLowerPrioDelayMs: 5000,
+    lowerPrioNoAdvert: false,
+    higherPrioSendAdvert: false,
   }]);
   assertEquals(c.global.announce, { table: 198, protocol: 248 });
   const vs = c.virtualServers[0]!;

@@ -7,6 +7,7 @@
  */
 import { formatDuration } from "./duration.ts";
 import { familyOf } from "./scalars.ts";
+import { featureRules } from "./rules_strict.ts";
 import { suggest } from "./suggest.ts";
 import type { Walker } from "./walker.ts";
 import type { Config, VrrpInstanceConfig } from "./types.ts";
@@ -97,12 +98,13 @@ export function instanceRules(
   }
   sameFamily(inst.unicastSrcIp, `${p}.unicast_src_ip`, "unicast_src_ip");
   const peers = new Set<string>();
-  inst.unicastPeers.forEach((peer, i) => {
+  inst.unicastPeers.forEach(({ address: peer }, i) => {
     const pp = `${p}.unicast_peers[${i}]`;
     sameFamily(peer, pp, "unicast peer");
     if (peers.has(peer)) w.error(w.at(pp), pp, `unicast peer ${peer} is listed twice`);
     peers.add(peer);
   });
+  featureRules(cfg, inst, p, w);
   for (const t of inst.trackInterfaces) {
     ifaceMissing(t.name, w.pathOf.get(t) ?? `${p}.track_interfaces`);
   }

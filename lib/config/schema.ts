@@ -321,6 +321,48 @@ const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_de
     default: "0s",
     keepalived: "vrrp_garp_interval",
   }),
+  garp_lower_prio_repeat: int(
+    "Gratuitous ARPs / NAs a master sends when it hears a lower-priority advert (0 = none).",
+    0,
+    255,
+    {
+      defaultDoc: "garp_master_repeat (0 under vrrp_strict)",
+      keepalived: "vrrp_garp_lower_prio_repeat",
+    },
+  ),
+  garp_lower_prio_delay: dur(
+    "Delay of a second such burst after a lower-priority advert (0 = none).",
+    {
+      defaultDoc: "garp_master_delay (0 under vrrp_strict)",
+      keepalived: "vrrp_garp_lower_prio_delay",
+    },
+  ),
+  lower_prio_no_advert: bool(
+    "A master does not answer a lower-priority advert with an advert of its own (RFC 9568 says to answer).",
+    { defaultDoc: "false (true under vrrp_strict)", keepalived: "vrrp_lower_prio_no_advert" },
+  ),
+  higher_prio_send_advert: bool(
+    "A master that hears a higher-priority advert sends one more advert before becoming backup.",
+    { defaultDoc: "false", keepalived: "vrrp_higher_prio_send_advert" },
+  ),
+  skip_check_adv_addr: bool(
+    "Do not compare the address list of adverts from the master already accepted (saves work with many VIPs).",
+    { default: false, keepalived: "vrrp_skip_check_adv_addr" },
+  ),
+  check_unicast_src: bool(
+    "Unicast instances drop adverts whose source is not one of their unicast_peers, and " +
+      "check the peers' min_ttl / max_ttl. keepalived's default is off (any source is " +
+      "accepted); import-keepalived writes `check_unicast_src: false` where keepalived would run " +
+      "without the check.",
+    { default: true, keepalived: "vrrp_check_unicast_src" },
+  ),
+  vrrp_strict: bool(
+    "Strict RFC compliance (keepalived vrrp_strict): refuses unicast peers and instances " +
+      "without VIPs, ignores authentication, preempt_delay and vmac_xmit_base, makes " +
+      "non-owners no_accept (firewall rules drop traffic to their VIPs while master), and " +
+      "sends no advert or gratuitous ARP in answer to a lower-priority advert.",
+    { default: false, keepalived: "vrrp_strict" },
+  ),
   gna_interval: dur("Gap between unsolicited neighbour adverts within a burst.", {
     default: "0s",
     keepalived: "vrrp_gna_interval",
@@ -730,6 +772,22 @@ const TRACK_FILE = obj("track_file", "A file holding a number that is added to t
   }),
 });
 
+const PEER = obj("unicast_peer", "A unicast peer: `ADDR`, or a mapping with TTL limits.", {
+  address: ip("Address of the peer.", { required: true }),
+  min_ttl: int(
+    "Lowest TTL / hop limit accepted from this peer; setting it turns check_unicast_src on.",
+    0,
+    255,
+    { default: 0, keepalived: "min_ttl" },
+  ),
+  max_ttl: int(
+    "Highest TTL / hop limit accepted from this peer; setting it turns check_unicast_src on.",
+    0,
+    255,
+    { default: 255, keepalived: "max_ttl" },
+  ),
+}, { shorthand: "address" });
+
 const INSTANCE = obj("vrrp_instance", "One virtual router (vrrp_instance).", {
   interface: str("Interface the adverts are sent and received on.", {
     required: true,
@@ -785,10 +843,58 @@ const INSTANCE = obj("vrrp_instance", "One virtual router (vrrp_instance).", {
   }),
   unicast_peers: list(
     "Send adverts to these addresses instead of the multicast group.",
-    ip("A peer."),
+    PEER,
+    { keepalived: "unicast_peer" },
+  ),
+  unicast_ttl: int("TTL / hop limit of unicast adverts.", 1, 255, {
+    default: 255,
+    keepalived: "unicast_ttl",
+  }),
+  check_unicast_src: bool(
+    "Drop adverts whose source is not one of unicast_peers, and check the peers' TTL limits.",
     {
-      keepalived: "unicast_peer",
+      defaultDoc: "global.check_unicast_src; on when a peer sets min_ttl or max_ttl",
+      keepalived: "check_unicast_src",
+      filled: true,
     },
+  ),
+  mcast_dst_ip: ip("Multicast group of this instance's adverts.", {
+    multicast: true,
+    defaultDoc: "global.vrrp_mcast_group4 or vrrp_mcast_group6",
+    keepalived: "mcast_dst_ip",
+  }),
+  use_vmac: bool(
+    "Hold the VIPs on a macvlan with the virtual router MAC 00:00:5e:00:01:VRID " +
+      "(IPv6 00:00:5e:00:02:VRID), created at start and removed at stop, so a failover moves " +
+      "no MAC in the clients' neighbour tables. Adverts and gratuitous ARPs carry that MAC.",
+    { default: false, keepalived: "use_vmac" },
+  ),
+  vmac_name: str("Name of the VMAC interface (use_vmac).", {
+    defaultDoc: "vrrp.VRID",
+    minLength: 1,
+    maxLength: 15,
+    pattern: "^[^/:\\s]+$",
+    patternHint: "an interface name without '/', ':' or spaces",
+    keepalived: "use_vmac NAME",
+    filled: true,
+  }),
+  vmac_xmit_base: bool(
+    "With use_vmac: send and receive adverts on the base interface (its own MAC) instead of " +
+      "the VMAC; the VIPs stay on the VMAC.",
+    { default: false, keepalived: "vmac_xmit_base" },
+  ),
+  strict_mode: bool("Strict RFC compliance for this instance (see global.vrrp_strict).", {
+    defaultDoc: "global.vrrp_strict",
+    keepalived: "strict_mode",
+    filled: true,
+  }),
+  dont_track_primary: bool(
+    "Stay out of FAULT when the instance's interface goes down (cross-connected routers).",
+    { default: false, keepalived: "dont_track_primary" },
+  ),
+  skip_check_adv_addr: bool(
+    "Do not compare the address list of adverts from the master already accepted.",
+    { defaultDoc: "global.skip_check_adv_addr", keepalived: "skip_check_adv_addr", filled: true },
   ),
   virtual_ipaddresses: list("Addresses held by the master.", VIP, {
     out: "vips",
@@ -833,10 +939,41 @@ const INSTANCE = obj("vrrp_instance", "One virtual router (vrrp_instance).", {
     filled: true,
     keepalived: "garp_master_refresh",
   }),
-  accept: bool("Accept packets sent to the virtual addresses when not the address owner.", {
-    default: true,
-    keepalived: "accept / no_accept",
+  garp_master_refresh_repeat: int("Overrides global.garp_master_refresh_repeat.", 1, 255, {
+    defaultDoc: "global.garp_master_refresh_repeat",
+    keepalived: "garp_master_refresh_repeat",
+    filled: true,
   }),
+  garp_lower_prio_repeat: int("Overrides global.garp_lower_prio_repeat.", 0, 255, {
+    defaultDoc: "global.garp_lower_prio_repeat (0 under strict mode)",
+    keepalived: "garp_lower_prio_repeat",
+    filled: true,
+  }),
+  garp_lower_prio_delay: dur("Overrides global.garp_lower_prio_delay.", {
+    defaultDoc: "global.garp_lower_prio_delay (0 under strict mode)",
+    keepalived: "garp_lower_prio_delay",
+    filled: true,
+  }),
+  lower_prio_no_advert: bool("Overrides global.lower_prio_no_advert.", {
+    defaultDoc: "global.lower_prio_no_advert (true under strict mode)",
+    keepalived: "lower_prio_no_advert",
+    filled: true,
+  }),
+  higher_prio_send_advert: bool("Overrides global.higher_prio_send_advert.", {
+    defaultDoc: "global.higher_prio_send_advert (false under strict mode)",
+    keepalived: "higher_prio_send_advert",
+    filled: true,
+  }),
+  accept: bool(
+    "Accept packets sent to the virtual addresses while master when not the address owner. " +
+      "false (RFC 5798 Accept_Mode off): firewall rules (nftables table `haagent`) drop traffic " +
+      "to and from the VIPs while this router is a non-owner master, as keepalived does.",
+    {
+      defaultDoc: "true; false under strict mode unless priority is 255",
+      keepalived: "accept / no_accept",
+      filled: true,
+    },
+  ),
   notify_master: script("Run on becoming master.", "notify_master"),
   notify_backup: script("Run on becoming backup.", "notify_backup"),
   notify_fault: script("Run on entering FAULT.", "notify_fault"),
