@@ -12,6 +12,8 @@ export class Ctx {
   readonly issues: KaIssue[] = [];
   /** keepalived's vrrp_strict (global) was set. */
   strict = false;
+  /** keepalived's vrrp_check_unicast_src (global) was set. */
+  checkUnicastSrc = false;
 
   warn(n: KaNode, message: string): void {
     this.issues.push({ file: n.file, line: n.line, col: n.col, message, severity: "warning" });

@@ -20,12 +20,6 @@ import { trackEntry, trackRef } from "./tracking.ts";
 import { convertVip } from "./vrrp_lines.ts";
 import { convertRouteLine, convertRuleLine } from "./routing_lines.ts";
 
-/** Why vrrp_strict and strict_mode are dropped (written into the warning). */
-export const STRICT_WHY =
-  "haagent has no strict mode; keepalived would refuse authentication and " +
-  "unicast, default to no_accept (installing firewall DROP rules for the VIPs) and force " +
-  "address owners to MASTER";
-
 /** The blocks an instance refers to by name, converted before it. */
 export interface InstanceRefs {
   scripts: ReadonlyMap<string, unknown>;
@@ -45,6 +39,8 @@ interface InstanceDraft {
   authNode: KaNode | null;
   auth: Obj | null;
   nopreemptNode: KaNode | null;
+  /** A unicast_peer set min_ttl / max_ttl (which turns check_unicast_src on in keepalived). */
+  peerTtl: boolean;
 }
 
 /** One vrrp_instance block -> a vrrp_instances entry (keys in no particular order). */
@@ -66,6 +62,7 @@ export function convertInstance(
     authNode: null,
     auth: null,
     nopreemptNode: null,
+    peerTtl: false,
   };
   const o = d.out;
   const notify = (key: string): Handler<Obj> => set(key, (c) => ctx.command(c), ctx);
@@ -159,19 +156,40 @@ export function convertInstance(
       return a === null ? null : formatIp(a.bytes);
     }, ctx),
     unicast_peer: (c) => {
-      const peers: string[] = (o.unicast_peers as string[] | undefined) ?? [];
+      const peers: unknown[] = (o.unicast_peers as unknown[] | undefined) ?? [];
       for (const p of ctx.block(c)) {
         const a = ctx.ip(p, p.keyword);
-        if (a !== null) peers.push(formatIp(a.bytes));
-        if (p.args.length > 0) {
-          ctx.warn(
-            p,
-            `unicast_peer: options "${p.args.join(" ")}" are not supported and were dropped`,
-          );
+        if (a === null) continue;
+        // vrrp_data.c alloc_vrrp_unicast_peer(): ADDR [min_ttl N] [max_ttl N]
+        const peer: Obj = { address: formatIp(a.bytes) };
+        for (let i = 0; i < p.args.length; i += 2) {
+          const k = p.args[i]!;
+          if (k !== "min_ttl" && k !== "max_ttl") {
+            ctx.warn(p, `unicast_peer: unknown option "${k}" and what follows were dropped`);
+            break;
+          }
+          const v = ctx.int(p, 0, 255, i + 1);
+          if (v !== null) peer[k] = v;
+          d.peerTtl = true;
         }
+        peers.push(Object.keys(peer).length === 1 ? peer.address : peer);
       }
       o.unicast_peers = peers;
     },
+    unicast_ttl: set("unicast_ttl", (c) => {
+      const v = ctx.int(c, 0, 255);
+      if (v === 0) {
+        ctx.warn(c, "unicast_ttl: 0 would keep adverts on this host; written as 1");
+        return 1;
+      }
+      return v;
+    }, ctx),
+    check_unicast_src: set("check_unicast_src", (c) => (ctx.extra(c, 0), true), ctx),
+    mcast_dst_ip: set("mcast_dst_ip", (c) => {
+      const v = ctx.arg(c);
+      const a = v === null ? null : ctx.ip(c, v);
+      return a === null ? null : formatIp(a.bytes);
+    }, ctx),
     virtual_ipaddress: (c) => {
       for (const v of ctx.block(c)) {
         const vip = convertVip(v, ctx);
@@ -223,11 +241,29 @@ export function convertInstance(
       }
       o.track_files = list;
     },
-    use_vmac: (c) =>
-      ctx.unsupported(
-        c,
-        "haagent does not create VMAC interfaces; the VIPs use the interface's own MAC",
-      ),
+    use_vmac: (c) => {
+      // vrrp_parser.c vrrp_vmac_handler(): use_vmac [NAME] [MAC], in either order.
+      ctx.noBlock(c);
+      o.use_vmac = true;
+      for (const a of c.args.slice(0, 2)) {
+        if (a.includes(":")) {
+          ctx.warn(
+            c,
+            `use_vmac: the MAC address ${a} was dropped; haagent's VMAC is 00:00:5e:00:01:VRID (02:VRID for IPv6)`,
+          );
+        } else o.vmac_name = a;
+      }
+    },
+    vmac_xmit_base: set("vmac_xmit_base", (c) => (ctx.extra(c, 0), true), ctx),
+    garp_master_refresh_repeat: set("garp_master_refresh_repeat", (c) => ctx.int(c, 1, 255), ctx),
+    garp_lower_prio_repeat: set("garp_lower_prio_repeat", (c) => ctx.int(c, 0, 255), ctx),
+    garp_lower_prio_delay: set("garp_lower_prio_delay", (c) => {
+      const s = ctx.int(c, 0, MAX_TIMER_SEC);
+      return s === null ? null : formatMs(s * 1000);
+    }, ctx),
+    lower_prio_no_advert: set("lower_prio_no_advert", (c) => ctx.bool(c), ctx),
+    higher_prio_send_advert: set("higher_prio_send_advert", (c) => ctx.bool(c), ctx),
+    skip_check_adv_addr: set("skip_check_adv_addr", (c) => ctx.bool(c), ctx),
     notify_master: notify("notify_master"),
     notify_backup: notify("notify_backup"),
     notify_fault: notify("notify_fault"),
@@ -249,13 +285,12 @@ export function convertInstance(
       ctx.noBlock(c);
       d.nativeIpv6 = true;
     },
-    strict_mode: (c) => {
+    strict_mode: set("strict_mode", (c) => {
       const b = ctx.bool(c);
       if (b !== null) d.strict = b;
-      if (b === true) ctx.unsupported(c, STRICT_WHY);
-    },
-    dont_track_primary: (c) =>
-      ctx.unsupported(c, "haagent always tracks the instance's interface (FAULT when it is down)"),
+      return b;
+    }, ctx),
+    dont_track_primary: set("dont_track_primary", (c) => (ctx.extra(c, 0), true), ctx),
   };
   dispatch(ctx, ctx.block(n), table, o);
   finishInstance(d, name, ctx, globalVersion);
@@ -346,7 +381,11 @@ function finishInstance(d: InstanceDraft, name: string, ctx: Ctx, globalVersion:
   if (vips.length > 0) o.virtual_ipaddresses = vips;
   if (evips.length > 0) o.virtual_ipaddresses_excluded = evips;
   if (vips.length === 0) ctx.warn(n, `vrrp_instance ${name}: no virtual_ipaddress given`);
-  // keepalived's accept default: on (as haagent's), except in strict mode for non-owners.
-  if (o.accept === undefined && o.priority !== 255 && d.strict) o.accept = false;
+  // keepalived checks a unicast advert's source only with check_unicast_src (instance or
+  // global) or a peer's TTL limit; haagent checks by default, so say what keepalived runs.
+  const unicast = ((o.unicast_peers as unknown[] | undefined) ?? []).length > 0;
+  if (unicast && o.check_unicast_src === undefined && !ctx.checkUnicastSrc && !d.peerTtl) {
+    o.check_unicast_src = false;
+  }
   if (o.preempt === undefined && o.preempt_delay !== undefined) o.preempt = true;
 }

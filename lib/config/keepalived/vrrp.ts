@@ -16,7 +16,7 @@ import {
   ordered,
   set,
 } from "./context.ts";
-import { convertInstance, STRICT_WHY } from "./instance.ts";
+import { convertInstance } from "./instance.ts";
 import type { KaNode } from "./parser.ts";
 import { convertProcess, convertScript, convertTrackFile } from "./tracking.ts";
 
@@ -205,10 +205,21 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
       (n) => ctx.int(n, 1, 255),
       ctx,
     ),
-    vrrp_strict: (n) => {
+    vrrp_strict: set("vrrp_strict", (n) => {
+      ctx.extra(n, 0);
       ctx.strict = true;
-      ctx.unsupported(n, STRICT_WHY);
+      return true;
+    }, ctx),
+    vrrp_check_unicast_src: (n) => {
+      // haagent checks by default; keepalived's instances check only with this (see instance.ts).
+      ctx.extra(n, 0);
+      ctx.checkUnicastSrc = true;
     },
+    vrrp_skip_check_adv_addr: set("skip_check_adv_addr", (n) => (ctx.extra(n, 0), true), ctx),
+    vrrp_garp_lower_prio_delay: set("garp_lower_prio_delay", (n) => secs(n, 0, MAX_TIMER_SEC), ctx),
+    vrrp_garp_lower_prio_repeat: set("garp_lower_prio_repeat", (n) => ctx.int(n, 0, 255), ctx),
+    vrrp_lower_prio_no_advert: set("lower_prio_no_advert", (n) => ctx.bool(n), ctx),
+    vrrp_higher_prio_send_advert: set("higher_prio_send_advert", (n) => ctx.bool(n), ctx),
     notify_fifo: (n) => fifo(n),
     vrrp_notify_fifo: (n) => fifo(n),
   };
