@@ -13,6 +13,7 @@ import type { Clock } from "./runtime/clock.ts";
 import { setHelperNice, setLatencySlice, setRealtimePriority } from "../ffi/sched.ts";
 import { LinkCache } from "./agent/links.ts";
 import { StaticRouting } from "./agent/routing.ts";
+import { VrrpKernel } from "./agent/vrrp_kernel.ts";
 import type { InstancePlan, Plan, SyncGroupPlan } from "./agent/plan.ts";
 import { diffReload } from "./agent/reload_diff.ts";
 import type { AgentStatus, InstanceStatus, MailStatus } from "./agent/status_types.ts";
@@ -73,6 +74,8 @@ export class Agent {
   readonly #startedAt = new Date();
   #rtnl: Rtnl | null = null;
   #statics: StaticRouting | null = null;
+  /** VMAC interfaces and the nftables rules of no_accept instances. */
+  #kernel: VrrpKernel | null = null;
   #events: Disposable | null = null;
   readonly #links = new LinkCache();
   #transport: SocketTransport | null = null;
@@ -186,6 +189,8 @@ export class Agent {
         (e) => this.#log.warn(`metrics: ${e}`),
       );
     }
+    this.#kernel = new VrrpKernel({ rtnl: this.#rtnl, links: this.#links, log: this.#log });
+    this.#kernel.start();
     await this.#removeLeftoverVips(plan.instances);
     this.#statics = new StaticRouting(
       this.#rtnl,
@@ -348,7 +353,9 @@ export class Agent {
     for (const ip of instances) {
       if (ip.spec.priority === 255) continue;
       for (const v of ip.spec.vips) {
-        const link = this.#links.link(v.device ?? ip.spec.interface);
+        // A VMAC left by a crash is reused: its VIPs are leftovers too.
+        const own = v.family === ip.spec.family && ip.spec.vmac != null;
+        const link = this.#links.link(v.device ?? (own ? ip.spec.vmac!.name : ip.spec.interface));
         if (link === null) continue;
         const b = parseIp(v.address)!.bytes;
         const present = this.#links.addresses(link.index).some((a) =>
@@ -388,10 +395,12 @@ export class Agent {
       socketError: (r, e) => {
         if (this.#runners.get(r.spec.name) === r) this.#socketRetry.failed(r.spec.name, e);
       },
+      guards: (spec) => this.#kernel!.guards(spec),
     });
     this.#runners.set(ip.spec.name, runner);
     this.#instancePlans.set(ip.spec.name, ip);
     runner.start();
+    this.#kernel!.instanceStarted(ip.spec, () => runner.refresh());
     this.#updateTracking(ip.spec.name);
   }
 
@@ -539,8 +548,9 @@ export class Agent {
     this.#announce?.refresh();
     if (e.kind === "link") {
       const name = e.link.name;
+      this.#kernel?.linkChanged(name, e.deleted);
       for (const r of this.#runners.values()) {
-        if (r.spec.interface === name) r.refresh();
+        if (r.spec.interface === name || r.spec.vmac?.name === name) r.refresh();
       }
       for (const [n, ip] of this.#instancePlans) {
         if (ip.trackInterfaces.some((t) => t.name === name)) this.#updateTracking(n);
@@ -552,7 +562,8 @@ export class Agent {
     } else {
       // A waiting instance may have got its source address.
       for (const r of this.#runners.values()) {
-        if (this.#links.link(r.spec.interface)?.index === e.address.ifindex) r.refresh();
+        const names = [r.spec.interface, ...(r.spec.vmac != null ? [r.spec.vmac.name] : [])];
+        if (names.some((n) => this.#links.link(n)?.index === e.address.ifindex)) r.refresh();
       }
     }
   }
@@ -614,6 +625,7 @@ export class Agent {
       if (runner === undefined) continue;
       runner.stop();
       await runner.settled();
+      await this.#kernel?.instanceStopped(runner.spec);
       this.#socketRetry.forget(name);
       this.#runners.delete(name);
       this.#instancePlans.delete(name);
@@ -657,6 +669,7 @@ export class Agent {
     for (const g of this.#groups) g.group?.[Symbol.dispose]();
     for (const r of this.#runners.values()) r.stop();
     await Promise.all([...this.#runners.values()].map((r) => r.settled()));
+    await this.#kernel?.stop();
     await this.#statics?.stop();
     this.#tracking.stop();
     if (this.#lvs !== null) await this.#lvs.stop().catch((e) => this.#log.error(String(e)));

@@ -93,8 +93,21 @@ function instanceSpec(i: VrrpInstanceConfig, c: Config): InstanceSpec {
       repeat: i.garpMasterRepeat,
       delayMs: i.garpMasterDelayMs,
       refreshMs: i.garpMasterRefreshMs,
+      refreshRepeat: i.garpMasterRefreshRepeat,
       intervalMs: i.family === "ipv4" ? c.global.garpIntervalMs : c.global.gnaIntervalMs,
+      lowerPrioRepeat: i.garpLowerPrioRepeat,
+      lowerPrioDelayMs: i.garpLowerPrioDelayMs,
     },
+    mcastGroup: i.mcastDstIp ?? null,
+    unicastTtl: i.unicastTtl,
+    checkUnicastSrc: i.checkUnicastSrc,
+    peerTtl: i.unicastPeers.map((p) => ({ min: p.minTtl, max: p.maxTtl })),
+    skipCheckAdvAddr: i.skipCheckAdvAddr,
+    lowerPrioNoAdvert: i.lowerPrioNoAdvert,
+    higherPrioSendAdvert: i.higherPrioSendAdvert,
+    dontTrackPrimary: i.dontTrackPrimary,
+    accept: i.accept,
+    vmac: i.useVmac ? { name: i.vmacName, xmitBase: i.vmacXmitBase } : null,
   };
 }
 

@@ -303,7 +303,10 @@ export class RuleWriter implements Writer {
   [Symbol.dispose](): void {}
 }
 
-/** Starts the announcer's bursts on "announce" and stops them on "remove-vips". */
+/**
+ * Starts the announcer's bursts on "announce", stops them on "remove-vips", and sends the
+ * lower-priority bursts on "lower-priority".
+ */
 export class AnnounceWriter implements Writer {
   readonly #announcer: Announcer;
   readonly #targets: () => AnnounceTarget[];
@@ -317,6 +320,8 @@ export class AnnounceWriter implements Writer {
   act(a: WriterAction): void {
     if (a.type === "announce") this.#announcer.start(this.#targets);
     else if (a.type === "remove-vips") this.#announcer.stop();
+    // keepalived garp_lower_prio_repeat / garp_lower_prio_delay.
+    else if (a.type === "lower-priority") this.#announcer.lowerPriority(this.#targets);
   }
 
   settled(): Promise<void> {

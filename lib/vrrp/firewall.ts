@@ -11,6 +11,7 @@ import type { NftMessage } from "../netlink/nftables.ts";
 import { NetlinkError } from "../netlink/client.ts";
 import type { Logger } from "../runtime/log.ts";
 import { FirewallRules, type GuardedAddress, HAAGENT_TABLE } from "./firewall_rules.ts";
+import type { Writer, WriterAction } from "./writer.ts";
 
 const FAMILIES = ["ipv4", "ipv6"] as const;
 const ENOENT = 2;
@@ -214,5 +215,46 @@ export class Firewall implements Disposable {
       out.push(...this.#rules.vmac("new", family, +vmac, +base));
     }
     return out;
+  }
+}
+
+/**
+ * The Accept_Mode writer of one instance (RFC 5798 6.4.3: a non-owner master MUST NOT accept
+ * packets addressed to the VIPs unless Accept_Mode is on): drop rules for its VIPs from
+ * "add-vips" (before the VIPs, as a guard) until "remove-vips" (after them). keepalived:
+ * vrrp_handle_accept_mode() in vrrp_state_become_master() / vrrp_restore_interface().
+ */
+export class AcceptWriter implements Writer {
+  readonly #fw: Firewall;
+  readonly #who: string;
+  readonly #addrs: () => GuardedAddress[];
+  #held: GuardedAddress[] | null = null;
+
+  /** `addrs` is read at each "add-vips" (interface indexes may have changed). */
+  constructor(fw: Firewall, who: string, addrs: () => GuardedAddress[]) {
+    this.#fw = fw;
+    this.#who = who;
+    this.#addrs = addrs;
+  }
+
+  act(a: WriterAction): void {
+    if (a.type === "add-vips" && this.#held === null) {
+      this.#held = this.#addrs();
+      this.#fw.guard(this.#held, this.#who);
+    } else if (a.type === "remove-vips") this.#release();
+  }
+
+  settled(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  #release(): void {
+    if (this.#held === null) return;
+    this.#fw.unguard(this.#held, this.#who);
+    this.#held = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.#release();
   }
 }

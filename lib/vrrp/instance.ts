@@ -61,6 +61,18 @@ export interface InstanceOptions {
   interface?: string;
   /** Missed adverts before the master is declared down (keepalived down_timer_adverts). */
   downTimerAdverts?: number;
+  /**
+   * keepalived lower_prio_no_advert: a MASTER does not answer a lower-priority advert with
+   * one of its own (default false: it answers, RFC 9568 6.4.3).
+   */
+  lowerPrioNoAdvert?: boolean;
+  /** keepalived higher_prio_send_advert: one more advert before yielding to a higher master. */
+  higherPrioSendAdvert?: boolean;
+  /**
+   * Whether the interface's carrier is a fault input (default true). keepalived
+   * dont_track_primary: false, the instance stays out of FAULT while its link is down.
+   */
+  trackLink?: boolean;
 }
 
 /** A received advertisement, already validated by the codec and the receive checks. */
@@ -73,12 +85,17 @@ export interface AdvertIn {
   src: Uint8Array;
 }
 
-/** What the executor must do, in the order emitted. */
+/**
+ * What the executor must do, in the order emitted. "lower-priority": a MASTER heard a
+ * lower-priority advert (keepalived then refreshes the neighbours' caches,
+ * garp_lower_prio_repeat).
+ */
 export type Action =
   | { type: "send-advert"; priority: number; intervalCs: number }
   | { type: "add-vips" }
   | { type: "remove-vips" }
   | { type: "announce" }
+  | { type: "lower-priority"; from: Uint8Array; priority: number }
   | { type: "state"; from: VrrpState; to: VrrpState; reason: string };
 
 /** A change observed by watchers (sync groups, status): a transition or a fault-input change. */
@@ -349,7 +366,9 @@ export class VrrpInstance {
         this.#primaryAddress = view.source;
         const name = this.#opts.interface ?? "interface";
         const why = view.up ? `interface ${name} up` : `interface ${name} down`;
-        this.#changeFaults([["interface", null], ["link", view.up ? null : why]], why);
+        // keepalived dont_track_primary: the link's carrier is not a fault input.
+        const down = !view.up && this.#opts.trackLink !== false;
+        this.#changeFaults([["interface", null], ["link", down ? why : null]], why);
         return;
       }
       default: {
@@ -428,6 +447,8 @@ export class VrrpInstance {
     }
     const cmp = ipCompare(advert.src, this.#primaryAddress!);
     if (advert.priority > ours || (advert.priority === ours && cmp > 0)) {
+      // keepalived vrrp_state_master_rx(): higher_prio_send_advert -> one advert first.
+      if (this.#opts.higherPrioSendAdvert === true) this.#sendAdvert(ours);
       // RFC 5798 6.4.3: higher priority, or equal with a higher address -> Backup.
       this.#acceptMaster(advert, false);
       this.#enter(
@@ -437,9 +458,15 @@ export class VrrpInstance {
       return;
     }
     if (advert.priority === ours && cmp === 0) return;
-    // RFC 9568 6.4.3: lower priority -> discard and send an advert at once.
-    this.#sendAdvert(ours);
-    this.#startAdverTimer();
+    // RFC 9568 6.4.3: lower priority -> discard and send an advert at once (unless
+    // keepalived's lower_prio_no_advert, which vrrp_strict sets).
+    if (this.#opts.lowerPrioNoAdvert !== true) {
+      this.#sendAdvert(ours);
+      this.#startAdverTimer();
+    }
+    // keepalived vrrp_state_master_rx(): "we receive a lower prio adv we just refresh remote
+    // ARP cache" (garp_lower_prio_repeat / garp_lower_prio_delay).
+    this.#emit({ type: "lower-priority", from: advert.src, priority: advert.priority });
   }
 
   /** Records `advert`'s sender as master; v3 adopts its interval; resets the down timer. */

@@ -230,7 +230,7 @@ Deno.test("MASTER: equal priority ties on the primary address", () => {
   a.clock.advance(3609.375);
   a.take();
   a.inst.receive({ priority: 100, maxAdverIntCs: 100, src: LOWER_IP });
-  assertEquals(a.take(), ["advert:100"]);
+  assertEquals(a.take(), ["advert:100", "lower-priority"]);
   assertEquals(a.inst.state, "MASTER");
   a.inst.receive({ priority: 100, maxAdverIntCs: 100, src: HIGHER_IP });
   assertEquals(a.take(), ["remove-vips", "MASTER->BACKUP"]);
@@ -243,11 +243,55 @@ Deno.test("MASTER: lower priority -> advert at once and the Adver_Timer restarts
   take();
   clock.advance(400);
   inst.receive({ priority: 50, maxAdverIntCs: 100, src: HIGHER_IP });
-  assertEquals(take(), ["advert:100"]);
+  assertEquals(take(), ["advert:100", "lower-priority"]);
   clock.advance(999);
   assertEquals(take(), []);
   clock.advance(1);
   assertEquals(take(), ["advert:100"]);
+});
+
+Deno.test("MASTER: lower_prio_no_advert - no answer, the Adver_Timer keeps its phase", () => {
+  const { clock, inst, take } = setup({ lowerPrioNoAdvert: true });
+  inst.start();
+  clock.advance(3609.375);
+  take();
+  clock.advance(400);
+  inst.receive({ priority: 50, maxAdverIntCs: 100, src: HIGHER_IP });
+  // keepalived still refreshes the neighbours (garp_lower_prio_repeat), nothing else.
+  assertEquals(take(), ["lower-priority"]);
+  clock.advance(600);
+  assertEquals(take(), ["advert:100"]);
+});
+
+Deno.test("MASTER: higher_prio_send_advert - one advert, then BACKUP", () => {
+  const plain = setup();
+  plain.inst.start();
+  plain.clock.advance(3609.375);
+  plain.take();
+  plain.inst.receive({ priority: 200, maxAdverIntCs: 100, src: LOWER_IP });
+  assertEquals(plain.take(), ["remove-vips", "MASTER->BACKUP"]);
+  const eager = setup({ higherPrioSendAdvert: true });
+  eager.inst.start();
+  eager.clock.advance(3609.375);
+  eager.take();
+  eager.inst.receive({ priority: 200, maxAdverIntCs: 100, src: LOWER_IP });
+  assertEquals(eager.take(), ["advert:100", "remove-vips", "MASTER->BACKUP"]);
+});
+
+Deno.test("dont_track_primary: link down is no fault (trackLink false)", () => {
+  const { inst, take } = setup({ trackLink: false });
+  inst.start();
+  take();
+  inst.setLink({ kind: "ready", up: false, source: ME });
+  assertEquals(inst.state, "BACKUP");
+  assertEquals(inst.faults, []);
+  // A missing interface still is.
+  inst.setLink({ kind: "missing", deleted: true });
+  assertEquals(inst.state, "FAULT");
+  const tracked = setup();
+  tracked.inst.start();
+  tracked.inst.setLink({ kind: "ready", up: false, source: ME });
+  assertEquals(tracked.inst.state, "FAULT");
 });
 
 Deno.test("MASTER: priority 0 -> advert at once", () => {

@@ -57,6 +57,32 @@ export interface InstanceSpec {
   rules: RuleSpec[];
   v3Checksum: "keepalived" | "rfc9568";
   announce: AnnounceTiming;
+  /** The instance's multicast group (keepalived mcast_dst_ip); default the family's. */
+  mcastGroup?: string | null;
+  /** TTL / hop limit of unicast adverts (keepalived unicast_ttl; default 255). */
+  unicastTtl?: number;
+  /**
+   * Unicast: drop adverts from addresses that are not peers, and check the peer's TTL range
+   * (keepalived check_unicast_src; default true).
+   */
+  checkUnicastSrc?: boolean;
+  /** Per peer (same order as unicastPeers): accepted TTL / hop limits (keepalived min/max_ttl). */
+  peerTtl?: { min: number; max: number }[];
+  /** keepalived skip_check_adv_addr: no address-list check of the current master's adverts. */
+  skipCheckAdvAddr?: boolean;
+  /** keepalived lower_prio_no_advert. */
+  lowerPrioNoAdvert?: boolean;
+  /** keepalived higher_prio_send_advert. */
+  higherPrioSendAdvert?: boolean;
+  /** keepalived dont_track_primary: the interface's carrier is no fault. */
+  dontTrackPrimary?: boolean;
+  /** Accept_Mode (keepalived accept / no_accept; default true). */
+  accept?: boolean;
+  /**
+   * keepalived use_vmac: the VIPs (and, unless xmitBase, the adverts) are on macvlan `name`
+   * over `interface`, which the host creates.
+   */
+  vmac?: { name: string; xmitBase: boolean } | null;
 }
 
 /** An interface as the runner sees it. */
@@ -88,6 +114,11 @@ export interface RunnerHost {
   socketError?(r: VrrpRunner, error: unknown): void;
   /** More writers for an instance (VMAC links, firewall rules, BGP routes), run after ours. */
   writers?(spec: InstanceSpec): Writer[];
+  /**
+   * Writers that run before the VIPs are added and, in reverse, after they are removed
+   * (keepalived's no_accept firewall rules, which must be in place before the VIPs).
+   */
+  guards?(spec: InstanceSpec): Writer[];
 }
 
 /** The sockets of an instance bound to one incarnation of its interface. */
@@ -97,6 +128,20 @@ interface Binding {
   listen: Disposable;
   sender: VrrpSender;
   dsts: Uint8Array[];
+}
+
+/**
+ * The VIPs as installed: with a VMAC, those of the instance's family on its own interface go
+ * on the VMAC; keepalived: "use_vmac applies if (no interface specified or interface ==
+ * vrrp_interface) AND address families match". The others stay on the interface.
+ */
+function vipsOn(spec: InstanceSpec, vipIf: string): VipSpec[] {
+  if (vipIf === spec.interface) return spec.vips;
+  return spec.vips.map((v) => {
+    const own = v.device === null || v.device === spec.interface;
+    if (!own) return v;
+    return { ...v, device: v.family === spec.family ? null : spec.interface };
+  });
 }
 
 /** A running VRRP instance. */
@@ -118,6 +163,9 @@ export class VrrpRunner implements Disposable {
   readonly #advertAddrs: Uint8Array[];
   readonly #authData: Uint8Array | null;
   readonly #peers: Uint8Array[];
+  /** Where the sockets are (the VMAC unless vmac_xmit_base), where the VIPs go, the base. */
+  readonly #sockIf: string;
+  readonly #vipIf: string;
 
   constructor(spec: InstanceSpec, host: RunnerHost) {
     this.#spec = spec;
@@ -132,6 +180,9 @@ export class VrrpRunner implements Disposable {
       ? passwordBytes(spec.authPassword)
       : null;
     this.#peers = spec.unicastPeers.map((p) => parseIp(p)!.bytes);
+    const vmac = spec.vmac ?? null;
+    this.#vipIf = vmac === null ? spec.interface : vmac.name;
+    this.#sockIf = vmac === null || vmac.xmitBase ? spec.interface : vmac.name;
     // The machine's timers: a BACKUP first reads what waits in its socket (see @module).
     const clock: Clock = {
       now: () => host.clock.now(),
@@ -152,22 +203,28 @@ export class VrrpRunner implements Disposable {
         initialState: spec.initialState,
         preempt: spec.preempt,
         preemptDelayMs: spec.preemptDelayMs,
-        interface: spec.interface,
+        interface: this.#sockIf,
+        lowerPrioNoAdvert: spec.lowerPrioNoAdvert ?? false,
+        higherPrioSendAdvert: spec.higherPrioSendAdvert ?? false,
+        trackLink: spec.dontTrackPrimary !== true,
       },
       clock,
       (a) => this.#act(a),
     );
     const deps: AddressDeps = { table: host.table, log: this.#log, link: (n) => host.link(n) };
     const announcer = new Announcer(host.clock, host.announcePort, spec.announce);
-    this.#vips = new VipWriter(spec.interface, spec.vips, deps, (t) => announcer.burstNow(t));
+    const vipIf = this.#vipIf;
+    this.#vips = new VipWriter(vipIf, vipsOn(spec, vipIf), deps, (t) => announcer.burstNow(t));
     this.#writers = [
+      // keepalived: the no_accept drop rules go in before the VIPs and out after them.
+      ...(host.guards?.(spec) ?? []),
       this.#vips,
-      new RouteWriter(spec.interface, spec.routes, deps),
+      new RouteWriter(vipIf, spec.routes, deps),
       // keepalived's order: addresses, routes, then rules; removed in the reverse order.
       new RuleWriter(spec.rules, deps),
       new AnnounceWriter(
         announcer,
-        () => vipTargets(spec.interface, spec.vips, (n) => host.link(n), host.forwarding),
+        () => vipTargets(vipIf, vipsOn(spec, vipIf), (n) => host.link(n), host.forwarding),
       ),
       ...(host.writers?.(spec) ?? []),
     ];
@@ -284,7 +341,7 @@ export class VrrpRunner implements Disposable {
   /** Binds to the interface when it is usable and tells the machine what it looks like. */
   #sync(): void {
     const s = this.#spec;
-    const link = this.#host.link(s.interface);
+    const link = this.#host.link(this.#sockIf);
     const bound = this.#binding;
     if (bound !== null && (link === null || link.index !== bound.ifindex)) {
       // Gone or re-created: the machine leaves MASTER (priority 0, VIPs) while the sockets
@@ -297,9 +354,15 @@ export class VrrpRunner implements Disposable {
       return;
     }
     if (this.#binding === null) {
+      // A VMAC has no IPv4 address of its own: IPv4 adverts go from the base's (keepalived).
+      const from = s.family === "ipv4" && this.#sockIf !== s.interface
+        ? this.#host.link(s.interface)?.index ?? null
+        : link.index;
       const source = s.unicastSrc !== null
         ? parseIp(s.unicastSrc)!.bytes
-        : this.#host.sourceAddress(link.index, s.family);
+        : from === null
+        ? null
+        : this.#host.sourceAddress(from, s.family);
       if (source === null) {
         this.#tell({ kind: "no-source" }, "until it has one");
         return;
@@ -328,12 +391,16 @@ export class VrrpRunner implements Disposable {
   #bind(ifindex: number, source: Uint8Array): void {
     const s = this.#spec;
     const t = this.#host.transport;
-    const listen = t.listen(s.interface, ifindex, s.family, s.vrid, (p) => this.#receive(p));
+    const group = this.#peers.length > 0 || s.mcastGroup == null
+      ? t.group(s.family)
+      : parseIp(s.mcastGroup)!.bytes;
+    const ifname = this.#sockIf;
+    const listen = t.listen(ifname, ifindex, s.family, s.vrid, (p) => this.#receive(p), group);
     try {
       // Multicast IPv4 sends from the interface's address; otherwise only unicast_src binds.
       const from = s.family === "ipv4" ? source : s.unicastSrc === null ? null : source;
-      const sender = t.sender(s.interface, ifindex, s.family, from);
-      const dsts = this.#peers.length > 0 ? this.#peers : [t.group(s.family)];
+      const sender = t.sender(ifname, ifindex, s.family, from, s.unicastTtl ?? 255);
+      const dsts = this.#peers.length > 0 ? this.#peers : [group];
       this.#binding = { ifindex, source, listen, sender, dsts };
     } catch (e) {
       listen[Symbol.dispose]();
@@ -350,16 +417,28 @@ export class VrrpRunner implements Disposable {
   }
 
   #pollInput(): void {
-    if (this.#binding !== null) this.#host.transport.poll(this.#spec.interface, this.#spec.family);
+    if (this.#binding !== null) this.#host.transport.poll(this.#sockIf, this.#spec.family);
   }
 
   #receive(pkt: Datagram): void {
     const s = this.#spec;
-    if (this.#peers.length > 0 && !this.#peers.some((p) => ipEqual(p, pkt.src))) {
-      this.#peerDrops++;
-      this.#logDrop("peer", `advert from ${formatIp(pkt.src)}, which is not a unicast peer`);
-      return;
+    const unicast = this.#peers.length > 0;
+    // keepalived vrrp_check_packet(): with check_unicast_src the source must be a peer, and
+    // the peer's min_ttl..max_ttl applies; without it any source is taken.
+    let ttlRange: { min: number; max: number } | null = null;
+    if (unicast && s.checkUnicastSrc !== false) {
+      const i = this.#peers.findIndex((p) => ipEqual(p, pkt.src));
+      if (i < 0) {
+        this.#peerDrops++;
+        this.#logDrop("peer", `advert from ${formatIp(pkt.src)}, which is not a unicast peer`);
+        return;
+      }
+      ttlRange = s.peerTtl?.[i] ?? null;
     }
+    // keepalived vrrp_state_backup(): skip_check_adv_addr trusts the current master's list.
+    const master = this.#machine.masterAddress;
+    const trusted = s.skipCheckAdvAddr === true && this.#machine.state === "BACKUP" &&
+      master !== null && ipEqual(master, pkt.src);
     const verdict = validateAdvert(pkt.payload, {
       expect: {
         version: s.version,
@@ -371,7 +450,9 @@ export class VrrpRunner implements Disposable {
         addresses: this.#advertAddrs,
       },
       hopLimit: pkt.hopLimit,
-      unicast: this.#peers.length > 0,
+      unicast,
+      ttlRange,
+      checkAddresses: !trusted,
       v3Checksum: s.v3Checksum,
       src: pkt.src,
       dst: pkt.dst,
@@ -385,9 +466,10 @@ export class VrrpRunner implements Disposable {
       return;
     }
     if (verdict.addressMismatch) {
+      // RFC 3768 7.1: kept only because it comes from the address owner (priority 255).
       this.#logDrop(
         "addresses",
-        `advert from ${formatIp(pkt.src)} lists other addresses than ours`,
+        `advert from the address owner ${formatIp(pkt.src)} lists other addresses than ours`,
       );
     }
     this.#machine.receive({

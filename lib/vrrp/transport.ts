@@ -54,8 +54,9 @@ export interface VrrpTransport {
   /** The multicast group used for a family. */
   group(family: "ipv4" | "ipv6"): Uint8Array;
   /**
-   * Starts delivering adverts for `vrid` on (ifname, family) to `handler` until disposed.
-   * Throws (naming the interface) when the interface cannot receive VRRP.
+   * Starts delivering adverts for `vrid` on (ifname, family) to `handler` until disposed;
+   * `group` (keepalived mcast_dst_ip) is joined besides the family's group. Throws (naming
+   * the interface) when the interface cannot receive VRRP.
    */
   listen(
     ifname: string,
@@ -63,9 +64,11 @@ export interface VrrpTransport {
     family: "ipv4" | "ipv6",
     vrid: number,
     handler: AdvertHandler,
+    group?: Uint8Array,
   ): Disposable;
   /**
-   * A sender on (ifname, family) from `source` (null: the kernel's choice). Throws (naming the
+   * A sender on (ifname, family) from `source` (null: the kernel's choice); unicast goes out
+   * with TTL / hop limit `unicastTtl` (default 255, keepalived unicast_ttl). Throws (naming the
    * interface) when it cannot be opened.
    */
   sender(
@@ -73,6 +76,7 @@ export interface VrrpTransport {
     ifindex: number,
     family: "ipv4" | "ipv6",
     source: Uint8Array | null,
+    unicastTtl?: number,
   ): VrrpSender;
   /** Delivers whatever is waiting on (ifname, family) now, as the handlers would get it. */
   poll(ifname: string, family: "ipv4" | "ipv6"): void;
@@ -87,6 +91,8 @@ interface Channel {
   readonly rx: RawSocket;
   readonly watch: Disposable;
   readonly handlers: Map<number, AdvertHandler>;
+  /** Groups joined for instances' mcast_dst_ip, with the number of instances using each. */
+  readonly extraGroups: Map<string, number>;
   refs: number;
 }
 
@@ -126,6 +132,7 @@ export class SocketTransport implements VrrpTransport, Disposable {
     family: "ipv4" | "ipv6",
     vrid: number,
     handler: AdvertHandler,
+    groupBytes?: Uint8Array,
   ): Disposable {
     const key = `${ifname}/${family}`;
     let ch = this.#channels.get(key);
@@ -138,6 +145,19 @@ export class SocketTransport implements VrrpTransport, Disposable {
     if (ch.handlers.has(vrid)) {
       throw new Error(`VRID ${vrid} is already in use on ${ifname} (${family})`);
     }
+    const extra = groupBytes === undefined ? null : formatIp(groupBytes);
+    if (extra !== null && extra !== ch.group) {
+      const n = ch.extraGroups.get(extra) ?? 0;
+      if (n === 0) {
+        try {
+          ch.rx.joinGroup(extra, ifindex, ifname);
+        } catch (e) {
+          if (ch.refs === 0) this.#closeChannel(ch);
+          throw e;
+        }
+      }
+      ch.extraGroups.set(extra, n + 1);
+    }
     ch.handlers.set(vrid, handler);
     ch.refs++;
     const channel = ch;
@@ -147,6 +167,16 @@ export class SocketTransport implements VrrpTransport, Disposable {
         if (done) return;
         done = true;
         channel.handlers.delete(vrid);
+        if (extra !== null && extra !== channel.group) {
+          const n = (channel.extraGroups.get(extra) ?? 1) - 1;
+          if (n > 0) channel.extraGroups.set(extra, n);
+          else {
+            channel.extraGroups.delete(extra);
+            try {
+              channel.rx.leaveGroup(extra, channel.ifindex, channel.ifname);
+            } catch { /* interface gone */ }
+          }
+        }
         if (--channel.refs === 0) this.#closeChannel(channel);
       },
     };
@@ -169,7 +199,18 @@ export class SocketTransport implements VrrpTransport, Disposable {
         () => this.#drain(ch),
         `VRRP ${family} on ${ifname}`,
       );
-      const ch: Channel = { key, ifname, ifindex, family, group, rx, watch, handlers, refs: 0 };
+      const ch: Channel = {
+        key,
+        ifname,
+        ifindex,
+        family,
+        group,
+        rx,
+        watch,
+        handlers,
+        extraGroups: new Map(),
+        refs: 0,
+      };
       this.#channels.set(key, ch);
       return ch;
     } catch (e) {
@@ -212,9 +253,11 @@ export class SocketTransport implements VrrpTransport, Disposable {
   #closeChannel(ch: Channel): void {
     this.#channels.delete(ch.key);
     ch.watch[Symbol.dispose]();
-    try {
-      ch.rx.leaveGroup(ch.group, ch.ifindex, ch.ifname);
-    } catch { /* interface gone */ }
+    for (const g of [ch.group, ...ch.extraGroups.keys()]) {
+      try {
+        ch.rx.leaveGroup(g, ch.ifindex, ch.ifname);
+      } catch { /* interface gone */ }
+    }
     ch.rx.close();
   }
 
@@ -224,9 +267,10 @@ export class SocketTransport implements VrrpTransport, Disposable {
     ifindex: number,
     family: "ipv4" | "ipv6",
     sourceBytes: Uint8Array | null,
+    unicastTtl = 255,
   ): VrrpSender {
     const source = sourceBytes === null ? null : formatIp(sourceBytes);
-    const key = `${ifname}/${ifindex}/${family}/${source ?? "*"}`;
+    const key = `${ifname}/${ifindex}/${family}/${source ?? "*"}/${unicastTtl}`;
     let s = this.#senders.get(key);
     if (s === undefined) {
       const sock = RawSocket.open(family, IPPROTO_VRRP);
@@ -235,7 +279,7 @@ export class SocketTransport implements VrrpTransport, Disposable {
         if (source !== null) sock.bindAddress(source);
         sock.setMulticastInterface(ifindex, ifname);
         sock.setMulticastHops(255);
-        sock.setUnicastHops(255);
+        sock.setUnicastHops(unicastTtl);
         sock.setMulticastLoop(false);
         sock.setTrafficClass(TOS_NETWORK_CONTROL);
         // IPv6: the kernel fills the checksum with the real pseudo-header (as keepalived).

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { Link } from "../netlink/rtnl.ts";
+import type { AddressSpec, Link } from "../netlink/rtnl.ts";
 import {
   addrGenModeNoneRequest,
   createMacvlanRequest,
@@ -25,6 +25,7 @@ import {
   linkUpRequest,
   MACVLAN_MODE_PRIVATE,
 } from "../netlink/rtnl_link.ts";
+import { formatIp } from "../net/ip.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Sysctl } from "../runtime/sysctl.ts";
 import type { Firewall } from "./firewall.ts";
@@ -44,6 +45,29 @@ export interface VmacRtnl {
   linkRequest(r: LinkRequest, what: string): Promise<void>;
   linkByName(name: string): Promise<Link | null>;
   listLinks(): Promise<Link[]>;
+  addAddress(spec: AddressSpec): Promise<void>;
+}
+
+/** The EUI-64 link-local address of a MAC (keepalived make_link_local_address()). */
+export function eui64LinkLocal(mac: Uint8Array): Uint8Array {
+  return Uint8Array.of(
+    0xfe,
+    0x80,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    mac[0]! ^ 0x02,
+    mac[1]!,
+    mac[2]!,
+    0xff,
+    0xfe,
+    mac[3]!,
+    mac[4]!,
+    mac[5]!,
+  );
 }
 
 /** One instance's VMAC. */
@@ -56,6 +80,12 @@ export interface VmacSpec {
   base: string;
   family: "ipv4" | "ipv6";
   vrid: number;
+  /**
+   * IPv6 adverts sent from the VMAC: the link-local address to give it (keepalived
+   * set_link_local_address(): unicast_src_ip, else the base's link-local, else the EUI-64 of
+   * the base's MAC). Null: none (vmac_xmit_base, or IPv4).
+   */
+  linkLocal?: Uint8Array | null;
 }
 
 /** A VMAC in place. */
@@ -189,6 +219,18 @@ export class Vmacs {
       `${who}: cannot set addrgenmode none`,
     );
     await this.#rtnl.linkRequest(linkUpRequest(up.ifindex), `${who}: cannot set it up`);
+    if (spec.family === "ipv6" && spec.linkLocal !== undefined && spec.linkLocal !== null) {
+      const ll = spec.linkLocal;
+      await this.#rtnl.addAddress({
+        ifindex: up.ifindex,
+        ifname: spec.name,
+        address: formatIp(ll),
+        prefix: 64,
+        nodad: true,
+      }).catch((e) => {
+        if (!(e instanceof Error && "code" in e && e.code === "EEXIST")) throw e;
+      });
+    }
   }
 
   /** Removes the VMAC of `name` (its addresses go with it) and puts the base back. */
