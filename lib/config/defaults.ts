@@ -14,7 +14,7 @@ import {
   type RulePriorities,
   rulePriorities,
 } from "./defaults_routing.ts";
-import { strictDefaults } from "./rules_strict.ts";
+import { strictDefaults } from "./defaults_vrrp.ts";
 import type { Walker } from "./walker.ts";
 import { familyOf } from "./scalars.ts";
 import type {

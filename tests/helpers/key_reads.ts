@@ -49,6 +49,7 @@ const SPEC_TYPES = `${ROOT}lib/config/spec_types.ts`;
 const COUNTED_IN_CONFIG = [
   "lib/config/defaults.ts",
   "lib/config/defaults_routing.ts",
+  "lib/config/defaults_vrrp.ts",
   "lib/config/alerts.ts",
 ];
 
