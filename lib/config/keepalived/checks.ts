@@ -134,7 +134,7 @@ export function convertCheck(
     if (type === "SSL_GET") table.enable_sni = set("enable_sni", (c) => ctx.bool(c), ctx);
   } else if (type === "MISC_CHECK") {
     delete table.connect_timeout;
-    table.misc_path = set("misc_path", (c) => ctx.command(c), ctx);
+    table.misc_path = set("misc_path", (c) => ctx.scriptOnly(c), ctx);
     table.misc_timeout = set("misc_timeout", (c) => msOrNull(ctx.secondsMs(c, MAX_TIMER_SEC)), ctx);
     table.misc_dynamic = set("misc_dynamic", (c) => ctx.bool(c), ctx);
     table.user = set("user", (c) => {

@@ -43,6 +43,51 @@ export class Ctx {
     return n.args.join(" ");
   }
 
+  /**
+   * A notify-type script line (`notify_master`, `notify`, `quorum_up`, `notify_up`, ...): as
+   * keepalived's notify_script_init reads it, the first (quoted) word is the command line and
+   * the next words are a user and group to run it as. haagent runs these as script_user, so a
+   * user is reported and left out (never appended to the command).
+   */
+  script(n: KaNode): string | null {
+    const cmd = n.args[0];
+    if (cmd === undefined || cmd.trim() === "") {
+      this.error(n, `${n.keyword}: missing value`);
+      return null;
+    }
+    if (n.args.length > 1) {
+      this.warn(
+        n,
+        `${n.keyword}: runs as "${n.args.slice(1, 3).join(":")}" in keepalived; haagent runs ` +
+          "notify scripts as global.script_user (or its default), so that user is not carried " +
+          "over (quote the script if the words were meant as its arguments)",
+      );
+    }
+    return cmd;
+  }
+
+  /**
+   * A vrrp_script `script` or MISC_CHECK `misc_path` line: keepalived 2.2.7
+   * (set_script_params_array) runs the first word, or the quoted string, and ignores the words
+   * after it; they are dropped here too, with a warning.
+   */
+  scriptOnly(n: KaNode): string | null {
+    const cmd = n.args[0];
+    if (cmd === undefined || cmd.trim() === "") {
+      this.error(n, `${n.keyword}: missing value`);
+      return null;
+    }
+    if (n.args.length > 1) {
+      this.warn(
+        n,
+        `${n.keyword}: keepalived 2.2.7 runs "${cmd}" without the words after it ` +
+          `("${n.args.slice(1).join(" ")}"), dropped here too; quote the whole command line ` +
+          "to pass them as arguments",
+      );
+    }
+    return cmd;
+  }
+
   int(n: KaNode, min: number, max: number, i = 0): number | null {
     const v = this.arg(n, i);
     if (v === null) return null;

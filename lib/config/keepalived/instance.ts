@@ -65,7 +65,7 @@ export function convertInstance(
     peerTtl: false,
   };
   const o = d.out;
-  const notify = (key: string): Handler<Obj> => set(key, (c) => ctx.command(c), ctx);
+  const notify = (key: string): Handler<Obj> => set(key, (c) => ctx.script(c), ctx);
   /** track_script / track_process: entries naming a block defined earlier, with a weight. */
   const trackNamed = (
     c: KaNode,

@@ -275,8 +275,8 @@ function convertVirtualServer(
     inhibit_on_failure: set("inhibit_on_failure", (c) => ctx.bool(c), ctx),
     quorum: set("quorum", (c) => ctx.int(c, 1, 2_147_483_647), ctx),
     hysteresis: set("hysteresis", (c) => ctx.int(c, 0, 2_147_483_647), ctx),
-    quorum_up: set("quorum_up", (c) => ctx.command(c), ctx),
-    quorum_down: set("quorum_down", (c) => ctx.command(c), ctx),
+    quorum_up: set("quorum_up", (c) => ctx.script(c), ctx),
+    quorum_down: set("quorum_down", (c) => ctx.script(c), ctx),
     smtp_alert: set("smtp_alert", (c) => ctx.bool(c), ctx),
     omega: set("omega", (c) => ctx.bool(c), ctx),
     ops: set("ops", (c) => (ctx.extra(c, 0), true), ctx),
@@ -361,8 +361,8 @@ function convertRealServer(
     uthreshold: set("upper_threshold", (c) => ctx.int(c, 0, 2_147_483_647), ctx),
     lthreshold: set("lower_threshold", (c) => ctx.int(c, 0, 2_147_483_647), ctx),
     inhibit_on_failure: set("inhibit_on_failure", (c) => ctx.bool(c), ctx),
-    notify_up: set("notify_up", (c) => ctx.command(c), ctx),
-    notify_down: set("notify_down", (c) => ctx.command(c), ctx),
+    notify_up: set("notify_up", (c) => ctx.script(c), ctx),
+    notify_down: set("notify_down", (c) => ctx.script(c), ctx),
     smtp_alert: set("smtp_alert", (c) => ctx.bool(c), ctx),
   };
   for (const t of CHECK_TYPES) table[t] = checker(t);

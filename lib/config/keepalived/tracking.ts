@@ -31,7 +31,7 @@ const SCRIPT_ORDER = [
 export function convertScript(n: KaNode, ctx: Ctx): Obj {
   const out: Obj = {};
   const table: Record<string, Handler<Obj>> = {
-    script: set("command", (c) => ctx.command(c), ctx),
+    script: set("command", (c) => ctx.scriptOnly(c), ctx),
     interval: set("interval", (c) => msOrNull(ctx.secondsMs(c, MAX_TIMER_SEC)), ctx),
     timeout: set("timeout", (c) => msOrNull(ctx.secondsMs(c, MAX_TIMER_SEC)), ctx),
     weight: set("weight", (c) => {

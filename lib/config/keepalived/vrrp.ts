@@ -327,7 +327,7 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
 
 function convertSyncGroup(n: KaNode, ctx: Ctx, r: VrrpOut, declared: Set<string>): Obj {
   const out: Obj = {};
-  const notify = (key: string): Handler<Obj> => set(key, (c) => ctx.command(c), ctx);
+  const notify = (key: string): Handler<Obj> => set(key, (c) => ctx.script(c), ctx);
   dispatch(ctx, ctx.block(n), {
     group: (c) => {
       const members: string[] = [];
