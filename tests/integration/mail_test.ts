@@ -63,8 +63,10 @@ virtual_servers:
       throw new Error(`mails:\n${out.join("\n")}\nagent:\n${agent.log.join("\n")}`);
     });
     // Both threads' counters in status (the worker's arrive with its next snapshot).
-    await waitFor(async () => ((await lab.status(agent))?.mail?.sent ?? 0) >= 4, 5000);
-    assertEquals((await lab.status(agent))?.mail, { sent: 4, failed: 0, dropped: 0 });
+    // BACKUP, MASTER, the virtual server starting with quorum up (keepalived's do_vs_notifies at
+    // init), the real server DOWN and the quorum lost.
+    await waitFor(async () => ((await lab.status(agent))?.mail?.sent ?? 0) >= 5, 5000);
+    assertEquals((await lab.status(agent))?.mail, { sent: 5, failed: 0, dropped: 0 });
     assertEquals(await lab.stop(agent), 0);
     await waitFor(() => Promise.resolve(has("[r1] VRRP Instance VI_1 - Stopping")), 10_000)
       .catch(() => {
@@ -88,6 +90,12 @@ virtual_servers:
         .test(rs),
       rs,
     );
+    const vs = subjects.filter((s) => s?.includes("Virtualserver"));
+    assertEquals(vs, [
+      "[r1] Virtualserver TCP 10.77.0.50:80 - UP",
+      "[r1] Virtualserver TCP 10.77.0.50:80 - DOWN",
+    ]);
+    assert(m.some((l) => l.includes("| => Starting with quorum up: alive weight 1")), m.join("\n"));
     assert(agent.log.some((l) => /mail alert sent via 10\.77\.0\.2:2525/.test(l)), "logged");
   },
 });
