@@ -543,7 +543,12 @@ export class Agent {
       }).catch((err) => this.#log.error(`cannot re-read interfaces: ${err}`));
       return;
     }
+    const wasUp = e.kind === "link" ? this.#links.link(e.link.name)?.up ?? null : null;
     this.#links.apply(e);
+    if (e.kind === "link" && (e.deleted || this.#links.link(e.link.name)?.up !== wasUp)) {
+      // The kernel drops routes through an interface that goes down or away.
+      this.#announce?.linkChanged(e.link.name);
+    }
     // An interface appeared or went, an address moved: where routes point may change.
     this.#announce?.refresh();
     if (e.kind === "link") {

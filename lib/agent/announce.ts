@@ -75,6 +75,14 @@ export class AnnounceRuntime {
     this.refresh();
   }
 
+  /**
+   * An interface went up, down or away: the kernel may have dropped our routes through it, so
+   * they are written again (a failure is retried until the interface is back).
+   */
+  linkChanged(name: string): void {
+    this.#table?.relink(name);
+  }
+
   /** Recomputes the entries and writes the difference (after any state, quorum or address change). */
   refresh(): void {
     const plan = this.#plan;

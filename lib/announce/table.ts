@@ -139,6 +139,16 @@ export class AnnounceTable implements Disposable {
     }
   }
 
+  /**
+   * The routes through `device` may be gone (the kernel flushes routes through an interface that
+   * goes down or away): the next `apply` writes them again.
+   */
+  relink(device: string): void {
+    for (const [key, held] of [...this.#held]) {
+      if (held.device === device) this.#held.delete(key);
+    }
+  }
+
   #announce(key: string, e: AnnounceEntry): void {
     const held = this.#held.get(key);
     if (held !== undefined && held.device === e.device && !this.#errors.has(key)) return;

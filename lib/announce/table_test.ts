@@ -201,3 +201,24 @@ Deno.test("announce table: a route deleted behind our back is not an error to wi
   await table.settled();
   assert(!lines.some((l) => l.includes("cannot withdraw")), lines.join("\n"));
 });
+
+Deno.test("announce table: routes through an interface that went down are written again", async () => {
+  const { kernel, table, clock } = setup();
+  await table.start();
+  const entries = [entry("192.0.2.10", "eth0", true), entry("2001:db8::10", "eth1", true)];
+  table.apply(entries, { purge: true });
+  await table.settled();
+  // eth0 goes down: the kernel flushes its routes and refuses new ones until it is up.
+  kernel.routes.delete(FakeKernel.key(198, "192.0.2.10", 32));
+  kernel.ops.length = 0;
+  kernel.failAdds = new SyscallError("sendto", 100, "Cannot add route 192.0.2.10/32");
+  table.relink("eth0");
+  table.apply(entries);
+  await table.settled();
+  assertEquals(kernel.ops, ["replace 192.0.2.10/32 #2 t198 p248"], "only eth0's route");
+  assert(table.error("192.0.2.10/32")!.includes("ENETDOWN"));
+  kernel.failAdds = null;
+  clock.advance(RETRY_MS);
+  await table.settled();
+  assertEquals(kernel.table(198), ["192.0.2.10/32 #2 p248", "2001:db8::10/128 #3 p248"]);
+});

@@ -97,11 +97,13 @@ export class BgpLab implements AsyncDisposable {
    * The upstream's configuration: both nodes as eBGP neighbours, ECMP, hold time `holdS`, BFD
    * with the nodes in `bfd` only (the others are watched by the hold timer alone).
    */
-  upstreamConfig(opts: { bfd: NodeName[]; holdS: number }): string {
+  upstreamConfig(opts: { bfd: NodeName[]; holdS: number; traceRoutes?: boolean }): string {
     const nodes = ["n1", "n2"] as const;
     if (this.speaker === "bird") {
+      // traceRoutes: every change of the upstream's RIB is a log line with microseconds.
+      const trace = opts.traceRoutes ? "timeformat log iso long us;\n" : "";
       return `log stderr all;
-router id ${NET.up};
+${trace}router id ${NET.up};
 protocol device {}
 protocol kernel { ipv4 { import none; export all; }; merge paths on; }
 protocol bfd {
@@ -113,6 +115,7 @@ template bgp node {
   hold time ${opts.holdS};
   connect retry time 1;
   error wait time 1, 5;
+  ${opts.traceRoutes ? "debug { routes };" : ""}
 }
 ${
         nodes.map((n) =>
@@ -148,7 +151,9 @@ ${
   }
 
   /** Starts the upstream router's speaker. */
-  async startUpstream(opts: { bfd: NodeName[]; holdS: number }): Promise<void> {
+  async startUpstream(
+    opts: { bfd: NodeName[]; holdS: number; traceRoutes?: boolean },
+  ): Promise<void> {
     await this.#startSpeaker("up", this.upstreamConfig(opts));
   }
 
@@ -236,6 +241,11 @@ ${
       `${this.dir}/frr-${ns}`,
       ...commands.flatMap((c) => ["-c", c]),
     ]);
+  }
+
+  /** The lines the speaker of `ns` logged so far (BIRD's stderr, FRR's stdout). */
+  speakerLog(ns: string): readonly string[] {
+    return this.#speakerLogs.get(ns) ?? [];
   }
 
   /** The speaker's CLI output in `ns` (for messages and the test log). */

@@ -244,3 +244,35 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "announce: an IPv6 VIP is a /128 route in table 198 while MASTER, gone after SIGTERM",
+  ignore: why !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using lab = await VrrpLab.create("a6");
+    const a1 = lab.startHaagent(
+      "r1",
+      `vrrp_instances:
+  VI_6:
+    interface: eth0
+    vrid: 62
+    priority: 150
+    advert_interval: 100ms
+    announce: true
+    virtual_ipaddresses: [fd77::50/64]
+`,
+    );
+    await lab.waitState(a1, "MASTER", 20_000);
+    const routes6 = async () =>
+      (await lab.lab.tryExec("r1", ["ip", "-6", "-o", "route", "show", "table", "198"])).stdout
+        .split("\n").filter(Boolean).map((l) => l.replace(/\s+/g, " ").trim());
+    await waitFor(async () => (await routes6()).length === 1, 8000);
+    const [r] = await routes6();
+    assert(r!.startsWith("fd77::50 dev eth0 proto 248"), r);
+    assertEquals((await announce(lab, a1))!.routes[0]!.prefix, "fd77::50/128");
+    assertEquals(await lab.stop(a1), 0);
+    assertEquals(await routes6(), []);
+  },
+});
