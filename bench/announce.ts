@@ -8,9 +8,10 @@
  *
  *   - SIGTERM on node 1 (master, announcing the VIP): node 1's VIP route leaves the upstream's
  *     RIB (floor: 0, nothing to wait for); node 2's arrives after the priority-0 handover.
- *   - real server down (SIGKILL of the TCP server node 1's anycast service checks): the anycast
- *     route leaves the RIB (floor: the check interval x fall, the worst case of noticing); and
- *     the server back (floor: interval x rise).
+ *   - real server down (an nftables rule on node 1 resets connections to the TCP server its
+ *     anycast service checks, as a dead server's kernel would): the anycast route leaves the RIB
+ *     (floor: the check interval x fall, the worst case of noticing); and the rule removed
+ *     (floor: interval x rise). The event time is when `nft` returned (a few ms late at most).
  *   - VRRP takeover (SIGKILL of node 1's haagent): from node 1's last advert (tcpdump on node 2)
  *     to node 2's VIP route in the RIB (floor: node 2's master-down interval).
  *   - a dead node (link down, SIGKILL of haagent and BIRD): from the link going down to the
@@ -212,16 +213,41 @@ async function main(): Promise<number> {
   // Real server down, and back.
   const down: number[] = [];
   const up: number[] = [];
+  await lab.lab.exec("n1", ["nft", "add", "table", "inet", "bench"]);
+  await lab.lab.exec("n1", [
+    "nft",
+    "add",
+    "chain",
+    "inet",
+    "bench",
+    "out",
+    "{ type filter hook output priority 0 ; }",
+  ]);
   for (let i = 0; i < RUNS; i++) {
     await sleep(Math.random() * DELAY_LOOP_MS);
+    // The server refuses connections as a dead one's kernel would, from when nft returns.
+    await lab.lab.exec("n1", [
+      "nft",
+      "add",
+      "rule",
+      "inet",
+      "bench",
+      "out",
+      "tcp",
+      "dport",
+      String(CHECK_PORT),
+      "reject",
+      "with",
+      "tcp",
+      "reset",
+    ]);
     const tDown = nowMs();
-    server.kill("SIGKILL");
-    const gone = await ribEvent(lab, "n1", "removed", `${ANYCAST}/32`, tDown, 5000);
+    const gone = await ribEvent(lab, "n1", "removed", `${ANYCAST}/32`, tDown - 20, 5000);
     down.push(gone - tDown);
-    await server.child.status;
-    server = startServer(lab);
-    const tUp = await ready(server);
-    const back = await ribEvent(lab, "n1", "added", `${ANYCAST}/32`, tUp, 15_000);
+    await sleep(Math.random() * DELAY_LOOP_MS);
+    await lab.lab.exec("n1", ["nft", "flush", "chain", "inet", "bench", "out"]);
+    const tUp = nowMs();
+    const back = await ribEvent(lab, "n1", "added", `${ANYCAST}/32`, tUp - 20, 5000);
     up.push(back - tUp);
     verbose(
       `real server run ${i + 1}: down ${(gone - tDown).toFixed(1)} ms, up ${
@@ -230,12 +256,12 @@ async function main(): Promise<number> {
     );
   }
   rows.push({
-    what: "real server down -> the service's route withdrawn",
+    what: "real server refuses (nft reject) -> the service's route withdrawn",
     floor: `check interval x fall ${fmtMs(DELAY_LOOP_MS * FALL, 0)} (worst case)`,
     samples: down,
   });
   rows.push({
-    what: "real server listening -> the service's route in",
+    what: "real server answers again -> the service's route in",
     floor: `check interval x rise ${fmtMs(DELAY_LOOP_MS * RISE, 0)} (worst case)`,
     samples: up,
   });
@@ -323,20 +349,6 @@ async function main(): Promise<number> {
   console.log(`\n${machineLoad(j0, j1)}`);
   server.kill("SIGKILL");
   return 0;
-}
-
-/** Resolves with the wall-clock time the server printed "ready" (it listens from then on). */
-async function ready(p: LabProcess): Promise<number> {
-  const reader = p.child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("ready")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the check server exited before it was ready");
-    text += value;
-  }
-  const t = nowMs();
-  reader.releaseLock();
-  return t;
 }
 
 function startServer(lab: BgpLab): LabProcess {
