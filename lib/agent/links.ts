@@ -14,6 +14,8 @@ export interface CachedLink {
   mac: Uint8Array;
   /** Administratively up and running (carrier), as keepalived judges. */
   up: boolean;
+  /** The interface's MTU (0 when the kernel did not say). */
+  mtu: number;
 }
 
 /** Interfaces and addresses by index. */
@@ -78,7 +80,13 @@ export class LinkCache {
     const idx = this.#byName.get(name);
     const l = idx === undefined ? undefined : this.#byIndex.get(idx);
     if (l === undefined) return null;
-    return { index: l.index, name: l.name, mac: l.mac ?? new Uint8Array(6), up: l.up && l.running };
+    return {
+      index: l.index,
+      name: l.name,
+      mac: l.mac ?? new Uint8Array(6),
+      up: l.up && l.running,
+      mtu: l.mtu,
+    };
   }
 
   /** The name of an interface index, or null. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { advertCapacity, DEFAULT_MTU } from "../net/advert_capacity.ts";
 import { formatDuration } from "./duration.ts";
 import { familyOf } from "./scalars.ts";
 import { featureRules } from "./rules_strict.ts";
@@ -95,6 +96,20 @@ export function instanceRules(
   }
   if (inst.vips.length === 0) {
     w.warn(w.at(p), p, "no virtual_ipaddresses: the master will hold no address");
+  }
+  // keepalived: the VIPs past what fits in an advert are moved to the eVIPs (held, not listed).
+  const listed = inst.vips.filter((v) => v.family === inst.family);
+  const room = advertCapacity(inst.family, inst.version, DEFAULT_MTU);
+  const first = listed[room];
+  if (first !== undefined) {
+    const vp = w.pathOf.get(first) ?? `${p}.virtual_ipaddresses`;
+    w.warn(
+      w.at(vp),
+      vp,
+      `${listed.length} addresses do not fit in an advert (at most ${room} on a ` +
+        `${DEFAULT_MTU}-byte MTU): the last ${listed.length - room} are held but not ` +
+        `advertised, like virtual_ipaddresses_excluded (keepalived: excess moved to eVIPs)`,
+    );
   }
   sameFamily(inst.unicastSrcIp, `${p}.unicast_src_ip`, "unicast_src_ip");
   const peers = new Set<string>();

@@ -106,9 +106,10 @@ export type InstanceEvent =
 /**
  * Where one of the instance's own faults comes from; each is set and cleared on its own.
  * "interface": missing, without a source address, or its sockets cannot be opened; "link": no
- * carrier or administratively down; "track": a tracked object with weight 0 is failing.
+ * carrier or administratively down; "track": a tracked object with weight 0 is failing;
+ * "internal": the executor failed to carry out an action or a timer (a bug, logged).
  */
-export type FaultSource = "interface" | "link" | "track";
+export type FaultSource = "interface" | "link" | "track" | "internal";
 
 /** What the executor knows of the instance's interface (`setLink`). */
 export type LinkView =

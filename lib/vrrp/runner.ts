@@ -7,11 +7,14 @@
  *   through its writers (VIPs, virtual routes, announcements, and any the host adds).
  * Input waiting in the socket is handed over before a BACKUP's timer callback runs, so a
  * stalled event loop does not declare a live master dead.
+ * Nothing the runner does may leave the instance silent: an action, a timer callback or a
+ * received advert that throws is logged and puts the instance in FAULT ("internal"), retried
+ * after INTERNAL_RETRY_MS; `stop()` never throws.
  *
  * @module
  */
 import type { RuleSpec } from "../netlink/rule.ts";
-import type { Clock } from "../runtime/clock.ts";
+import type { Clock, Timer } from "../runtime/clock.ts";
 import { type Logger, RateLimiter } from "../runtime/log.ts";
 import { formatIp, ipEqual, parseIp } from "../net/ip.ts";
 import {
@@ -28,6 +31,7 @@ import {
 import { Announcer, type AnnounceTarget, type AnnounceTiming } from "./announce.ts";
 import { DropCounters } from "./counters.ts";
 import { type Action, VrrpInstance, type VrrpState } from "./instance.ts";
+import { advertCapacity, DEFAULT_MTU } from "../net/advert_capacity.ts";
 import { encodeAdvert, passwordBytes } from "./packet.ts";
 import type { Datagram, VrrpSender, VrrpTransport } from "./transport.ts";
 import { validateAdvert } from "./validate.ts";
@@ -91,6 +95,8 @@ export interface HostLink {
   mac: Uint8Array;
   /** Administratively up with carrier. */
   up: boolean;
+  /** The MTU, when known: how many VIPs fit in an advert (DEFAULT_MTU otherwise). */
+  mtu?: number;
 }
 
 /** What the runner needs from the host: real in the agent, in memory in tests. */
@@ -120,6 +126,13 @@ export interface RunnerHost {
    */
   guards?(spec: InstanceSpec): Writer[];
 }
+
+/**
+ * How long an instance stays in FAULT after an internal error before it tries again; doubled
+ * at each new one, up to 5 minutes.
+ */
+export const INTERNAL_RETRY_MS = 10_000;
+const INTERNAL_RETRY_MAX_MS = 300_000;
 
 /** The sockets of an instance bound to one incarnation of its interface. */
 interface Binding {
@@ -166,6 +179,11 @@ export class VrrpRunner implements Disposable {
   /** Where the sockets are (the VMAC unless vmac_xmit_base), where the VIPs go, the base. */
   readonly #sockIf: string;
   readonly #vipIf: string;
+  /** What last failed in our own code, while the instance is in FAULT for it. */
+  #internalError: string | null = null;
+  #internalRetry: Timer | null = null;
+  #internalFailures = 0;
+  #stopped = false;
 
   constructor(spec: InstanceSpec, host: RunnerHost) {
     this.#spec = spec;
@@ -173,9 +191,19 @@ export class VrrpRunner implements Disposable {
     this.#log = host.log.child(`vrrp ${spec.name}`);
     this.#dropLog = new RateLimiter(10_000, 5, () => host.clock.now());
     this.#epochOffsetMs = Date.now() - host.clock.now();
-    this.#advertAddrs = spec.vips
-      .filter((v) => !v.excluded && v.family === spec.family)
-      .map((v) => parseIp(v.address)!.bytes);
+    // keepalived: VIPs past what fits in an advert are held but not listed (moved to eVIPs).
+    const listed = spec.vips.filter((v) => !v.excluded && v.family === spec.family);
+    const mtu = host.link(spec.interface)?.mtu || DEFAULT_MTU;
+    const room = advertCapacity(spec.family, spec.version, mtu);
+    if (listed.length > room) {
+      this.#log.warn(
+        `${listed.length - room} of ${listed.length} VIPs are not advertised: at most ${room} ` +
+          `fit in an advert on ${spec.interface} (MTU ${mtu}); they are held like ` +
+          `virtual_ipaddresses_excluded (keepalived: "Number of VIPs (${listed.length}) exceeds ` +
+          `maximum/space available in packet (max ${room} addresses) - excess moved to eVIPs")`,
+      );
+    }
+    this.#advertAddrs = listed.slice(0, room).map((v) => parseIp(v.address)!.bytes);
     this.#authData = spec.version === 2 && spec.authPassword !== null
       ? passwordBytes(spec.authPassword)
       : null;
@@ -188,8 +216,12 @@ export class VrrpRunner implements Disposable {
       now: () => host.clock.now(),
       setTimer: (ms, fn) =>
         host.clock.setTimer(ms, () => {
-          if (this.#machine.state === "BACKUP") this.#pollInput();
-          fn();
+          try {
+            if (this.#machine.state === "BACKUP") this.#pollInput();
+            fn();
+          } catch (e) {
+            this.#failed("a timer", e);
+          }
         }),
     };
     this.#machine = new VrrpInstance(
@@ -322,10 +354,24 @@ export class VrrpRunner implements Disposable {
     for (const w of this.#writers) this.#guard(w, () => w.addressDeleted?.(ifindex, address));
   }
 
-  /** Stops: a master sends priority 0 and removes its VIPs; the sockets close. */
+  /**
+   * Stops: a master sends priority 0 and removes its VIPs; the sockets close. Never throws:
+   * whatever fails is logged and the rest of the stop goes on.
+   */
   stop(): void {
-    this.#machine.shutdown("stopped");
-    this.#unbind();
+    this.#stopped = true;
+    this.#internalRetry?.cancel();
+    this.#internalRetry = null;
+    try {
+      this.#machine.shutdown("stopped");
+    } catch (e) {
+      this.#log.error(`shutdown failed: ${e instanceof Error ? e.message : e}`);
+    }
+    try {
+      this.#unbind();
+    } catch (e) {
+      this.#log.error(`cannot close the VRRP sockets: ${e instanceof Error ? e.message : e}`);
+    }
     for (const w of this.#writers) this.#guard(w, () => w[Symbol.dispose]());
   }
 
@@ -472,11 +518,15 @@ export class VrrpRunner implements Disposable {
         `advert from the address owner ${formatIp(pkt.src)} lists other addresses than ours`,
       );
     }
-    this.#machine.receive({
-      priority: verdict.advert.priority,
-      maxAdverIntCs: verdict.advert.maxAdverIntCs,
-      src: pkt.src,
-    });
+    try {
+      this.#machine.receive({
+        priority: verdict.advert.priority,
+        maxAdverIntCs: verdict.advert.maxAdverIntCs,
+        src: pkt.src,
+      });
+    } catch (e) {
+      this.#failed("a received advert", e);
+    }
   }
 
   /**
@@ -492,26 +542,85 @@ export class VrrpRunner implements Disposable {
     );
   }
 
-  /** Carries out one action: adverts here, the rest by the writers (releases in reverse). */
+  /**
+   * Carries out one action: adverts here, the rest by the writers (releases in reverse). It
+   * never throws into the machine: a failure puts the instance in FAULT once the machine's
+   * step is over (see #failed).
+   */
   #act(a: Action): void {
-    if (a.type === "send-advert") {
-      this.#sendAdvert(a.priority, a.intervalCs);
-      return;
-    }
-    const writers = a.type === "remove-vips" ? [...this.#writers].reverse() : this.#writers;
-    for (const w of writers) this.#guard(w, () => w.act(a));
-    if (a.type === "state") {
-      this.#log.info(`${a.from} -> ${a.to}: ${a.reason}`);
-      this.#host.onState(this, a.from, a.to, a.reason);
+    try {
+      if (a.type === "send-advert") {
+        this.#sendAdvert(a.priority, a.intervalCs);
+        return;
+      }
+      const writers = a.type === "remove-vips" ? [...this.#writers].reverse() : this.#writers;
+      // Every writer runs even if one fails (a release must reach them all); a failure then
+      // faults the instance.
+      for (const w of writers) this.#guard(w, () => w.act(a), a.type);
+      if (a.type === "state") {
+        this.#log.info(`${a.from} -> ${a.to}: ${a.reason}`);
+        this.#host.onState(this, a.from, a.to, a.reason);
+      }
+    } catch (e) {
+      this.#failed(a.type === "state" ? `the ${a.to} transition` : `"${a.type}"`, e);
     }
   }
 
-  /** Runs a writer's step; a writer that throws is logged, never left to break the machine. */
-  #guard(w: Writer, step: () => void): void {
+  /**
+   * Our own code failed (an action, a timer, a received advert): log it and put the instance in
+   * FAULT, visibly (status shows "internal error: ..."), rather than leave it silent in a
+   * half-done state; INTERNAL_RETRY_MS later (doubled at each new failure) the fault is cleared
+   * and the instance tries again. The fault is set after the machine's current step, which the
+   * failure interrupted.
+   */
+  #failed(what: string, e: unknown): void {
+    const msg = `${what} failed: ${e instanceof Error ? e.message : String(e)}`;
+    if (this.#stopped) {
+      this.#log.error(`${msg} (while stopping)`);
+      return;
+    }
+    if (this.#internalError !== null) {
+      this.#log.debug(msg);
+      return;
+    }
+    this.#internalError = msg;
+    const retryMs = Math.min(
+      INTERNAL_RETRY_MS * 2 ** this.#internalFailures,
+      INTERNAL_RETRY_MAX_MS,
+    );
+    this.#internalFailures++;
+    this.#log.error(`${msg}: instance in FAULT, retried in ${retryMs / 1000} s`);
+    this.#host.clock.setTimer(0, () => {
+      if (this.#stopped || this.#internalError === null) return;
+      try {
+        this.#machine.setFault("internal", true, `internal error: ${msg}`);
+      } catch (err) {
+        this.#log.error(`cannot enter FAULT: ${err instanceof Error ? err.message : err}`);
+      }
+      this.#internalRetry = this.#host.clock.setTimer(retryMs, () => {
+        this.#internalRetry = null;
+        this.#internalError = null;
+        if (this.#stopped) return;
+        try {
+          this.#machine.setFault("internal", false, "retrying after an internal error");
+        } catch (err) {
+          this.#failed("the retry", err);
+        }
+      });
+    });
+  }
+
+  /**
+   * Runs a writer's step; a writer that throws is logged, never left to break the machine or
+   * the other writers. A failed action (`action` given) faults the instance (#failed).
+   */
+  #guard(w: Writer, step: () => void, action?: Action["type"]): void {
     try {
       step();
     } catch (e) {
-      this.#log.error(`${w.constructor.name} failed: ${e instanceof Error ? e.message : e}`);
+      const name = w.constructor.name === "Object" ? "a writer" : w.constructor.name;
+      if (action !== undefined) this.#failed(`${name} on "${action}"`, e);
+      else this.#log.error(`${name} failed: ${e instanceof Error ? e.message : e}`);
     }
   }
 
