@@ -665,46 +665,66 @@ export class Agent {
     return this.#stopping;
   }
 
+  /**
+   * Every step runs whatever the others did: one that throws is logged and the stop goes on,
+   * so `done` always resolves (run.ts ends the process anyway after STOP_DEADLINE_MS).
+   */
   async #stop(): Promise<void> {
-    this.#log.info("stopping");
-    this.#service?.stopping();
-    this.#socketRetry[Symbol.dispose]();
-    // Withdrawn first: the network stops sending us traffic while the VIPs are still here.
-    await this.#announce?.stop().catch((e) => this.#log.error(`announce: ${(e as Error).message}`));
-    for (const g of this.#groups) g.group?.[Symbol.dispose]();
-    for (const r of this.#runners.values()) r.stop();
-    await Promise.all([...this.#runners.values()].map((r) => r.settled()));
-    await this.#kernel?.stop();
-    await this.#statics?.stop();
-    this.#tracking.stop();
-    if (this.#lvs !== null) await this.#lvs.stop().catch((e) => this.#log.error(String(e)));
-    await Promise.race([
-      Promise.all([
-        this.#scriptsQueue.idle(),
-        this.#notifier.idle(),
-        this.#mailer?.idle() ?? Promise.resolve(),
-      ]),
-      new Promise((r) => setTimeout(r, 5000)),
-    ]);
-    await this.#notifier.close();
-    await this.#control?.close();
-    await this.#metrics?.shutdown().catch(() => {});
-    this.#events?.[Symbol.dispose]();
-    this.#rtnl?.[Symbol.dispose]();
-    this.#transport?.[Symbol.dispose]();
-    this.#frames?.[Symbol.dispose]();
-    this.#clock[Symbol.dispose]();
-    this.#reactor.close();
-    if (this.#pidFile !== null) {
-      const pidFile = this.#pidFile;
+    const step = async (what: string, fn: () => unknown): Promise<void> => {
       try {
-        if ((await Deno.readTextFile(pidFile)).trim() === String(Deno.pid)) {
-          await Deno.remove(pidFile);
-        }
-      } catch { /* already gone */ }
+        await fn();
+      } catch (e) {
+        this.#log.error(`stop: ${what} failed: ${e instanceof Error ? e.message : e}`);
+      }
+    };
+    try {
+      this.#log.info("stopping");
+      await step("systemd notify", () => this.#service?.stopping());
+      await step("socket retries", () => this.#socketRetry[Symbol.dispose]());
+      // Withdrawn first: the network stops sending us traffic while the VIPs are still here.
+      await step("announce", () => this.#announce?.stop());
+      for (const g of this.#groups) {
+        await step(`sync group ${g.plan.name}`, () => g.group?.[Symbol.dispose]());
+      }
+      for (const r of this.#runners.values()) await step(`instance ${r.spec.name}`, () => r.stop());
+      await step(
+        "VIP removal",
+        () => Promise.all([...this.#runners.values()].map((r) => r.settled())),
+      );
+      await step("kernel settings", () => this.#kernel?.stop());
+      await step("static addresses and routes", () => this.#statics?.stop());
+      await step("tracking", () => this.#tracking.stop());
+      if (this.#lvs !== null) await step("load balancer", () => this.#lvs!.stop());
+      await step("scripts", () =>
+        Promise.race([
+          Promise.all([
+            this.#scriptsQueue.idle(),
+            this.#notifier.idle(),
+            this.#mailer?.idle() ?? Promise.resolve(),
+          ]),
+          new Promise((r) => setTimeout(r, 5000)),
+        ]));
+      await step("notify", () => this.#notifier.close());
+      await step("control socket", () => this.#control?.close());
+      await step("metrics", () => this.#metrics?.shutdown());
+      await step("rtnetlink events", () => this.#events?.[Symbol.dispose]());
+      await step("rtnetlink", () => this.#rtnl?.[Symbol.dispose]());
+      await step("VRRP sockets", () => this.#transport?.[Symbol.dispose]());
+      await step("announce socket", () => this.#frames?.[Symbol.dispose]());
+      await step("clock", () => this.#clock[Symbol.dispose]());
+      await step("event loop", () => this.#reactor.close());
+      if (this.#pidFile !== null) {
+        const pidFile = this.#pidFile;
+        try {
+          if ((await Deno.readTextFile(pidFile)).trim() === String(Deno.pid)) {
+            await Deno.remove(pidFile);
+          }
+        } catch { /* already gone */ }
+      }
+    } finally {
+      this.#log.info("stopped");
+      this.#done();
     }
-    this.#log.info("stopped");
-    this.#done();
   }
 
   // ---- status -------------------------------------------------------------------------
