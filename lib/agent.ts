@@ -756,6 +756,8 @@ export class Agent {
         preempt: s.preempt,
         preemptDelayMs: s.preemptDelayMs,
         unicastPeers: s.unicastPeers,
+        vmac: s.vmac?.name ?? null,
+        accept: s.accept ?? true,
         vips: s.vips.map((v) => `${v.address}/${v.prefix}`),
         faults: r.faults,
         stats: inst ? { ...inst.stats() } as unknown as Record<string, number> : {},

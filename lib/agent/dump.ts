@@ -101,6 +101,9 @@ function instance(i: InstanceStatus, st: AgentStatus): string[] {
     `   Last transition = ${i.since} (${i.reason})`,
     `   Faults = ${i.faults.length > 0 ? i.faults.join("; ") : "(none)"}`,
     `   Interface = ${i.interface}`,
+    // keepalived's dump wording (vrrp_data.c dump_vrrp()).
+    ...(i.vmac != null ? [`   Use VMAC, i/f name ${i.vmac}`] : []),
+    ...(i.accept === false ? ["   Accept = disabled"] : []),
     `   Master router = ${i.masterAddress ?? "(unknown)"}`,
     ...(i.version === 3
       ? [`   Master advert interval = ${i.masterAdverIntervalMs} milli-sec`]

@@ -26,6 +26,10 @@ export interface InstanceStatus {
   preemptDelayMs: number;
   /** Unicast peers; empty when adverts go to the multicast group. */
   unicastPeers: string[];
+  /** The VMAC interface holding the VIPs (use_vmac), or null. */
+  vmac?: string | null;
+  /** Accept_Mode: false means drop rules while a non-owner master (no_accept). */
+  accept?: boolean;
   vips: string[];
   faults: string[];
   stats: Record<string, number>;
