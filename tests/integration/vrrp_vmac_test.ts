@@ -230,3 +230,98 @@ Deno.test({
     assertEquals((await lab.lab.exec("r1", ["nft", "list", "ruleset"])).trim(), "");
   },
 });
+
+Deno.test({
+  name: "vmac: IPv6 (VRRPv3) with keepalived: 00:00:5e:00:02:VRID, adverts from the link-local",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using lab = await VrrpLab.create("vz");
+    const vip6 = "fd77::52";
+    const vmac6 = "00:00:5e:00:02:34";
+    const ha = lab.startHaagent(
+      "r1",
+      `vrrp_instances:
+  VI_6:
+    interface: eth0
+    vrid: 52
+    priority: 150
+    advert_interval: 1s
+    use_vmac: true
+    virtual_ipaddresses: [fe80::77:52/64, ${vip6}/64]
+`,
+    );
+    const ka = lab.startKeepalived(
+      "r2",
+      `vrrp_instance VI_6 {
+  state BACKUP
+  interface eth0
+  use_vmac
+  virtual_router_id 52
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    fe80::77:52/64
+    ${vip6}/64
+  }
+}
+`,
+    );
+    await lab.waitVip("r1", vip6, 10_000);
+    const link = JSON.parse(
+      await lab.lab.exec("r1", ["ip", "-d", "-j", "addr", "show", "dev", "vrrp.52"]),
+    )[0];
+    assertEquals(link.address, vmac6);
+    // The VMAC got the base's link-local address, and no EUI-64 one of its own.
+    const lls = (link.addr_info as { local: string; scope: string }[])
+      .filter((a) => a.scope === "link").map((a) => a.local);
+    assert(lls.includes(ROUTERS.r1.ll), `link-local addresses ${lls}`);
+    await new Promise((r) => setTimeout(r, 3000));
+    assert(!(await lab.hasVip("r2", vip6)), "keepalived stays backup under haagent's adverts");
+    await waitFor(
+      async () => (await lab.lab.tryExec("c", ["ping", "-c", "1", "-W", "1", vip6])).code === 0,
+      5000,
+      200,
+    );
+    await lab.crash(ha);
+    await lab.lab.exec("r1", ["ip", "link", "set", "eth0", "down"]);
+    await lab.waitVip("r2", vip6, 10_000);
+    await waitFor(
+      async () => {
+        const out = await lab.lab.tryExec("c", ["ip", "-6", "neigh", "show", vip6]);
+        return out.stdout.includes(`lladdr ${vmac6}`);
+      },
+      3000,
+      50,
+    );
+    assertEquals(
+      (await lab.lab.tryExec("c", ["ping", "-c", "1", "-W", "1", vip6])).code,
+      0,
+      "the client reaches the VIP on keepalived's VMAC",
+    );
+    // haagent back as a lower-priority backup: it hears keepalived's adverts on its own VMAC
+    // (the kernel hands frames from our own MAC to the macvlan alone) and stays backup.
+    await lab.lab.tryExec("r1", ["ip", "link", "del", "vrrp.52"]);
+    await lab.lab.tryExec("r1", ["nft", "flush", "ruleset"]);
+    await lab.lab.exec("r1", ["ip", "link", "set", "eth0", "up"]);
+    const low = lab.startHaagent(
+      "r1",
+      `vrrp_instances:
+  VI_6:
+    interface: eth0
+    vrid: 52
+    priority: 50
+    advert_interval: 1s
+    use_vmac: true
+    virtual_ipaddresses: [fe80::77:52/64, ${vip6}/64]
+`,
+    );
+    await lab.waitState(low, "BACKUP", 10_000);
+    await new Promise((r) => setTimeout(r, 4500));
+    const st = (await lab.status(low))?.instances[0];
+    assertEquals(st?.state, "BACKUP");
+    assert((st?.stats["advertsReceived"] ?? 0) >= 3, `received ${st?.stats["advertsReceived"]}`);
+    await lab.stop(ka);
+  },
+});
