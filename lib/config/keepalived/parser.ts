@@ -386,13 +386,74 @@ function unescape(t: string, at: number): [string, number] {
   return [c, 1];
 }
 
-/** Builds keyword nodes from the token stream, reporting unbalanced braces. */
+/**
+ * Keywords whose block keepalived reads as a list of value lines (lib/parser.c
+ * alloc_value_block), by the block they are in (top level: ""): written `track_interface eth0`
+ * without a "{", keepalived reports the extra word and takes the following lines, up to the
+ * next "}", as the values. (virtual_server_group takes its name first: one word is normal.)
+ */
+const TRACKS = ["track_interface", "track_script", "track_file", "track_process", "track_bfd"];
+const VALUE_BLOCKS: Record<string, ReadonlySet<string>> = {
+  vrrp_instance: new Set([
+    ...TRACKS,
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "virtual_routes",
+    "virtual_rules",
+    "unicast_peer",
+  ]),
+  vrrp_sync_group: new Set(TRACKS),
+  "": new Set(["static_ipaddress", "static_routes", "static_rules"]),
+};
+
+/**
+ * Builds keyword nodes from the token stream as keepalived's reader does: unbalanced braces are
+ * warnings (keepalived logs them and goes on), a stray "{" is ignored on its own, and a value
+ * block opened without "{" takes the lines up to the next "}" (VALUE_BLOCKS).
+ */
 function buildTree(tokens: Token[], issues: KaIssue[]): KaNode[] {
   let i = 0;
-  const err = (p: Pos, message: string) =>
-    issues.push({ file: p.file, line: p.line, col: p.col, message, severity: "error" });
+  const warn = (p: Pos, message: string) =>
+    issues.push({ file: p.file, line: p.line, col: p.col, message, severity: "warning" });
   const skipEol = () => {
     while (i < tokens.length && tokens[i]!.kind === "eol") i++;
+  };
+  const line = (): KaNode | null => {
+    const words: { text: string; pos: Pos }[] = [];
+    while (i < tokens.length && tokens[i]!.kind === "word") {
+      words.push(tokens[i] as { text: string; pos: Pos });
+      i++;
+    }
+    const head = words[0];
+    if (head === undefined) return null;
+    return {
+      keyword: head.text,
+      args: words.slice(1).map((w) => w.text),
+      children: null,
+      file: head.pos.file,
+      line: head.pos.line,
+      col: head.pos.col,
+    };
+  };
+  /** The lines after `node` up to the next "}" (consumed), as alloc_value_block reads them. */
+  const valueLines = (node: KaNode): KaNode[] => {
+    const values: KaNode[] = [];
+    for (;;) {
+      skipEol();
+      const tok = tokens[i];
+      if (tok === undefined) return values;
+      if (tok.kind === "close") {
+        i++;
+        return values;
+      }
+      if (tok.kind === "open") {
+        i++;
+        values.push({ ...node, keyword: "{", args: [], children: null, ...tok.pos });
+        continue;
+      }
+      const v = line();
+      if (v !== null) values.push(v);
+    }
   };
   const block = (opener: { keyword: string; pos: Pos } | null): KaNode[] => {
     const nodes: KaNode[] = [];
@@ -401,42 +462,44 @@ function buildTree(tokens: Token[], issues: KaIssue[]): KaNode[] {
       const tok = tokens[i];
       if (tok === undefined) {
         if (opener !== null) {
-          err(opener.pos, `"${opener.keyword}" block is not closed (missing "}")`);
+          warn(
+            opener.pos,
+            `"${opener.keyword}" block is not closed (missing "}"); keepalived reads on to the ` +
+              "end of the file, and so does the import",
+          );
         }
         return nodes;
       }
       if (tok.kind === "close") {
         i++;
         if (opener !== null) return nodes;
-        err(tok.pos, `extra "}"`);
+        warn(tok.pos, `extra "}" ignored, as keepalived ignores it`);
         continue;
       }
       if (tok.kind === "open") {
         i++;
-        err(tok.pos, `"{" without a keyword before it; block dropped`);
-        block({ keyword: "{", pos: tok.pos });
+        warn(tok.pos, `"{" without a keyword before it ignored, as keepalived ignores it`);
         continue;
       }
-      if (tok.kind !== "word") continue;
-      const words: { text: string; pos: Pos }[] = [];
-      while (i < tokens.length && tokens[i]!.kind === "word") {
-        const w = tokens[i] as { text: string; pos: Pos };
-        words.push(w);
-        i++;
-      }
-      const head = words[0]!;
-      const node: KaNode = {
-        keyword: head.text,
-        args: words.slice(1).map((w) => w.text),
-        children: null,
-        file: head.pos.file,
-        line: head.pos.line,
-        col: head.pos.col,
-      };
+      const node = line();
+      if (node === null) continue;
       skipEol();
       if (tokens[i]?.kind === "open") {
         i++;
-        node.children = block({ keyword: head.text, pos: head.pos });
+        node.children = block({ keyword: node.keyword, pos: node });
+      } else if (
+        VALUE_BLOCKS[opener?.keyword ?? ""]?.has(node.keyword) === true && node.args.length > 0
+      ) {
+        warn(
+          node,
+          `${node.keyword} "${
+            node.args.join(" ")
+          }" without "{": keepalived drops the words after ` +
+            `${node.keyword} and takes the lines after it, up to the next "}" (which then closes ` +
+            `nothing else), as its values; so does the import`,
+        );
+        node.args = [];
+        node.children = valueLines(node);
       }
       nodes.push(node);
     }

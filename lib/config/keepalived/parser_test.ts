@@ -44,12 +44,25 @@ Deno.test("parser: block opened on the next line, escapes inside quotes", () => 
   assertEquals(shape(r.nodes), [["a", [["b", "x\ty"]]]]);
 });
 
-Deno.test("parser: unbalanced braces are errors with positions", () => {
-  const r = parseKeepalived("a {\n b\n}\n}\nc {\n", "/k.conf", memFs({}));
-  assertEquals(r.errors.map((e) => `${e.line}:${e.col} ${e.message}`), [
-    '4:1 extra "}"',
-    '5:1 "c" block is not closed (missing "}")',
+Deno.test("parser: unbalanced braces are warnings with positions, as keepalived goes on", () => {
+  const r = parseKeepalived("a {\n b\n}\n}\n{\nd\nc {\n", "/k.conf", memFs({}));
+  assertEquals(r.errors.map((e) => `${e.line}:${e.col} ${e.severity} ${e.message}`), [
+    '4:1 warning extra "}" ignored, as keepalived ignores it',
+    '5:1 warning "{" without a keyword before it ignored, as keepalived ignores it',
+    '7:1 warning "c" block is not closed (missing "}"); keepalived reads on to the end of the ' +
+    "file, and so does the import",
   ]);
+  // The stray "{" alone is dropped: what follows it stays at its level.
+  assertEquals(shape(r.nodes), [["a", [["b"]]], ["d"], ["c", []]]);
+});
+
+Deno.test("parser: a value block without braces takes the lines up to the next } (keepalived)", () => {
+  const text = "vrrp_instance A {\n x 1\n track_interface eth0\n}\nvrrp_instance B {\n}\n";
+  const r = parseKeepalived(text, "/k.conf", memFs({}));
+  assertEquals(shape(r.nodes), [
+    ["vrrp_instance", "A", [["x", "1"], ["track_interface", []], ["vrrp_instance", "B", []]]],
+  ]);
+  assertEquals(r.errors.map((e) => `${e.line} ${e.severity}`), ["3 warning", "1 warning"]);
 });
 
 Deno.test("parser: $NAME definitions, ${NAME}, multi-line definitions, _PWD", () => {
