@@ -1,5 +1,5 @@
 /**
- * `haagent import-keepalived FILE [--out OUT]`: keepalived.conf to haagent YAML.
+ * `haagent import-keepalived FILE [--out OUT] [--config-id ID]`: keepalived.conf to haagent YAML.
  *
  * @module
  */
@@ -8,23 +8,35 @@ import { parseFlags, str } from "./args.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./exit.ts";
 import type { Command } from "./main.ts";
 
+/** keepalived's default config-id: the host name up to its first dot (main.c). */
+export function defaultConfigId(hostname: string = Deno.hostname()): string {
+  return hostname.split(".")[0] ?? hostname;
+}
+
 /** `haagent import-keepalived`. */
 export const importCommand: Command = {
   name: "import-keepalived",
   summary: "convert a keepalived.conf to haagent YAML",
-  usage: "haagent import-keepalived FILE [--out OUT]",
+  usage: "haagent import-keepalived FILE [--out OUT] [--config-id ID]",
   async run(args) {
-    const p = parseFlags(args, { out: { type: "string", short: "o" } }, 1);
+    const p = parseFlags(args, {
+      out: { type: "string", short: "o" },
+      "config-id": { type: "string", short: "i" },
+    }, 1);
     if (p.values.help) {
       console.log(
-        `usage: ${this.usage}\n\nWrites YAML to stdout (or OUT). Every keyword that cannot be ` +
-          `mapped is a warning with file and line;\ninvalid values are errors (exit 1).`,
+        `usage: ${this.usage}\n\nWrites YAML to stdout (or OUT). What keepalived ignores or ` +
+          `changes is a warning with file and line;\nwhat haagent cannot run as keepalived ` +
+          `would is an error (exit 1).\n--config-id ID  the config-id \`@ID\` lines are ` +
+          `kept for (keepalived -i); default: this host's\n                name up to ` +
+          `its first dot, as keepalived's default.`,
       );
       return EXIT_OK;
     }
     const file = p.positionals[0];
     if (file === undefined) throw new UsageError("the keepalived.conf FILE is required");
-    const r = importKeepalived(file);
+    const configId = str(p, "config-id") ?? defaultConfigId();
+    const r = importKeepalived(file, undefined, { configId });
     for (const w of r.warnings) console.error(formatKaIssue(w));
     for (const e of r.errors) console.error(formatKaIssue(e));
     const out = str(p, "out");
