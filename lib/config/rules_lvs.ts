@@ -37,6 +37,15 @@ export function virtualServerRules(
       }`,
     );
   }
+  const group = vs.group === undefined ? undefined : cfg.virtualServerGroups[vs.group];
+  if (vs.persistenceTimeoutMs === 0 && group?.some((e) => e.kind !== "fwmark" && e.port === 0)) {
+    w.error(
+      w.at(`${p}.group`),
+      `${p}.group`,
+      `group "${vs.group}" has addresses without port; only a persistent service may use them ` +
+        "(expected persistence_timeout, or ports in the group)",
+    );
+  }
   if (vs.address !== undefined) {
     if (vs.port === 0 && vs.persistenceTimeoutMs === 0) {
       w.error(

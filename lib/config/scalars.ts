@@ -165,6 +165,10 @@ function parseEndpoint(
     return { ok: true, value: { address: formatIp(a.bytes), port: 0, family: a.family } };
   }
   const port = Number(portText);
+  // An optional port may be written as 0 (keepalived's spelling of "no port").
+  if (port === 0 && spec.portOptional === true) {
+    return { ok: true, value: { address: formatIp(a.bytes), port: 0, family: a.family } };
+  }
   if (port < 1 || port > 65535) return bad(`port ${portText} is out of range 1-65535`);
   return { ok: true, value: { address: formatIp(a.bytes), port, family: a.family } };
 }

@@ -46,8 +46,12 @@ export interface StringSpec extends SpecBase {
   pattern?: string;
   /** What the pattern means, for messages. */
   patternHint?: string;
-  /** A command line, split into words as keepalived does (the importer joins the arguments). */
-  command?: true;
+  /**
+   * A command line, split into words as keepalived does. keepalived reads it as one word (a
+   * quoted string for a command with arguments): with `script` the words after it are ignored,
+   * with `notify` they name the user and group it runs as (the importer warns about both).
+   */
+  command?: "script" | "notify";
 }
 /** An integer in a closed range. */
 export interface IntSpec extends SpecBase {
@@ -224,7 +228,7 @@ const script = <const K extends string>(doc: string, keepalived: K) =>
   str(`${doc} Split into words as keepalived does (quotes group words; no shell).`, {
     keepalived,
     minLength: 1,
-    command: true,
+    command: "notify",
   });
 
 /** IPVS schedulers the kernel provides (keepalived lb_algo / lvs_sched). */
@@ -347,21 +351,21 @@ const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_de
   ),
   skip_check_adv_addr: bool(
     "Do not compare the address list of adverts from the master already accepted (saves work with many VIPs).",
-    { default: false, keepalived: "vrrp_skip_check_adv_addr" },
+    { default: false, keepalived: "vrrp_skip_check_adv_addr (flag)" },
   ),
   check_unicast_src: bool(
     "Unicast instances drop adverts whose source is not one of their unicast_peers, and " +
       "check the peers' min_ttl / max_ttl. keepalived's default is off (any source is " +
       "accepted); import-keepalived writes `check_unicast_src: false` where keepalived would run " +
       "without the check.",
-    { default: true, keepalived: "vrrp_check_unicast_src" },
+    { default: true, keepalived: "vrrp_check_unicast_src (flag)" },
   ),
   vrrp_strict: bool(
     "Strict RFC compliance (keepalived vrrp_strict): refuses unicast peers and instances " +
       "without VIPs, ignores authentication, preempt_delay and vmac_xmit_base, makes " +
       "non-owners no_accept (firewall rules drop traffic to their VIPs while master), and " +
       "sends no advert or gratuitous ARP in answer to a lower-priority advert.",
-    { default: false, keepalived: "vrrp_strict" },
+    { default: false, keepalived: "vrrp_strict (flag)" },
   ),
   gna_interval: dur("Gap between unsolicited neighbour adverts within a burst.", {
     default: "0s",
@@ -375,7 +379,7 @@ const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_de
     "Refuse to run a script run as root that a non-root user could modify (the file, or a " +
       "directory above it without the sticky bit); the refusal names the path and the " +
       "permission. Also refuses scripts without a user when no default user can be set.",
-    { default: false, keepalived: "enable_script_security" },
+    { default: false, keepalived: "enable_script_security (flag)" },
   ),
   notification_email: list("Addresses that receive notification mail.", str("An e-mail address."), {
     keepalived: "notification_email",
@@ -409,7 +413,7 @@ const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_de
   }),
   no_email_faults: bool("No e-mail when an instance or group enters FAULT.", {
     default: false,
-    keepalived: "no_email_faults",
+    keepalived: "no_email_faults (flag)",
   }),
   realtime_priority: int(
     "Run the agent's VRRP side with SCHED_RR at this priority (1-99), so adverts keep time on a " +
@@ -426,7 +430,7 @@ const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_de
       "by their own timeouts. Negative values need root.",
     -20,
     19,
-    { default: 10, keepalived: "checker_process_priority" },
+    { default: 10, keepalived: "checker_priority" },
   ),
   lvs_sync_daemon: obj(
     "lvs_sync_daemon",
@@ -511,7 +515,7 @@ const PROCESS = obj(
     ),
     full_command: bool("Match `process` against argv[0] instead of the process name.", {
       default: false,
-      keepalived: "full_command",
+      keepalived: "full_command (flag)",
     }),
     quorum: int("Matching processes needed for the process to count as up.", 1, 65535, {
       default: 1,
@@ -547,6 +551,7 @@ const SCRIPT = obj("script", "A check command whose exit status moves instances 
     {
       required: true,
       minLength: 1,
+      command: "script",
       keepalived: "script",
     },
   ),
@@ -576,7 +581,10 @@ const SCRIPT = obj("script", "A check command whose exit status moves instances 
     defaultDoc: "global.script_user",
     keepalived: "user",
   }),
-  init_fail: bool("Start in the failed state.", { default: false, keepalived: "init_fail" }),
+  init_fail: bool("Start in the failed state.", {
+    default: false,
+    keepalived: "init_fail (flag)",
+  }),
 });
 
 // ---- vrrp_instance ----------------------------------------------------------------------------
@@ -591,10 +599,12 @@ const VIP = obj("vip", "A virtual address: `ADDR[/PREFIX]` or a mapping with opt
   device: str("Interface to add the address to.", {
     defaultDoc: "the instance's interface",
     filled: true,
+    keepalived: "dev",
   }),
-  label: str("Address label (`eth0:vip`), IPv4 only.", { maxLength: 15 }),
+  label: str("Address label (`eth0:vip`), IPv4 only.", { maxLength: 15, keepalived: "label" }),
   scope: oneOf("Address scope.", ["global", "site", "link", "host", "nowhere"], {
     default: "global",
+    keepalived: "scope",
   }),
 }, { shorthand: "address" });
 
@@ -819,7 +829,7 @@ const INSTANCE = obj("vrrp_instance", "One virtual router (vrrp_instance).", {
   state: oneOf("Initial state.", ["BACKUP", "MASTER"], { default: "BACKUP", keepalived: "state" }),
   preempt: bool("Take over from a lower-priority master; false needs state BACKUP.", {
     default: true,
-    keepalived: "nopreempt (false)",
+    keepalived: "nopreempt (false) / preempt (flag)",
   }),
   preempt_delay: dur("Delay before preempting after start or after seeing a lower master.", {
     default: "0s",
@@ -839,7 +849,7 @@ const INSTANCE = obj("vrrp_instance", "One virtual router (vrrp_instance).", {
     }),
   }, { keepalived: "authentication" }),
   unicast_src_ip: ip("Source address of adverts (unicast and multicast).", {
-    keepalived: "unicast_src_ip",
+    keepalived: "unicast_src_ip / mcast_src_ip",
   }),
   unicast_peers: list(
     "Send adverts to these addresses instead of the multicast group.",
@@ -881,7 +891,7 @@ const INSTANCE = obj("vrrp_instance", "One virtual router (vrrp_instance).", {
   vmac_xmit_base: bool(
     "With use_vmac: send and receive adverts on the base interface (its own MAC) instead of " +
       "the VMAC; the VIPs stay on the VMAC.",
-    { default: false, keepalived: "vmac_xmit_base" },
+    { default: false, keepalived: "vmac_xmit_base (flag)" },
   ),
   strict_mode: bool("Strict RFC compliance for this instance (see global.vrrp_strict).", {
     defaultDoc: "global.vrrp_strict",
@@ -890,7 +900,7 @@ const INSTANCE = obj("vrrp_instance", "One virtual router (vrrp_instance).", {
   }),
   dont_track_primary: bool(
     "Stay out of FAULT when the instance's interface goes down (cross-connected routers).",
-    { default: false, keepalived: "dont_track_primary" },
+    { default: false, keepalived: "dont_track_primary (flag)" },
   ),
   skip_check_adv_addr: bool(
     "Do not compare the address list of adverts from the master already accepted.",
@@ -970,7 +980,7 @@ const INSTANCE = obj("vrrp_instance", "One virtual router (vrrp_instance).", {
       "to and from the VIPs while this router is a non-owner master, as keepalived does.",
     {
       defaultDoc: "true; false under strict mode unless priority is 255",
-      keepalived: "accept / no_accept",
+      keepalived: "accept (flag) / no_accept (false)",
       filled: true,
     },
   ),
@@ -1017,7 +1027,11 @@ const VS_GROUP_ENTRY = obj(
   "virtual_server_group_entry",
   "`ADDR:PORT`, or a mapping with one of address, range or fwmark.",
   {
-    address: endpoint("A virtual address and port.", { flatten: false, out: "endpoint" }),
+    address: endpoint("A virtual address and port (no port or 0: persistent services only).", {
+      flatten: false,
+      portOptional: true,
+      out: "endpoint",
+    }),
     range: {
       kind: "iprange",
       doc: "`A.B.C.D-E` or `ADDR-ADDR`: every address between, both included.",
@@ -1034,12 +1048,17 @@ const FORWARDING = ["NAT", "DR", "TUN"] as const;
 
 function checkCommon(retry: number, delayBeforeRetry: string | null) {
   return {
-    connect_ip: ip("Address to check.", { defaultDoc: "the real server's address", filled: true }),
+    connect_ip: ip("Address to check.", {
+      defaultDoc: "the real server's address",
+      filled: true,
+      keepalived: "connect_ip",
+    }),
     connect_port: int("Port to check.", 1, 65535, {
       defaultDoc: "the real server's port",
       filled: true,
+      keepalived: "connect_port",
     }),
-    bindto: ip("Source address of the check."),
+    bindto: ip("Source address of the check.", { keepalived: "bindto" }),
     bind_port: int("Source port of the check (with bindto, or any address).", 1, 65535, {
       keepalived: "bind_port",
     }),
@@ -1051,11 +1070,25 @@ function checkCommon(retry: number, delayBeforeRetry: string | null) {
     fwmark: int("Firewall mark on the check's packets (SO_MARK); TCP_CHECK only.", 1, 4294967295, {
       keepalived: "fwmark",
     }),
-    connect_timeout: dur("Time allowed for the check.", { default: "5s", minMs: 1 }),
-    retry: int("Extra attempts before the server is marked down.", 0, 1000, { default: retry }),
+    connect_timeout: dur("Time allowed for the check.", {
+      default: "5s",
+      minMs: 1,
+      keepalived: "connect_timeout",
+    }),
+    retry: int("Extra attempts before the server is marked down.", 0, 1000, {
+      default: retry,
+      keepalived: "retry",
+    }),
     delay_before_retry: delayBeforeRetry === null
-      ? dur("Delay before an extra attempt.", { defaultDoc: "delay_loop", filled: true })
-      : dur("Delay before an extra attempt.", { default: delayBeforeRetry }),
+      ? dur("Delay before an extra attempt.", {
+        defaultDoc: "delay_loop",
+        filled: true,
+        keepalived: "delay_before_retry",
+      })
+      : dur("Delay before an extra attempt.", {
+        default: delayBeforeRetry,
+        keepalived: "delay_before_retry",
+      }),
     ...checkTiming(),
   };
 }
@@ -1066,14 +1099,17 @@ function checkTiming() {
       defaultDoc: "the virtual server's delay_loop",
       filled: true,
       minMs: 1,
+      keepalived: "delay_loop",
     }),
     warmup: dur("The first check starts after a random delay up to this long (0 = at once).", {
       defaultDoc: "delay_loop",
       filled: true,
+      keepalived: "warmup",
     }),
     alpha: bool("Start with the server considered down.", {
       defaultDoc: "the virtual server's alpha",
       filled: true,
+      keepalived: "alpha",
     }),
     rise: int("Successes in a row before the server counts as up.", 1, 1000, { default: 1 }),
     fall: int("Failures in a row (after retries) before the server counts as down.", 1, 1000, {
@@ -1091,29 +1127,43 @@ const URL = obj("url", "An HTTP request and what its answer must be.", {
     required: true,
     pattern: "^/",
     patternHint: "a path starting with /",
+    keepalived: "path",
   }),
   status_code: list('Accepted status codes or ranges (`"200-299"`).', {
     kind: "status",
     doc: "A status code or range.",
-  }, { out: "statusCodes", default: ["200-299"] }),
+  }, { out: "statusCodes", default: ["200-299"], keepalived: "status_code" }),
   digest: str("MD5 of the body (as genhash prints it).", {
     pattern: "^[0-9a-fA-F]{32}$",
     patternHint: "32 hexadecimal digits",
+    keepalived: "digest",
   }),
-  regex: str("Regular expression the body must match."),
-  regex_no_match: bool("Fail when the regex matches instead.", { default: false }),
-  virtualhost: str("Host header.", { defaultDoc: "the check's virtualhost" }),
+  regex: str("Regular expression the body must match.", { keepalived: "regex" }),
+  regex_no_match: bool("Fail when the regex matches instead.", {
+    default: false,
+    keepalived: "regex_no_match (flag)",
+  }),
+  virtualhost: str("Host header.", {
+    defaultDoc: "the check's virtualhost",
+    keepalived: "virtualhost",
+  }),
 });
 
 const HTTP_FIELDS = {
   ...checkCommon(1, "3s"),
-  urls: list("Requests to make; all must pass.", URL, { required: true, minItems: 1 }),
+  urls: list("Requests to make; all must pass.", URL, {
+    required: true,
+    minItems: 1,
+    keepalived: "url",
+  }),
   http_protocol: oneOf("HTTP version of the request (1.0C = 1.0 with Connection: close).", [
     "1.0",
     "1.0C",
     "1.1",
-  ], { default: "1.0" }),
-  virtualhost: str("Host header of every URL that does not set one."),
+  ], { default: "1.0", keepalived: "http_protocol" }),
+  virtualhost: str("Host header of every URL that does not set one.", {
+    keepalived: "virtualhost",
+  }),
   fast_recovery: bool(
     "After the first check, and while down after a check in which no URL failed, check " +
       "again at once instead of after delay_loop (keepalived's fast_recovery).",
@@ -1131,27 +1181,48 @@ const CHECK = {
     HTTP_GET: HTTP_FIELDS,
     SSL_GET: {
       ...HTTP_FIELDS,
-      enable_sni: bool("Send the virtualhost as TLS SNI.", { default: false }),
+      enable_sni: bool("Send the virtualhost as TLS SNI.", {
+        default: false,
+        keepalived: "enable_sni",
+      }),
       verify_cert: bool("Verify the server certificate.", { default: false }),
     },
     MISC_CHECK: {
       misc_path: str("Command line, split into words as keepalived does (no shell); exit 0 = up.", {
         required: true,
         minLength: 1,
+        command: "script",
+        keepalived: "misc_path",
       }),
       misc_timeout: dur("A run taking longer counts as a failure.", {
         defaultDoc: "delay_loop",
         filled: true,
+        keepalived: "misc_timeout",
       }),
-      misc_dynamic: bool("Exit status 2-255 sets the weight to status - 2.", { default: false }),
-      user: str("User to run the command as.", { defaultDoc: "global.script_user" }),
-      retry: int("Extra attempts before the server is marked down.", 0, 1000, { default: 0 }),
-      delay_before_retry: dur("Delay before an extra attempt.", { default: "1s" }),
+      misc_dynamic: bool("Exit status 2-255 sets the weight to status - 2.", {
+        default: false,
+        keepalived: "misc_dynamic (flag)",
+      }),
+      user: str("User to run the command as.", {
+        defaultDoc: "global.script_user",
+        keepalived: "user",
+      }),
+      retry: int("Extra attempts before the server is marked down.", 0, 1000, {
+        default: 0,
+        keepalived: "retry",
+      }),
+      delay_before_retry: dur("Delay before an extra attempt.", {
+        default: "1s",
+        keepalived: "delay_before_retry",
+      }),
       ...checkTiming(),
     },
     SMTP_CHECK: {
       ...checkCommon(1, "1s"),
-      helo_name: str("Name sent in HELO.", { defaultDoc: "the host name" }),
+      helo_name: str("Name sent in HELO.", {
+        defaultDoc: "the host name",
+        keepalived: "helo_name",
+      }),
     },
     DNS_CHECK: {
       ...checkCommon(3, null),
@@ -1166,6 +1237,7 @@ const CHECK = {
       payload: str("Datagram to send: text, or `hex:` and hexadecimal digits.", {
         pattern: "^(?!hex:)|^hex:([0-9a-fA-F]{2})+$",
         patternHint: "text, or hex: followed by pairs of hexadecimal digits",
+        keepalived: "payload",
       }),
       require_reply: bool(
         "A reply is needed for success; without it, no ICMP error within connect_timeout is success.",
@@ -1182,11 +1254,11 @@ const CHECK = {
       ),
       min_reply_length: int("Shortest accepted reply (with reply_data).", 0, 65535, {
         default: 0,
-        keepalived: "min_length",
+        keepalived: "min_reply_length",
       }),
       max_reply_length: int("Longest accepted reply (with reply_data).", 0, 65535, {
         default: 255,
-        keepalived: "max_length",
+        keepalived: "max_reply_length",
       }),
     },
     PING_CHECK: checkCommon(1, "1s"),
@@ -1297,7 +1369,7 @@ const VIRTUAL_SERVER = obj("virtual_server", "An IPVS service with its real serv
   }),
   inhibit_on_failure: bool("Default of the real servers' inhibit_on_failure.", {
     default: false,
-    keepalived: "inhibit_on_failure",
+    keepalived: "inhibit_on_failure (flag)",
   }),
   quorum: int("Total weight of live servers needed for the service to be up.", 0, 4294967295, {
     default: 1,
@@ -1318,13 +1390,13 @@ const VIRTUAL_SERVER = obj("virtual_server", "An IPVS service with its real serv
   ),
   alpha: bool("Real servers start down until their checks pass.", {
     default: false,
-    keepalived: "alpha",
+    keepalived: "alpha (flag)",
   }),
   omega: bool("Run quorum_down and notify_down scripts on shutdown.", {
     default: false,
-    keepalived: "omega",
+    keepalived: "omega (flag)",
   }),
-  ops: bool("One-packet scheduling (UDP).", { default: false, keepalived: "ops" }),
+  ops: bool("One-packet scheduling (UDP).", { default: false, keepalived: "ops (flag)" }),
   sorry_server: endpoint("Server used while the quorum is lost.", {
     portOptional: true,
     keepalived: "sorry_server",

@@ -44,7 +44,7 @@ const FIXTURES = [
 
 for (const name of FIXTURES) {
   Deno.test(`import-keepalived golden: ${name}.conf`, () => {
-    const r = importKeepalived(`${VIRTUAL}/${name}.conf`, fixtureFs);
+    const r = importKeepalived(`${VIRTUAL}/${name}.conf`, fixtureFs, { configId: "test" });
     const issues = [...r.warnings, ...r.errors].map(formatKaIssue).join("\n") + "\n";
     const base = `${HERE}/${name}`;
     if (Deno.env.get("UPDATE_GOLDEN") === "1") {
@@ -63,7 +63,7 @@ for (const name of FIXTURES) {
 
 Deno.test("import-keepalived: only invalid.conf and the include loop have errors", () => {
   for (const name of FIXTURES) {
-    const r = importKeepalived(`${VIRTUAL}/${name}.conf`, fixtureFs);
+    const r = importKeepalived(`${VIRTUAL}/${name}.conf`, fixtureFs, { configId: "test" });
     const expectErrors = name === "invalid" || name === "include/keepalived";
     assertEquals(r.errors.length > 0, expectErrors, name);
   }

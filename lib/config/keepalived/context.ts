@@ -7,13 +7,20 @@
 import { formatIp, type IpAddress, parseIp } from "../../net/ip.ts";
 import type { KaIssue, KaNode } from "./parser.ts";
 
-/** Collects issues while converting. */
+/** What the import says after dropping a value keepalived rejects (and then ignores). */
+export const IGNORED = "keepalived logs this and ignores the line, and so does the import";
+
+/** Collects issues while converting, and which words of each line were used. */
 export class Ctx {
   readonly issues: KaIssue[] = [];
   /** keepalived's vrrp_strict (global) was set. */
   strict = false;
   /** keepalived's vrrp_check_unicast_src (global) was set. */
   checkUnicastSrc = false;
+  /** How many arguments of a node the converters read. */
+  readonly #used = new Map<KaNode, number>();
+  /** Nodes whose unused words were reported already. */
+  readonly #reported = new Set<KaNode>();
 
   warn(n: KaNode, message: string): void {
     this.issues.push({ file: n.file, line: n.line, col: n.col, message, severity: "warning" });
@@ -24,41 +31,80 @@ export class Ctx {
   }
 
   unsupported(n: KaNode, why = ""): void {
+    this.#reported.add(n);
     this.warn(n, `keyword "${n.keyword}" is not supported and was dropped${why && `: ${why}`}`);
   }
 
-  /** The argument at `i`, or null with an error naming the keyword. */
-  arg(n: KaNode, i = 0): string | null {
-    const v = n.args[i];
-    if (v === undefined) this.error(n, `${n.keyword}: missing value`);
-    return v ?? null;
+  /** Marks the first `count` arguments of `n` as used. */
+  use(n: KaNode, count: number): void {
+    this.#used.set(n, Math.max(this.#used.get(n) ?? 0, Math.min(count, n.args.length)));
   }
 
-  /** All arguments joined by spaces (a command line), or null with an error when there are none. */
-  command(n: KaNode): string | null {
-    if (n.args.length === 0) {
-      this.error(n, `${n.keyword}: missing value`);
-      return null;
-    }
-    return n.args.join(" ");
+  /** Marks every argument of `n` as used. */
+  useAll(n: KaNode): void {
+    this.use(n, n.args.length);
   }
 
   /**
-   * A notify-type script line (`notify_master`, `notify`, `quorum_up`, `notify_up`, ...): as
-   * keepalived's notify_script_init reads it, the first (quoted) word is the command line and
-   * the next words are a user and group to run it as. haagent runs these as script_user, so a
-   * user is reported and left out (never appended to the command).
+   * Warns once about the words of a line no converter used: keepalived reads one keyword per
+   * line and ignores what its handler does not read (`TCP_CHECK { connect_timeout 1 retry 2 }`
+   * sets connect_timeout only). `keywords` are the section's, named when a dropped word is one.
    */
-  script(n: KaNode): string | null {
+  leftover(n: KaNode, keywords: (word: string) => boolean = () => false): void {
+    if (this.#reported.has(n)) return;
+    const used = this.#used.get(n) ?? 0;
+    if (n.args.length <= used) return;
+    this.#reported.add(n);
+    const rest = n.args.slice(used);
+    const lost = rest.filter(keywords);
+    this.warn(
+      n,
+      `${n.keyword}: "${rest.join(" ")}" after ${
+        used === 0 ? "the keyword" : "its value"
+      } was ignored, as keepalived ignores it${
+        lost.length === 0
+          ? ""
+          : ` (keepalived reads one keyword per line: ${lost.join(", ")} ${
+            lost.length === 1 ? "was" : "were"
+          } not set; put ${lost.length === 1 ? "it" : "each"} on a line of its own)`
+      }`,
+    );
+  }
+
+  /** The argument at `i`, or null with a warning (keepalived ignores a line without it). */
+  arg(n: KaNode, i = 0): string | null {
+    this.use(n, i + 1);
+    const v = n.args[i];
+    if (v === undefined) this.warn(n, `${n.keyword}: missing value; ${IGNORED}`);
+    return v ?? null;
+  }
+
+  /**
+   * A command line as keepalived reads it (lib/notify.c): the first word after the keyword, a
+   * quoted string when the command has arguments. After it, `script` (vrrp_script, MISC_CHECK)
+   * ignores further words; `notify` (notify and quorum scripts) takes them as the user and group
+   * to run as, and drops the script when that user does not exist.
+   */
+  script(n: KaNode, kind: "script" | "notify"): string | null {
+    this.useAll(n);
     const cmd = n.args[0];
-    if (cmd === undefined || cmd.trim() === "") {
-      this.error(n, `${n.keyword}: missing value`);
+    if (cmd === undefined) {
+      this.warn(n, `${n.keyword}: missing value; ${IGNORED}`);
       return null;
     }
-    if (n.args.length > 1) {
+    const rest = n.args.slice(1);
+    if (rest.length === 0) return cmd;
+    if (kind === "script") {
       this.warn(
         n,
-        `${n.keyword}: runs as "${n.args.slice(1, 3).join(":")}" in keepalived; haagent runs ` +
+        `${n.keyword}: keepalived 2.2.7 runs "${cmd}" without the words after it ` +
+          `("${rest.join(" ")}"), dropped here too; quote the whole command line ` +
+          "to pass them as arguments",
+      );
+    } else {
+      this.warn(
+        n,
+        `${n.keyword}: runs as "${rest.slice(0, 2).join(":")}" in keepalived; haagent runs ` +
           "notify scripts as global.script_user (or its default), so that user is not carried " +
           "over (quote the script if the words were meant as its arguments)",
       );
@@ -67,32 +113,14 @@ export class Ctx {
   }
 
   /**
-   * A vrrp_script `script` or MISC_CHECK `misc_path` line: keepalived 2.2.7
-   * (set_script_params_array) runs the first word, or the quoted string, and ignores the words
-   * after it; they are dropped here too, with a warning.
+   * An integer: not a number is ignored as keepalived does (warning); a number haagent cannot
+   * take (outside min-max) is an error.
    */
-  scriptOnly(n: KaNode): string | null {
-    const cmd = n.args[0];
-    if (cmd === undefined || cmd.trim() === "") {
-      this.error(n, `${n.keyword}: missing value`);
-      return null;
-    }
-    if (n.args.length > 1) {
-      this.warn(
-        n,
-        `${n.keyword}: keepalived 2.2.7 runs "${cmd}" without the words after it ` +
-          `("${n.args.slice(1).join(" ")}"), dropped here too; quote the whole command line ` +
-          "to pass them as arguments",
-      );
-    }
-    return cmd;
-  }
-
   int(n: KaNode, min: number, max: number, i = 0): number | null {
     const v = this.arg(n, i);
     if (v === null) return null;
-    if (!/^-?[0-9]+$/.test(v)) {
-      this.error(n, `${n.keyword}: "${v}" is not an integer in ${min}-${max}`);
+    if (!/^[-+]?[0-9]+$/.test(v)) {
+      this.warn(n, `${n.keyword}: "${v}" is not an integer; ${IGNORED}`);
       return null;
     }
     const x = Number(v);
@@ -108,7 +136,7 @@ export class Ctx {
     const v = this.arg(n, i);
     if (v === null) return null;
     if (!/^[0-9]+(\.[0-9]+)?$/.test(v)) {
-      this.error(n, `${n.keyword}: "${v}" is not a number of seconds`);
+      this.warn(n, `${n.keyword}: "${v}" is not a number of seconds; ${IGNORED}`);
       return null;
     }
     const s = Number(v);
@@ -121,25 +149,38 @@ export class Ctx {
 
   /** An optional <BOOL> argument (absent means true). */
   bool(n: KaNode, i = 0): boolean | null {
+    this.use(n, i + 1);
     const v = n.args[i];
     if (v === undefined) return true;
     if (/^(on|true|yes)$/i.test(v)) return true;
     if (/^(off|false|no)$/i.test(v)) return false;
-    this.error(n, `${n.keyword}: "${v}" is not one of on|off|true|false|yes|no`);
+    this.warn(n, `${n.keyword}: "${v}" is not one of on|off|true|false|yes|no; ${IGNORED}`);
     return null;
   }
 
+  /** One of `values` (numbers compared as numbers), or null with a warning. */
+  oneOf<V extends string | number>(n: KaNode, values: readonly V[], i = 0): V | null {
+    const v = this.arg(n, i);
+    if (v === null) return null;
+    const hit = values.find((x) => String(x) === v);
+    if (hit === undefined) {
+      this.warn(n, `${n.keyword}: "${v}" is not one of ${values.join(", ")}; ${IGNORED}`);
+      return null;
+    }
+    return hit;
+  }
+
+  /** An address; not one is ignored as keepalived does (warning). */
   ip(n: KaNode, v: string): IpAddress | null {
     const a = parseIp(v);
-    if (a === null) this.error(n, `${n.keyword}: "${v}" is not an IP address`);
+    if (a === null) this.warn(n, `${n.keyword}: "${v}" is not an IP address; ${IGNORED}`);
     return a;
   }
 
   /** Warns about arguments after the `used` ones. */
   extra(n: KaNode, used: number): void {
-    if (n.args.length > used) {
-      this.warn(n, `${n.keyword}: extra arguments "${n.args.slice(used).join(" ")}" were ignored`);
-    }
+    this.use(n, used);
+    this.leftover(n);
   }
 
   /** Warns when a keyword that takes no block has one. */
@@ -158,20 +199,6 @@ export class Ctx {
 }
 
 export type Handler<T> = (n: KaNode, out: T) => void;
-
-/** Runs the handler for each child keyword; unknown keywords are reported as unsupported. */
-export function dispatch<T>(
-  ctx: Ctx,
-  nodes: KaNode[],
-  table: Record<string, Handler<T>>,
-  out: T,
-): void {
-  for (const n of nodes) {
-    const h = Object.hasOwn(table, n.keyword) ? table[n.keyword] : undefined;
-    if (h === undefined) ctx.unsupported(n);
-    else h(n, out);
-  }
-}
 
 export type Obj = Record<string, unknown>;
 
@@ -215,4 +242,13 @@ export const MAX_TIMER_SEC = 2_147_483;
 /** A duration in milliseconds as YAML text, or null. */
 export function msOrNull(ms: number | null): string | null {
   return ms === null ? null : formatMs(ms);
+}
+
+/** `user NAME [GROUP]`: the group is dropped with a warning (haagent takes the user's). */
+export function userOnly(c: KaNode, ctx: Ctx): string | null {
+  if (c.args.length > 1) {
+    ctx.use(c, 2);
+    ctx.warn(c, `user: group "${c.args[1]}" was dropped (haagent takes the user's group)`);
+  }
+  return ctx.arg(c);
 }

@@ -7,7 +7,6 @@
 import { formatIp } from "../../net/ip.ts";
 import {
   type Ctx,
-  dispatch,
   formatMs,
   type Handler,
   MAX_TIMER_SEC,
@@ -15,6 +14,7 @@ import {
   type Obj,
   set,
 } from "./context.ts";
+import { dispatch, SECTIONS } from "./mapping.ts";
 import type { KaNode } from "./parser.ts";
 import { trackEntry, trackRef } from "./tracking.ts";
 import { convertVip } from "./vrrp_lines.ts";
@@ -25,6 +25,8 @@ export interface InstanceRefs {
   scripts: ReadonlyMap<string, unknown>;
   processes: ReadonlyMap<string, unknown>;
   trackFiles: ReadonlyMap<string, { path: string; weight: number }>;
+  /** The sync daemon, which lvs_sync_daemon_interface in an instance may set (the first wins). */
+  lvsSyncDaemon: { value: Obj | null };
 }
 
 /** An instance while it is being converted: the output plus what defaults depend on. */
@@ -41,6 +43,9 @@ interface InstanceDraft {
   nopreemptNode: KaNode | null;
   /** A unicast_peer set min_ttl / max_ttl (which turns check_unicast_src on in keepalived). */
   peerTtl: boolean;
+  stateNode: KaNode | null;
+  preemptDelayNode: KaNode | null;
+  authTypeNode: KaNode | null;
 }
 
 /** One vrrp_instance block -> a vrrp_instances entry (keys in no particular order). */
@@ -63,9 +68,12 @@ export function convertInstance(
     auth: null,
     nopreemptNode: null,
     peerTtl: false,
+    stateNode: null,
+    preemptDelayNode: null,
+    authTypeNode: null,
   };
   const o = d.out;
-  const notify = (key: string): Handler<Obj> => set(key, (c) => ctx.script(c), ctx);
+  const notify = (key: string): Handler<Obj> => set(key, (c) => ctx.script(c, "notify"), ctx);
   /** track_script / track_process: entries naming a block defined earlier, with a weight. */
   const trackNamed = (
     c: KaNode,
@@ -76,7 +84,7 @@ export function convertInstance(
     const list = (o[key] as unknown[] | undefined) ?? [];
     for (const t of ctx.block(c)) {
       if (!defined.has(t.keyword)) {
-        ctx.error(t, `${c.keyword}: no ${block} named "${t.keyword}"`);
+        ctx.warn(t, `${c.keyword}: no ${block} named "${t.keyword}"; keepalived ignores it`);
         continue;
       }
       const ref = trackRef(t, ctx, -253, 253, true);
@@ -85,12 +93,26 @@ export function convertInstance(
     o[key] = list;
   };
   const table: Record<string, Handler<Obj>> = {
-    state: set("state", (c) => {
+    state: (c) => {
+      // vrrp_parser.c vrrp_state_handler: anything but MASTER or BACKUP is BACKUP (logged);
+      // BACKUP after MASTER is ignored.
+      ctx.noBlock(c);
       const v = ctx.arg(c);
-      if (v === null || v === "MASTER" || v === "BACKUP") return v;
-      ctx.error(c, `state: "${v}" is not MASTER or BACKUP`);
-      return null;
-    }, ctx),
+      if (v === null) return;
+      d.stateNode = c;
+      if (v === "MASTER") o.state = "MASTER";
+      else if (o.state === "MASTER") {
+        ctx.warn(c, `state ${v}: the state was set to MASTER before; keepalived ignores this`);
+      } else {
+        if (v !== "BACKUP") {
+          ctx.warn(
+            c,
+            `state: "${v}" is not MASTER or BACKUP; keepalived uses BACKUP, written as BACKUP`,
+          );
+        }
+        o.state = "BACKUP";
+      }
+    },
     interface: set("interface", (c) => {
       const v = ctx.arg(c);
       if (v !== null && (v.length > 15 || v.includes("/") || v.includes(" "))) {
@@ -100,7 +122,14 @@ export function convertInstance(
       return v;
     }, ctx),
     virtual_router_id: set("vrid", (c) => ctx.int(c, 1, 255), ctx),
-    priority: set("priority", (c) => ctx.int(c, 1, 255), ctx),
+    priority: set("priority", (c) => {
+      // vrrp_parser.c vrrp_prio_handler: not 1-255 is the default, 100 (logged).
+      const v = ctx.arg(c);
+      if (v === null) return null;
+      if (/^[0-9]+$/.test(v) && Number(v) >= 1 && Number(v) <= 255) return Number(v);
+      ctx.warn(c, `priority: "${v}" is not 1-255; keepalived uses 100, written as 100`);
+      return 100;
+    }, ctx),
     advert_int: (c) => {
       ctx.noBlock(c);
       const ms = ctx.secondsMs(c, 255);
@@ -108,12 +137,14 @@ export function convertInstance(
       else if (ms !== null) d.advertMs = ms;
     },
     version: set("version", (c) => ctx.int(c, 2, 3), ctx),
-    vrrp_version: (c) =>
+    vrrp_version: (c) => {
+      ctx.useAll(c);
       ctx.warn(
         c,
         `keyword "vrrp_version" is not valid in vrrp_instance (keepalived 2.2.7 accepts it only ` +
           `in global_defs, and "version" here) and was dropped`,
-      ),
+      );
+    },
     nopreempt: (c) => {
       ctx.noBlock(c);
       o.preempt = false;
@@ -123,15 +154,19 @@ export function convertInstance(
       ctx.noBlock(c);
       o.preempt = true;
     },
-    preempt_delay: set("preempt_delay", (c) => msOrNull(ctx.secondsMs(c, 1000)), ctx),
+    preempt_delay: set("preempt_delay", (c) => {
+      d.preemptDelayNode = c;
+      return msOrNull(ctx.secondsMs(c, 1000));
+    }, ctx),
     authentication: (c) => {
       d.authNode = c;
       d.auth = {};
       dispatch(ctx, ctx.block(c), {
         auth_type: set("type", (a) => {
+          d.authTypeNode = a;
           const v = ctx.arg(a);
           if (v === "PASS" || v === "AH" || v === null) return v;
-          ctx.error(a, `auth_type: "${v}" is not PASS or AH`);
+          ctx.warn(a, `auth_type: "${v}" is not PASS or AH; keepalived ignores it`);
           return null;
         }, ctx),
         auth_pass: set("password", (a) => {
@@ -162,6 +197,7 @@ export function convertInstance(
         if (a === null) continue;
         // vrrp_data.c alloc_vrrp_unicast_peer(): ADDR [min_ttl N] [max_ttl N]
         const peer: Obj = { address: formatIp(a.bytes) };
+        ctx.useAll(p);
         for (let i = 0; i < p.args.length; i += 2) {
           const k = p.args[i]!;
           if (k !== "min_ttl" && k !== "max_ttl") {
@@ -233,7 +269,10 @@ export function convertInstance(
       for (const t of ctx.block(c)) {
         const tf = r.trackFiles.get(t.keyword);
         if (tf === undefined) {
-          ctx.error(t, `track_file: no track_file block named "${t.keyword}"`);
+          ctx.warn(
+            t,
+            `track_file: no track_file block named "${t.keyword}"; keepalived ignores it`,
+          );
           continue;
         }
         const ref = trackRef(t, ctx, -254, 254, false);
@@ -245,6 +284,7 @@ export function convertInstance(
       // vrrp_parser.c vrrp_vmac_handler(): use_vmac [NAME] [MAC], in either order.
       ctx.noBlock(c);
       o.use_vmac = true;
+      ctx.use(c, 2);
       for (const a of c.args.slice(0, 2)) {
         if (a.includes(":")) {
           ctx.warn(
@@ -291,8 +331,28 @@ export function convertInstance(
       return b;
     }, ctx),
     dont_track_primary: set("dont_track_primary", (c) => (ctx.extra(c, 0), true), ctx),
+    lvs_sync_daemon_interface: (c) => {
+      // vrrp_parser.c vrrp_lvs_syncd_handler: deprecated per-instance form of the global
+      // lvs_sync_daemon IFACE INSTANCE; the first one wins.
+      ctx.noBlock(c);
+      const iface = ctx.arg(c);
+      if (iface === null) return;
+      if (r.lvsSyncDaemon.value !== null) {
+        ctx.warn(
+          c,
+          `lvs_sync_daemon_interface: the sync daemon is set already; keepalived ignores this`,
+        );
+        return;
+      }
+      ctx.warn(
+        c,
+        `lvs_sync_daemon_interface: keepalived's deprecated form of global lvs_sync_daemon ` +
+          `${iface} ${name}; written as global.lvs_sync_daemon`,
+      );
+      r.lvsSyncDaemon.value = { interface: iface, instance: name };
+    },
   };
-  dispatch(ctx, ctx.block(n), table, o);
+  dispatch(ctx, ctx.block(n), table, o, SECTIONS.instance);
   finishInstance(d, name, ctx, globalVersion);
   return o;
 }
@@ -303,11 +363,17 @@ function finishInstance(d: InstanceDraft, name: string, ctx: Ctx, globalVersion:
   const n = d.node;
   // A missing key is reported here; an invalid one was reported where it stands.
   const has = (k: string) => (n.children ?? []).some((c) => c.keyword === k);
-  if (o.interface === undefined && !has("interface")) {
-    ctx.error(n, `vrrp_instance ${name}: no "interface" given`);
+  // vrrp.c chk_min_cfg: without both keepalived's VRRP process does not start.
+  if (o.interface === undefined) {
+    ctx.error(n, `vrrp_instance ${name}: no ${has("interface") ? "valid " : ""}"interface" given`);
   }
-  if (o.vrid === undefined && !has("virtual_router_id")) {
-    ctx.error(n, `vrrp_instance ${name}: no "virtual_router_id" given`);
+  if (o.vrid === undefined) {
+    ctx.error(
+      n,
+      `vrrp_instance ${name}: no ${
+        has("virtual_router_id") ? "valid " : ""
+      }"virtual_router_id" given`,
+    );
   }
   const family = d.nativeIpv6 ? "ipv6" : (d.vips[0]?.family ?? d.evips[0]?.family ?? "ipv4");
   if (d.nativeIpv6 && d.vips[0]?.family !== "ipv6") o.family = "ipv6";
@@ -346,9 +412,27 @@ function finishInstance(d: InstanceDraft, name: string, ctx: Ctx, globalVersion:
     ctx.error(n, `vrrp_instance ${name}: advert_int ${formatMs(ms)} is more than VRRPv3's 40.95s`);
   }
   o.advert_interval = formatMs(ms);
-  if (d.nopreemptNode !== null && o.priority === 255) {
+  // vrrp.c vrrp_complete_instance: nopreempt is reset at priority 255 and with state MASTER,
+  // preempt_delay with state MASTER and with nopreempt.
+  if (d.nopreemptNode !== null && o.preempt === false && o.priority === 255) {
     ctx.warn(d.nopreemptNode, "nopreempt: ignored with priority 255, as keepalived does");
     delete o.preempt;
+  } else if (d.nopreemptNode !== null && o.preempt === false && o.state === "MASTER") {
+    ctx.warn(
+      d.nopreemptNode,
+      "nopreempt: does not work with state MASTER; keepalived clears it, and so does the import",
+    );
+    delete o.preempt;
+  }
+  if (d.preemptDelayNode !== null && o.preempt_delay !== undefined) {
+    const why = o.state === "MASTER" ? "state MASTER" : o.preempt === false ? "nopreempt" : null;
+    if (why !== null) {
+      ctx.warn(
+        d.preemptDelayNode,
+        `preempt_delay: does not work with ${why}; keepalived clears it, and so does the import`,
+      );
+      delete o.preempt_delay;
+    }
   }
   if (d.authNode !== null && d.auth !== null) {
     const a = d.auth;
@@ -358,13 +442,21 @@ function finishInstance(d: InstanceDraft, name: string, ctx: Ctx, globalVersion:
       ? "VRRP version 3 has no authentication"
       : a.password === undefined
       ? "no auth_pass given"
-      : a.type === "AH"
-      ? "AH authentication is not supported"
       : a.type === undefined
       ? "no auth_type given"
       : "";
-    if (why === "") o.authentication = { type: a.type, password: a.password };
-    else ctx.warn(d.authNode, `authentication: dropped (${why}), as keepalived ignores it too`);
+    if (why !== "") {
+      ctx.warn(d.authNode, `authentication: dropped (${why}), as keepalived ignores it too`);
+    } else if (a.type === "AH") {
+      // keepalived 2.2.7 (built with VRRP_AUTH, as Debian's is) runs IPsec AH (vrrp_ipsecah.c);
+      // adverts without it would not be accepted by the peers, so this is no place to drop it.
+      ctx.error(
+        d.authTypeNode ?? d.authNode,
+        "auth_type AH: keepalived authenticates this instance's adverts with IPsec AH, which " +
+          "haagent does not implement; use auth_type PASS (or no authentication) on every " +
+          "router of this VRID",
+      );
+    } else o.authentication = { type: a.type, password: a.password };
   }
   const vips: unknown[] = [];
   const evips: unknown[] = d.evips.map((e) => e.value);

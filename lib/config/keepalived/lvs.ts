@@ -6,71 +6,28 @@
  */
 import { formatIp, parseIp, parseIpv4 } from "../../net/ip.ts";
 import { SCHEDULERS as SCHEDULER_NAMES } from "../schema.ts";
-import { CHECK_ORDER, CHECK_TYPES, commonCheckTable, convertCheck } from "./checks.ts";
+import {
+  applyInherited,
+  CHECK_TYPES,
+  convertCheck,
+  INHERITED,
+  inheritedTable,
+  orderedCheck,
+} from "./checks.ts";
 import {
   type Ctx,
-  dispatch,
   formatMs,
   type Handler,
   hostPort,
+  IGNORED,
   type Obj,
   ordered,
   set,
 } from "./context.ts";
+import { dispatch, keyOrder, SECTIONS } from "./mapping.ts";
 import type { KaNode } from "./parser.ts";
 
 const SCHEDULERS: ReadonlySet<string> = new Set(SCHEDULER_NAMES);
-
-const VS_ORDER = [
-  "address",
-  "fwmark",
-  "group",
-  "family",
-  "protocol",
-  "scheduler",
-  "scheduler_flags",
-  "forwarding",
-  "tunnel_type",
-  "tunnel_port",
-  "persistence_timeout",
-  "persistence_granularity",
-  "delay_loop",
-  "inhibit_on_failure",
-  "quorum",
-  "hysteresis",
-  "quorum_up",
-  "quorum_down",
-  "smtp_alert",
-  "alpha",
-  "omega",
-  "ops",
-  "sorry_server",
-  "real_servers",
-] as const;
-
-const RS_ORDER = [
-  "address",
-  "weight",
-  "forwarding",
-  "upper_threshold",
-  "lower_threshold",
-  "inhibit_on_failure",
-  "notify_up",
-  "notify_down",
-  "smtp_alert",
-  "checks",
-] as const;
-
-/** Checker settings a virtual or real server passes down to its checkers. */
-const INHERITED = [
-  "connect_timeout",
-  "retry",
-  "delay_before_retry",
-  "warmup",
-  "delay_loop",
-  "alpha",
-  "virtualhost",
-] as const;
 
 /** The result of converting the LVS side. */
 export interface LvsOut {
@@ -105,7 +62,11 @@ export function convertLvs(
   return r;
 }
 
-/** `ADDR PORT` -> `ADDR:PORT` (IPv6 in brackets), or null with an error. */
+/**
+ * `ADDR PORT` -> `ADDR:PORT` (IPv6 in brackets), or null after a report. A port of 0 (or none,
+ * where `portRequired` is false) is written as the bare address: the port of the service, as
+ * keepalived has it (fwmark services have none).
+ */
 function endpoint(n: KaNode, ctx: Ctx, addrAt: number, portRequired: boolean): string | null {
   const v = ctx.arg(n, addrAt);
   if (v === null) return null;
@@ -119,7 +80,8 @@ function endpoint(n: KaNode, ctx: Ctx, addrAt: number, portRequired: boolean): s
     return formatIp(a.bytes);
   }
   const port = ctx.int(n, 0, 65535, addrAt + 1);
-  return port === null ? null : hostPort(a, port);
+  if (port === null) return null;
+  return port === 0 ? formatIp(a.bytes) : hostPort(a, port);
 }
 
 function convertGroup(n: KaNode, ctx: Ctx): unknown[] {
@@ -160,7 +122,7 @@ function convertGroup(n: KaNode, ctx: Ctx): unknown[] {
       continue;
     }
     const port = ctx.int(e, 0, 65535, 0);
-    if (port !== null) out.push(hostPort(a, port));
+    if (port !== null) out.push(port === 0 ? formatIp(a.bytes) : hostPort(a, port));
     ctx.extra(e, 1);
   }
   return out;
@@ -171,14 +133,15 @@ function lvsMethod(c: KaNode, ctx: Ctx, o: Obj): void {
   const v = ctx.arg(c);
   if (v === null) return;
   if (v !== "NAT" && v !== "DR" && v !== "TUN") {
-    ctx.error(c, `${c.keyword}: "${v}" is not NAT, DR or TUN`);
+    ctx.warn(c, `${c.keyword}: "${v}" is not NAT, DR or TUN; ${IGNORED}`);
     return;
   }
   o.forwarding = v;
   if (v === "TUN" && c.args[1] === "type") {
+    ctx.useAll(c);
     const t = c.args[2];
     if (t === "ipip" || t === "gue" || t === "gre") o.tunnel_type = t;
-    else ctx.error(c, `${c.keyword}: tunnel type "${t ?? ""}" is not ipip, gue or gre`);
+    else ctx.warn(c, `${c.keyword}: tunnel type "${t ?? ""}" is not ipip, gue or gre; ${IGNORED}`);
     let used = 3;
     if (t === "gue" && c.args[3] === "port") {
       const port = ctx.int(c, 1, 65535, 4);
@@ -193,21 +156,23 @@ function lvsMethod(c: KaNode, ctx: Ctx, o: Obj): void {
         }" are not supported and were dropped`,
       );
     }
-  } else ctx.extra(c, 1);
+  }
 }
 
 function convertVirtualServer(
   n: KaNode,
   ctx: Ctx,
   r: LvsOut,
-  trackFiles: Map<string, { path: string; weight: number }>,
+  trackFiles: ReadonlyMap<string, { path: string; weight: number }>,
 ): Obj | null {
   const o: Obj = {};
   if (n.args[0] === "fwmark") {
+    ctx.use(n, 1);
     const m = ctx.int(n, 1, 4_294_967_295, 1);
     if (m === null) return null;
     o.fwmark = m;
   } else if (n.args[0] === "group") {
+    ctx.use(n, 1);
     const g = ctx.arg(n, 1);
     if (g === null) return null;
     if (!r.groups.has(g)) {
@@ -220,22 +185,43 @@ function convertVirtualServer(
     if (ep === null) return null;
     o.address = ep;
   }
+  ctx.leftover(n);
   const flag = (name: string): Handler<Obj> => (c) => {
     ctx.noBlock(c);
+    // check_parser.c lbflags_handler: sh-* / mh-* count only if the scheduler set so far is
+    // sh / mh; flag-N always.
+    const need = name.slice(0, 2);
+    if ((need === "sh" || need === "mh") && o.scheduler !== need) {
+      ctx.warn(
+        c,
+        `${name}: the scheduler set before it is ${String(o.scheduler ?? "none")}, not ${need}; ` +
+          "keepalived ignores the flag, and so does the import",
+      );
+      return;
+    }
     const flags = (o.scheduler_flags as string[] | undefined) ?? [];
     if (!flags.includes(name)) flags.push(name);
     o.scheduler_flags = flags;
   };
   const realServers: Obj[] = [];
+  let rsWeight: number | null = null;
   const sched: Handler<Obj> = (c) => {
     ctx.noBlock(c);
     const v = ctx.arg(c);
     if (v === null) return;
     if (SCHEDULERS.has(v)) o.scheduler = v;
-    else ctx.error(c, `${c.keyword}: "${v}" is not one of ${[...SCHEDULERS].join(" ")}`);
+    else {
+      ctx.warn(
+        c,
+        `${c.keyword}: "${v}" is not an IPVS scheduler (${[...SCHEDULERS].join(" ")}); ` +
+          `${IGNORED} (the scheduler stays ${String(o.scheduler ?? "wlc")})`,
+      );
+    }
   };
+  // alpha and delay_loop are the virtual server's own keys too (alpha a flag there).
+  const { alpha: _a, delay_loop: _d, ...inherited } = inheritedTable(ctx);
   const table: Record<string, Handler<Obj>> = {
-    ...commonCheckTable(ctx),
+    ...inherited,
     lb_algo: sched,
     lvs_sched: sched,
     "sh-port": flag("sh-port"),
@@ -249,73 +235,101 @@ function convertVirtualServer(
       const v = ctx.arg(c);
       if (v === "inet") return "ipv4";
       if (v === "inet6") return "ipv6";
-      if (v !== null) ctx.error(c, `ip_family: "${v}" is not inet or inet6`);
+      if (v !== null) ctx.warn(c, `ip_family: "${v}" is not inet or inet6; ${IGNORED}`);
       return null;
     }, ctx),
     lb_kind: (c, out) => lvsMethod(c, ctx, out),
     lvs_method: (c, out) => lvsMethod(c, ctx, out),
-    protocol: set("protocol", (c) => {
-      const v = ctx.arg(c);
-      if (v === null || v === "TCP" || v === "UDP" || v === "SCTP") return v;
-      ctx.error(c, `protocol: "${v}" is not TCP, UDP or SCTP`);
-      return null;
-    }, ctx),
     persistence_timeout: set("persistence_timeout", (c) => {
+      // check_parser.c pto_handler: no value is 360 s; the value must be 1 to 2678400.
       if (c.args.length === 0) return "360s";
-      const s = ctx.int(c, 1, 2_678_400);
-      return s === null ? null : formatMs(s * 1000);
+      const v = c.args[0]!;
+      ctx.use(c, 1);
+      if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 2_678_400) {
+        ctx.warn(
+          c,
+          `persistence_timeout: "${v}" is not 1-2678400 seconds; ${IGNORED} (no persistence)`,
+        );
+        return null;
+      }
+      return formatMs(Number(v) * 1000);
     }, ctx),
     persistence_granularity: set("persistence_granularity", (c) => {
       const v = ctx.arg(c);
       if (v === null) return null;
       if (parseIpv4(v) !== null || /^[0-9]+$/.test(v) && Number(v) <= 128) return v;
-      ctx.error(c, `persistence_granularity: "${v}" is not a netmask or IPv6 prefix length`);
+      ctx.warn(
+        c,
+        `persistence_granularity: "${v}" is not a netmask or IPv6 prefix length; ${IGNORED}`,
+      );
       return null;
     }, ctx),
-    inhibit_on_failure: set("inhibit_on_failure", (c) => ctx.bool(c), ctx),
-    quorum: set("quorum", (c) => ctx.int(c, 1, 2_147_483_647), ctx),
-    hysteresis: set("hysteresis", (c) => ctx.int(c, 0, 2_147_483_647), ctx),
-    quorum_up: set("quorum_up", (c) => ctx.script(c), ctx),
-    quorum_down: set("quorum_down", (c) => ctx.script(c), ctx),
-    smtp_alert: set("smtp_alert", (c) => ctx.bool(c), ctx),
-    omega: set("omega", (c) => ctx.bool(c), ctx),
-    ops: set("ops", (c) => (ctx.extra(c, 0), true), ctx),
+    weight: (c) => {
+      // check_parser.c vs_weight_handler: the weight of real servers that set none.
+      ctx.noBlock(c);
+      rsWeight = ctx.int(c, 1, 65535) ?? rsWeight;
+    },
+    ops: (c, out) => {
+      ctx.noBlock(c);
+      out.ops = true;
+    },
     sorry_server: set("sorry_server", (c) => endpoint(c, ctx, 0, false), ctx),
     real_server: (c) => {
       const rs = convertRealServer(c, ctx, trackFiles);
       if (rs !== null) realServers.push(rs);
     },
   };
-  dispatch(ctx, ctx.block(n), table, o);
-  // keepalived 2.2.7 sets UDP (with a config error) when a service by address has no
-  // protocol (check_data.c); haagent's default is TCP, so UDP is written out.
+  dispatch(ctx, ctx.block(n), table, o, SECTIONS.virtualServer);
+  finishVirtualServer(n, o, ctx, r);
+  // Checker settings given on the virtual server are defaults for every checker below it;
+  // delay_loop and alpha also mean something on the virtual server itself and stay there.
+  const inherit = takeInherited(o, ["delay_loop", "alpha"]);
+  for (const rs of realServers) {
+    if (rs.weight === undefined) rs.weight = rsWeight ?? 1;
+    const checks = rs.checks as Obj[];
+    for (const chk of checks) applyInherited(chk, inherit);
+    if (checks.length > 0) rs.checks = checks.map(orderedCheck);
+    else delete rs.checks;
+  }
+  if (realServers.length > 0) {
+    o.real_servers = realServers.map((rs) => ordered(rs, keyOrder(SECTIONS.realServer)));
+  } else ctx.warn(n, `virtual_server ${n.args.join(" ")}: no real_server given`);
+  return ordered(o, keyOrder(SECTIONS.virtualServer));
+}
+
+/** keepalived's checks of a complete virtual server (check_data.c validate_check_config). */
+function finishVirtualServer(n: KaNode, o: Obj, ctx: Ctx, r: LvsOut): void {
+  const groupEntries = o.group === undefined ? [] : r.groups.get(o.group as string) ?? [];
   const byAddress = o.address !== undefined ||
-    (o.group !== undefined &&
-      (r.groups.get(o.group as string) ?? []).some((e) =>
-        typeof e === "string" || "range" in (e as Obj)
-      ));
+    groupEntries.some((e) => typeof e === "string" || "range" in (e as Obj));
   if (byAddress && o.protocol === undefined) {
+    // The kernel takes protocol 0 as UDP, so keepalived sets UDP; haagent's default is TCP.
     o.protocol = "UDP";
     ctx.warn(
       n,
       "virtual_server: no protocol given; keepalived 2.2.7 uses UDP then, written as UDP",
     );
   }
+  if (byAddress && o.ops === true && o.protocol !== "UDP") {
+    ctx.warn(
+      n,
+      "virtual_server: ops (one-packet scheduling) needs UDP; keepalived resets it, and so does the import",
+    );
+    delete o.ops;
+  }
+  const portless = (typeof o.address === "string" && !/:[0-9]+$/.test(o.address)) ||
+    groupEntries.some((e) => (e as Obj).port === 0 || (typeof e === "string" && /:0$/.test(e)));
+  if (byAddress && portless && o.persistence_timeout === undefined) {
+    ctx.warn(
+      n,
+      "virtual_server: port 0 is valid for persistent services only; keepalived makes it " +
+        "persistent for 360 s, written as persistence_timeout: 360s",
+    );
+    o.persistence_timeout = "360s";
+  }
   // wlc and NAT are the defaults of both; written out for the reader.
   o.scheduler ??= "wlc";
   o.forwarding ??= "NAT";
-  // Checker settings given on the virtual server are defaults for every checker below it;
-  // delay_loop and alpha also mean something on the virtual server itself and stay there.
-  const inherit = takeInherited(o, ["delay_loop", "alpha"]);
-  for (const rs of realServers) {
-    const checks = rs.checks as Obj[];
-    for (const chk of checks) applyInherited(chk, inherit);
-    if (checks.length > 0) rs.checks = checks.map((c) => ordered(c, CHECK_ORDER));
-    else delete rs.checks;
-  }
-  if (realServers.length > 0) o.real_servers = realServers;
-  else ctx.warn(n, `virtual_server ${n.args.join(" ")}: no real_server given`);
-  return ordered(o, VS_ORDER);
 }
 
 /** Moves the inherited checker settings out of `o` (except `keep`, which are copied). */
@@ -330,49 +344,28 @@ function takeInherited(o: Obj, keep: readonly string[]): Obj {
   return out;
 }
 
-/** Fills a checker's unset settings from its real or virtual server's. */
-function applyInherited(chk: Obj, from: Obj): void {
-  for (const k of INHERITED) {
-    if (from[k] === undefined || chk.type === "FILE_CHECK") continue;
-    if (k === "connect_timeout" && chk.type === "MISC_CHECK") continue;
-    if (k === "virtualhost") {
-      for (const u of (chk.urls as Obj[] | undefined) ?? []) u.virtualhost ??= from[k];
-    } else if (chk[k] === undefined) chk[k] = from[k];
-  }
-}
-
 function convertRealServer(
   n: KaNode,
   ctx: Ctx,
-  trackFiles: Map<string, { path: string; weight: number }>,
+  trackFiles: ReadonlyMap<string, { path: string; weight: number }>,
 ): Obj | null {
   const address = endpoint(n, ctx, 0, false);
   if (address === null) return null;
+  ctx.leftover(n);
   const o: Obj = { address };
   const checks: Obj[] = [];
   const checker = (type: string): Handler<Obj> => (c) => {
     checks.push(...convertCheck(c, type, ctx, trackFiles));
   };
   const table: Record<string, Handler<Obj>> = {
-    ...commonCheckTable(ctx),
-    weight: set("weight", (c) => ctx.int(c, 0, 65535), ctx),
+    ...inheritedTable(ctx),
     lvs_method: (c, out) => lvsMethod(c, ctx, out),
     lb_kind: (c, out) => lvsMethod(c, ctx, out),
-    uthreshold: set("upper_threshold", (c) => ctx.int(c, 0, 2_147_483_647), ctx),
-    lthreshold: set("lower_threshold", (c) => ctx.int(c, 0, 2_147_483_647), ctx),
-    inhibit_on_failure: set("inhibit_on_failure", (c) => ctx.bool(c), ctx),
-    notify_up: set("notify_up", (c) => ctx.script(c), ctx),
-    notify_down: set("notify_down", (c) => ctx.script(c), ctx),
-    smtp_alert: set("smtp_alert", (c) => ctx.bool(c), ctx),
   };
   for (const t of CHECK_TYPES) table[t] = checker(t);
-  dispatch(ctx, ctx.block(n), table, o);
+  dispatch(ctx, ctx.block(n), table, o, SECTIONS.realServer);
   const inherit = takeInherited(o, []);
   for (const chk of checks) applyInherited(chk, inherit);
-  o.weight ??= 1;
-  if (checks.length > 0) o.checks = checks;
   o.checks = checks;
-  return ordered(o, RS_ORDER);
+  return o;
 }
-
-/** One checker block -> haagent checks (SMTP_CHECK with several `host` blocks -> several). */

@@ -65,6 +65,7 @@ export function convertRouteLine(rt: KaNode, ctx: Ctx, what: string): Obj | null
   const words = [rt.keyword, ...rt.args];
   const o: Obj = {};
   let family: string | null = null;
+  let anyDest = false;
   const addr = (w: string | undefined): string | null => {
     if (w === undefined) {
       ctx.error(rt, `${what}: missing address`);
@@ -115,6 +116,7 @@ export function convertRouteLine(rt: KaNode, ctx: Ctx, what: string): Obj | null
         ctx.error(rt, `${what}: "${w ?? ""}" is not an address or ADDRESS/PREFIX`);
         return null;
       }
+      anyDest = family === null && (w === "default" || w === "any" || w === "all");
       o.to = p;
     } else {
       const v = words[i + 1];
@@ -128,6 +130,12 @@ export function convertRouteLine(rt: KaNode, ctx: Ctx, what: string): Obj | null
   if (o.to === undefined) {
     ctx.error(rt, `${what}: no destination given`);
     return null;
+  }
+  // parse_route: default / any / all have no family of their own (AF_UNSPEC); the gateway or
+  // source gives it, as the kernel does.
+  if (anyDest) {
+    const by = [o.via, o.src].find((a) => typeof a === "string");
+    if (typeof by === "string" && by.includes(":")) o.to = "::/0";
   }
   return ordered(o, ["to", "type", "via", "src", "device", "table", "metric", "scope", "onlink"]);
 }

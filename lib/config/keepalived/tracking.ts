@@ -6,115 +6,90 @@
  */
 import {
   type Ctx,
-  dispatch,
+  formatMs,
   type Handler,
   MAX_TIMER_SEC,
-  msOrNull,
   type Obj,
   ordered,
   set,
+  userOnly,
 } from "./context.ts";
+import { dispatch, keyOrder, SECTIONS } from "./mapping.ts";
 import type { KaNode } from "./parser.ts";
 
-const SCRIPT_ORDER = [
-  "command",
-  "interval",
-  "timeout",
-  "weight",
-  "rise",
-  "fall",
-  "user",
-  "init_fail",
-] as const;
-
-/** vrrp_script NAME { ... } -> a scripts entry. */
-export function convertScript(n: KaNode, ctx: Ctx): Obj {
-  const out: Obj = {};
-  const table: Record<string, Handler<Obj>> = {
-    script: set("command", (c) => ctx.scriptOnly(c), ctx),
-    interval: set("interval", (c) => msOrNull(ctx.secondsMs(c, MAX_TIMER_SEC)), ctx),
-    timeout: set("timeout", (c) => msOrNull(ctx.secondsMs(c, MAX_TIMER_SEC)), ctx),
-    weight: set("weight", (c) => {
-      if (c.args[1] === "reverse") {
-        ctx.warn(c, `weight: "reverse" is not supported and was dropped`);
-      }
-      return ctx.int(c, -253, 253);
-    }, ctx),
-    rise: set("rise", (c) => ctx.int(c, 1, 2_147_483_647), ctx),
-    fall: set("fall", (c) => ctx.int(c, 1, 2_147_483_647), ctx),
-    user: set("user", (c) => {
-      if (c.args.length > 1) ctx.warn(c, `user: group "${c.args[1]}" was dropped`);
-      return ctx.arg(c);
-    }, ctx),
-    init_fail: set("init_fail", (c) => (ctx.extra(c, 0), true), ctx),
-  };
-  dispatch(ctx, ctx.block(n), table, out);
-  if (out.command === undefined) ctx.error(n, `vrrp_script ${n.args[0] ?? ""}: no "script" given`);
-  return ordered(out, SCRIPT_ORDER);
+/** `weight W [reverse]` in a vrrp_script / vrrp_track_process / track_file block. */
+function weight(ctx: Ctx, min: number, max: number, what: string): Handler<Obj> {
+  return set("weight", (c) => {
+    if (c.args[1] === "reverse") {
+      ctx.use(c, 2);
+      ctx.warn(c, `weight: "reverse" on a ${what} is not supported and was dropped`);
+    } else if (c.args[1] === "noreverse") ctx.use(c, 2);
+    return ctx.int(c, min, max);
+  }, ctx);
 }
 
-const PROCESS_ORDER = [
-  "process",
-  "parameters",
-  "param_match",
-  "full_command",
-  "quorum",
-  "quorum_max",
-  "weight",
-  "fork_delay",
-  "terminate_delay",
-] as const;
+/** vrrp_script NAME { ... } -> a scripts entry, or null when keepalived removes it. */
+export function convertScript(n: KaNode, ctx: Ctx): Obj | null {
+  const out: Obj = {};
+  dispatch(
+    ctx,
+    ctx.block(n),
+    {
+      weight: weight(ctx, -253, 253, "vrrp_script"),
+      user: set("user", (c) => userOnly(c, ctx), ctx),
+    },
+    out,
+    SECTIONS.script,
+  );
+  if (out.command === undefined) {
+    ctx.warn(
+      n,
+      `vrrp_script ${n.args[0] ?? ""}: no "script" given; keepalived removes it (and the ` +
+        "tracking of it), and so does the import",
+    );
+    return null;
+  }
+  return ordered(out, keyOrder(SECTIONS.script));
+}
 
+/** vrrp_track_process NAME { ... } -> a processes entry. */
 export function convertProcess(n: KaNode, ctx: Ctx): Obj | null {
   const out: Obj = {};
-  dispatch(ctx, ctx.block(n), {
-    process: (c) => {
-      const name = ctx.arg(c);
-      if (name === null) return;
-      out.process = name;
-      if (c.args.length > 1) out.parameters = c.args.slice(1).join(" ");
+  dispatch(
+    ctx,
+    ctx.block(n),
+    {
+      process: (c) => {
+        const name = ctx.arg(c);
+        if (name === null) return;
+        out.process = name;
+        ctx.useAll(c);
+        if (c.args.length > 1) out.parameters = c.args.slice(1).join(" ");
+      },
+      weight: weight(ctx, -253, 253, "vrrp_track_process"),
+      delay: (c) => {
+        const ms = ctx.secondsMs(c, MAX_TIMER_SEC);
+        if (ms === null) return;
+        out.fork_delay ??= formatMs(ms);
+        out.terminate_delay ??= formatMs(ms);
+      },
     },
-    param_match: set("param_match", (c) => {
-      const v = ctx.arg(c);
-      if (v === null || ["exact", "initial", "partial"].includes(v)) return v;
-      ctx.error(c, `param_match: "${v}" is not exact, initial or partial`);
-      return null;
-    }, ctx),
-    full_command: set("full_command", (c) => (ctx.extra(c, 0), true), ctx),
-    quorum: set("quorum", (c) => ctx.int(c, 1, 65535), ctx),
-    quorum_max: set("quorum_max", (c) => ctx.int(c, 1, 65535), ctx),
-    weight: set("weight", (c) => {
-      if (c.args[1] === "reverse") {
-        ctx.warn(c, `weight: "reverse" is not supported here and was dropped`);
-      }
-      return ctx.int(c, -253, 253);
-    }, ctx),
-    fork_delay: set("fork_delay", (c) => msOrNull(ctx.secondsMs(c, MAX_TIMER_SEC)), ctx),
-    terminate_delay: set("terminate_delay", (c) => msOrNull(ctx.secondsMs(c, MAX_TIMER_SEC)), ctx),
-    delay: (c) => {
-      const ms = msOrNull(ctx.secondsMs(c, MAX_TIMER_SEC));
-      if (ms === null) return;
-      out.fork_delay ??= ms;
-      out.terminate_delay ??= ms;
-    },
-  }, out);
+    out,
+    SECTIONS.process,
+  );
   if (typeof out.process !== "string") {
     ctx.error(n, `vrrp_track_process ${n.args[0] ?? ""}: no "process" given`);
     return null;
   }
-  return ordered(out, PROCESS_ORDER);
+  return ordered(out, keyOrder(SECTIONS.process));
 }
 
+/** track_file NAME { file PATH; weight W } -> what instances and FILE_CHECKs refer to. */
 export function convertTrackFile(n: KaNode, ctx: Ctx): { path: string; weight: number } | null {
   const out: Obj = {};
   dispatch(ctx, ctx.block(n), {
     file: set("path", (c) => ctx.arg(c), ctx),
-    weight: set("weight", (c) => {
-      if (c.args[1] === "reverse") {
-        ctx.warn(c, `weight: "reverse" is not supported and was dropped`);
-      }
-      return ctx.int(c, -2_147_483_647, 2_147_483_647);
-    }, ctx),
+    weight: weight(ctx, -2_147_483_647, 2_147_483_647, "track_file"),
   }, out);
   if (typeof out.path !== "string") {
     ctx.error(n, `${n.keyword} ${n.args[0] ?? ""}: no "file" given`);
@@ -129,7 +104,11 @@ export interface TrackRef {
   reverse: boolean;
 }
 
-/** Parses a track_* line; null (with an error) when it is malformed. */
+/**
+ * Parses a track_* line as vrrp_track.c alloc_track_script does: an unknown option or a weight
+ * without value drops the entry, an invalid weight keeps the default, +/-254 is +/-253 (all
+ * logged by keepalived, warned here).
+ */
 export function trackRef(
   t: KaNode,
   ctx: Ctx,
@@ -137,23 +116,57 @@ export function trackRef(
   max: number,
   reverseOk: boolean,
 ): TrackRef | null {
+  ctx.useAll(t);
   if (t.args.length === 0) return { reverse: false };
   if (t.args[0] !== "weight") {
-    ctx.error(t, `${t.keyword}: expected "weight N", got "${t.args.join(" ")}"`);
+    ctx.warn(
+      t,
+      `${t.keyword}: unknown option "${
+        t.args[0]
+      }"; keepalived drops the entry, and so does the import`,
+    );
     return null;
   }
-  const w = ctx.int(t, min, max, 1);
-  if (w === null) return null;
-  const reverse = t.args[2] === "reverse";
+  if (t.args[1] === undefined) {
+    ctx.warn(
+      t,
+      `${t.keyword}: weight without value; keepalived drops the entry, and so does the import`,
+    );
+    return null;
+  }
+  let w: number | undefined = /^[-+]?[0-9]+$/.test(t.args[1]) ? Number(t.args[1]) : undefined;
+  if (w !== undefined && max === 253 && Math.abs(w) === 254) {
+    ctx.warn(
+      t,
+      `${t.keyword}: weight ${w} is written as ${w < 0 ? -253 : 253}, as keepalived does`,
+    );
+    w = w < 0 ? -253 : 253;
+  }
+  if (w === undefined || w < min || w > max) {
+    ctx.warn(
+      t,
+      `${t.keyword}: weight "${t.args[1]}" is not in ${min}..${max}; keepalived keeps the ` +
+        "default weight, and so does the import",
+    );
+    w = undefined;
+  }
+  const option = t.args[2];
+  const reverse = option === "reverse";
   if (reverse && !reverseOk) {
     ctx.warn(t, `${t.keyword}: "reverse" is not supported and was dropped`);
+  } else if (option !== undefined && option !== "reverse" && option !== "noreverse") {
+    ctx.warn(t, `${t.keyword}: unknown weight option "${option}"; ignored as keepalived does`);
   }
-  if (t.args[2] !== "reverse" && t.args[2] !== "noreverse") ctx.extra(t, 2);
-  return { weight: w, reverse: reverse && reverseOk };
+  if (t.args.length > 3) {
+    ctx.warn(t, `${t.keyword}: "${t.args.slice(3).join(" ")}" ignored, as keepalived ignores it`);
+  }
+  return w === undefined
+    ? { reverse: reverse && reverseOk }
+    : { weight: w, reverse: reverse && reverseOk };
 }
 
 /** A track list entry: the bare name when there is nothing else to say. */
 export function trackEntry(name: string, ref: TrackRef): unknown {
-  if (ref.weight === undefined) return name;
+  if (ref.weight === undefined) return ref.reverse ? { name, reverse: true } : name;
   return ref.reverse ? { name, weight: ref.weight, reverse: true } : { name, weight: ref.weight };
 }

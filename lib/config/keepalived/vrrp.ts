@@ -7,7 +7,6 @@
 import { formatIp, parseIp } from "../../net/ip.ts";
 import {
   type Ctx,
-  dispatch,
   formatMs,
   type Handler,
   hostPort,
@@ -17,79 +16,9 @@ import {
   set,
 } from "./context.ts";
 import { convertInstance } from "./instance.ts";
+import { dispatch, keyOrder, SECTIONS } from "./mapping.ts";
 import type { KaNode } from "./parser.ts";
 import { convertProcess, convertScript, convertTrackFile } from "./tracking.ts";
-
-const GLOBAL_ORDER = [
-  "router_id",
-  "vrrp_version",
-  "vrrp_mcast_group4",
-  "vrrp_mcast_group6",
-  "v3_checksum",
-  "garp_master_delay",
-  "garp_master_repeat",
-  "garp_master_refresh",
-  "garp_master_refresh_repeat",
-  "garp_interval",
-  "gna_interval",
-  "script_user",
-  "enable_script_security",
-  "notification_email",
-  "notification_email_from",
-  "smtp_server",
-  "smtp_connect_timeout",
-  "smtp_alert",
-  "smtp_alert_vrrp",
-  "smtp_alert_checker",
-  "no_email_faults",
-  "realtime_priority",
-  "checker_nice",
-  "lvs_sync_daemon",
-] as const;
-
-export const INSTANCE_ORDER = [
-  "interface",
-  "vrid",
-  "priority",
-  "version",
-  "family",
-  "advert_interval",
-  "state",
-  "preempt",
-  "preempt_delay",
-  "authentication",
-  "unicast_src_ip",
-  "unicast_peers",
-  "virtual_ipaddresses",
-  "virtual_ipaddresses_excluded",
-  "virtual_routes",
-  "virtual_rules",
-  "track_interfaces",
-  "track_scripts",
-  "track_files",
-  "track_processes",
-  "garp_master_delay",
-  "garp_master_repeat",
-  "garp_master_refresh",
-  "accept",
-  "notify_master",
-  "notify_backup",
-  "notify_fault",
-  "notify_stop",
-  "notify",
-  "notify_fifo",
-  "smtp_alert",
-] as const;
-
-const SYNC_ORDER = [
-  "members",
-  "notify_master",
-  "notify_backup",
-  "notify_fault",
-  "notify_stop",
-  "notify",
-  "smtp_alert",
-] as const;
 
 /** The result of converting the VRRP side. */
 export interface VrrpOut {
@@ -100,6 +29,8 @@ export interface VrrpOut {
   instanceNodes: Map<string, KaNode>;
   syncGroups: Map<string, Obj>;
   trackFiles: Map<string, { path: string; weight: number }>;
+  /** global.lvs_sync_daemon, also set by an instance's lvs_sync_daemon_interface. */
+  lvsSyncDaemon: { value: Obj | null };
   handled: Set<KaNode>;
 }
 
@@ -114,6 +45,7 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
     instanceNodes: new Map(),
     syncGroups: new Map(),
     trackFiles: new Map(),
+    lvsSyncDaemon: { value: null },
     handled: new Set(),
   };
   let globalVersion = 2;
@@ -165,7 +97,6 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
     vrrp_garp_master_delay: set("garp_master_delay", (n) => secs(n, 0, 255), ctx),
     vrrp_garp_master_repeat: set("garp_master_repeat", (n) => ctx.int(n, 1, 255), ctx),
     vrrp_rt_priority: set("realtime_priority", (n) => ctx.int(n, 1, 99), ctx),
-    checker_process_priority: set("checker_nice", (n) => ctx.int(n, -20, 19), ctx),
     lvs_sync_daemon: set("lvs_sync_daemon", (n) => {
       // lvs_sync_daemon IFACE INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]
       const [iface, instance, ...rest] = n.args;
@@ -229,6 +160,7 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
     if (f === null) return;
     notifyFifo = f;
     if (n.args.length > 1) {
+      ctx.useAll(n);
       ctx.warn(
         n,
         `${n.keyword}: the fifo reader script "${n.args.slice(1).join(" ")}" was dropped`,
@@ -267,11 +199,12 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
   for (const n of nodes) {
     if (n.keyword === "global_defs") {
       r.handled.add(n);
-      dispatch(ctx, ctx.block(n), globalTable, r.global);
+      dispatch(ctx, ctx.block(n), globalTable, r.global, SECTIONS.global);
     } else if (n.keyword === "vrrp_script") {
       r.handled.add(n);
       const name = ctx.arg(n);
-      if (name !== null) r.scripts.set(name, convertScript(n, ctx));
+      const script = name === null ? null : convertScript(n, ctx);
+      if (name !== null && script !== null) r.scripts.set(name, script);
     } else if (n.keyword === "vrrp_track_process") {
       r.handled.add(n);
       const name = ctx.arg(n);
@@ -294,6 +227,7 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
 
   // Pass 2: instances, then sync groups (which refer to instances). An instance without
   // interface or vrid (an error) is left out so that the rest still loads.
+  r.lvsSyncDaemon.value = (r.global.lvs_sync_daemon as Obj | undefined) ?? null;
   const declared = new Set<string>();
   for (const n of nodes) {
     if (n.keyword !== "vrrp_instance") continue;
@@ -308,7 +242,7 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
     const inst = convertInstance(n, name, ctx, r, globalVersion);
     if (inst.interface === undefined || inst.vrid === undefined) continue;
     if (notifyFifo !== null && inst.notify_fifo === undefined) inst.notify_fifo = notifyFifo;
-    r.instances.set(name, ordered(inst, INSTANCE_ORDER));
+    r.instances.set(name, ordered(inst, keyOrder(SECTIONS.instance)));
     r.instanceNodes.set(name, n);
   }
   for (const n of nodes) {
@@ -321,33 +255,44 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
   }
   const usesV3 = [...r.instances.values()].some((i) => (i.version ?? globalVersion) === 3);
   if (usesV3) r.global.v3_checksum = "keepalived";
-  r.global = ordered(r.global, GLOBAL_ORDER);
+  if (r.lvsSyncDaemon.value !== null) r.global.lvs_sync_daemon = r.lvsSyncDaemon.value;
+  r.global = ordered(r.global, keyOrder(SECTIONS.global));
   return r;
 }
 
 function convertSyncGroup(n: KaNode, ctx: Ctx, r: VrrpOut, declared: Set<string>): Obj {
   const out: Obj = {};
-  const notify = (key: string): Handler<Obj> => set(key, (c) => ctx.script(c), ctx);
-  dispatch(ctx, ctx.block(n), {
-    group: (c) => {
-      const members: string[] = [];
-      for (const m of ctx.block(c)) {
-        for (const name of [m.keyword, ...m.args]) {
-          if (r.instances.has(name)) members.push(name);
-          else if (!declared.has(name)) ctx.error(m, `group: no vrrp_instance named "${name}"`);
+  const notify = (key: string): Handler<Obj> => set(key, (c) => ctx.script(c, "notify"), ctx);
+  dispatch(
+    ctx,
+    ctx.block(n),
+    {
+      group: (c) => {
+        const members: string[] = [];
+        for (const m of ctx.block(c)) {
+          ctx.useAll(m);
+          for (const name of [m.keyword, ...m.args]) {
+            if (r.instances.has(name)) members.push(name);
+            else if (!declared.has(name)) {
+              // vrrp_parser.c: a member that does not exist is logged and left out.
+              ctx.warn(m, `group: no vrrp_instance named "${name}"; keepalived leaves it out`);
+            }
+          }
         }
-      }
-      out.members = members;
+        out.members = members;
+      },
+      notify_master: notify("notify_master"),
+      notify_backup: notify("notify_backup"),
+      notify_fault: notify("notify_fault"),
+      notify_stop: notify("notify_stop"),
+      notify: notify("notify"),
+      smtp_alert: set("smtp_alert", (c) => ctx.bool(c), ctx),
     },
-    notify_master: notify("notify_master"),
-    notify_backup: notify("notify_backup"),
-    notify_fault: notify("notify_fault"),
-    notify_stop: notify("notify_stop"),
-    notify: notify("notify"),
-    smtp_alert: set("smtp_alert", (c) => ctx.bool(c), ctx),
-  }, out);
+    out,
+    SECTIONS.syncGroup,
+  );
   if (out.members === undefined) {
     ctx.error(n, `vrrp_sync_group ${n.args[0] ?? ""}: no "group" given`);
   }
-  return ordered(out, SYNC_ORDER);
+  return ordered(out, keyOrder(SECTIONS.syncGroup));
 }
