@@ -73,7 +73,6 @@ export function convertInstance(
     authTypeNode: null,
   };
   const o = d.out;
-  const notify = (key: string): Handler<Obj> => set(key, (c) => ctx.script(c, "notify"), ctx);
   /** track_script / track_process: entries naming a block defined earlier, with a weight. */
   const trackNamed = (
     c: KaNode,
@@ -121,7 +120,6 @@ export function convertInstance(
       }
       return v;
     }, ctx),
-    virtual_router_id: set("vrid", (c) => ctx.int(c, 1, 255), ctx),
     priority: set("priority", (c) => {
       // vrrp_parser.c vrrp_prio_handler: not 1-255 is the default, 100 (logged).
       const v = ctx.arg(c);
@@ -136,7 +134,6 @@ export function convertInstance(
       if (ms === 0) ctx.error(c, `advert_int: "${c.args[0]}" must be more than 0`);
       else if (ms !== null) d.advertMs = ms;
     },
-    version: set("version", (c) => ctx.int(c, 2, 3), ctx),
     vrrp_version: (c) => {
       ctx.useAll(c);
       ctx.warn(
@@ -149,10 +146,6 @@ export function convertInstance(
       ctx.noBlock(c);
       o.preempt = false;
       d.nopreemptNode = c;
-    },
-    preempt: (c) => {
-      ctx.noBlock(c);
-      o.preempt = true;
     },
     preempt_delay: set("preempt_delay", (c) => {
       d.preemptDelayNode = c;
@@ -184,12 +177,6 @@ export function convertInstance(
         }, ctx),
       }, d.auth);
     },
-    mcast_src_ip: (c, out) => table.unicast_src_ip!(c, out),
-    unicast_src_ip: set("unicast_src_ip", (c) => {
-      const v = ctx.arg(c);
-      const a = v === null ? null : ctx.ip(c, v);
-      return a === null ? null : formatIp(a.bytes);
-    }, ctx),
     unicast_peer: (c) => {
       const peers: unknown[] = (o.unicast_peers as unknown[] | undefined) ?? [];
       for (const p of ctx.block(c)) {
@@ -219,12 +206,6 @@ export function convertInstance(
         return 1;
       }
       return v;
-    }, ctx),
-    check_unicast_src: set("check_unicast_src", (c) => (ctx.extra(c, 0), true), ctx),
-    mcast_dst_ip: set("mcast_dst_ip", (c) => {
-      const v = ctx.arg(c);
-      const a = v === null ? null : ctx.ip(c, v);
-      return a === null ? null : formatIp(a.bytes);
     }, ctx),
     virtual_ipaddress: (c) => {
       for (const v of ctx.block(c)) {
@@ -294,33 +275,18 @@ export function convertInstance(
         } else o.vmac_name = a;
       }
     },
-    vmac_xmit_base: set("vmac_xmit_base", (c) => (ctx.extra(c, 0), true), ctx),
-    garp_master_refresh_repeat: set("garp_master_refresh_repeat", (c) => ctx.int(c, 1, 255), ctx),
-    garp_lower_prio_repeat: set("garp_lower_prio_repeat", (c) => ctx.int(c, 0, 255), ctx),
     garp_lower_prio_delay: set("garp_lower_prio_delay", (c) => {
       const s = ctx.int(c, 0, MAX_TIMER_SEC);
       return s === null ? null : formatMs(s * 1000);
     }, ctx),
-    lower_prio_no_advert: set("lower_prio_no_advert", (c) => ctx.bool(c), ctx),
-    higher_prio_send_advert: set("higher_prio_send_advert", (c) => ctx.bool(c), ctx),
-    skip_check_adv_addr: set("skip_check_adv_addr", (c) => ctx.bool(c), ctx),
-    notify_master: notify("notify_master"),
-    notify_backup: notify("notify_backup"),
-    notify_fault: notify("notify_fault"),
-    notify_stop: notify("notify_stop"),
-    notify: notify("notify"),
-    smtp_alert: set("smtp_alert", (c) => ctx.bool(c), ctx),
     garp_master_delay: set("garp_master_delay", (c) => {
       const s = ctx.int(c, 0, 255);
       return s === null ? null : formatMs(s * 1000);
     }, ctx),
-    garp_master_repeat: set("garp_master_repeat", (c) => ctx.int(c, 1, 255), ctx),
     garp_master_refresh: set("garp_master_refresh", (c) => {
       const s = ctx.int(c, 0, MAX_TIMER_SEC);
       return s === null ? null : formatMs(s * 1000);
     }, ctx),
-    accept: set("accept", (c) => (ctx.extra(c, 0), true), ctx),
-    no_accept: set("accept", (c) => (ctx.extra(c, 0), false), ctx),
     native_ipv6: (c) => {
       ctx.noBlock(c);
       d.nativeIpv6 = true;
@@ -330,7 +296,6 @@ export function convertInstance(
       if (b !== null) d.strict = b;
       return b;
     }, ctx),
-    dont_track_primary: set("dont_track_primary", (c) => (ctx.extra(c, 0), true), ctx),
     lvs_sync_daemon_interface: (c) => {
       // vrrp_parser.c vrrp_lvs_syncd_handler: deprecated per-instance form of the global
       // lvs_sync_daemon IFACE INSTANCE; the first one wins.

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { formatIp, parseIp } from "../../net/ip.ts";
+import { parseIp } from "../../net/ip.ts";
 import {
   type Ctx,
   formatMs,
@@ -16,7 +16,8 @@ import {
   set,
 } from "./context.ts";
 import { convertInstance } from "./instance.ts";
-import { dispatch, keyOrder, SECTIONS } from "./mapping.ts";
+import { dispatch, keyOrder, keywordTable, SECTIONS } from "./mapping.ts";
+import { normalizeScalar } from "../scalars.ts";
 import type { KaNode } from "./parser.ts";
 import { convertProcess, convertScript, convertTrackFile } from "./tracking.ts";
 
@@ -53,13 +54,6 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
   let notifyFifo: string | null = null;
 
   const globalTable: Record<string, Handler<Obj>> = {
-    router_id: set("router_id", (n) => (ctx.extra(n, 1), ctx.arg(n)), ctx),
-    notification_email: (n, out) => {
-      const list: string[] = [];
-      for (const c of ctx.block(n)) list.push(c.keyword, ...c.args);
-      out.notification_email = list;
-    },
-    notification_email_from: set("notification_email_from", (n) => ctx.arg(n), ctx),
     smtp_server: set("smtp_server", (n) => {
       const host = ctx.arg(n);
       if (host === null) return null;
@@ -72,12 +66,6 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
       const s = ctx.int(n, 1, MAX_TIMER_SEC);
       return s === null ? null : formatMs(s * 1000);
     }, ctx),
-    smtp_alert: set("smtp_alert", (n) => ctx.bool(n), ctx),
-    smtp_alert_vrrp: set("smtp_alert_vrrp", (n) => ctx.bool(n), ctx),
-    smtp_alert_checker: set("smtp_alert_checker", (n) => ctx.bool(n), ctx),
-    no_email_faults: set("no_email_faults", (n) => (ctx.extra(n, 0), true), ctx),
-    vrrp_mcast_group4: set("vrrp_mcast_group4", (n) => mcast(n, "ipv4"), ctx),
-    vrrp_mcast_group6: set("vrrp_mcast_group6", (n) => mcast(n, "ipv6"), ctx),
     vrrp_version: (n) => {
       ctx.noBlock(n);
       globalVersionNode = n;
@@ -85,57 +73,42 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
       if (v !== null) globalVersion = v;
     },
     script_user: set("script_user", (n) => {
-      if (n.args.length > 1) {
-        ctx.warn(
-          n,
-          `script_user: group "${n.args[1]}" was dropped (haagent takes the user's group)`,
-        );
-      }
-      return ctx.arg(n);
+      // global_parser.c: script_user USER [GROUP] -> haagent's "user:group".
+      const user = ctx.arg(n);
+      const group = n.args[1];
+      ctx.use(n, 2);
+      return user === null ? null : group === undefined ? user : `${user}:${group}`;
     }, ctx),
-    enable_script_security: set("enable_script_security", (n) => (ctx.extra(n, 0), true), ctx),
     vrrp_garp_master_delay: set("garp_master_delay", (n) => secs(n, 0, 255), ctx),
-    vrrp_garp_master_repeat: set("garp_master_repeat", (n) => ctx.int(n, 1, 255), ctx),
-    vrrp_rt_priority: set("realtime_priority", (n) => ctx.int(n, 1, 99), ctx),
     lvs_sync_daemon: set("lvs_sync_daemon", (n) => {
-      // lvs_sync_daemon IFACE INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]
+      // global_parser.c lvs_syncd_handler: IFACE INSTANCE [id N] [maxlen N] [port N] [ttl N]
+      // [group ADDR]; the option words are the schema's (lvs_sync_daemon keepalived: names).
+      ctx.useAll(n);
       const [iface, instance, ...rest] = n.args;
       if (iface === undefined || instance === undefined) {
         ctx.error(n, "lvs_sync_daemon: expected an interface and a vrrp_instance name");
         return null;
       }
       const out: Obj = { interface: iface, instance };
-      const keys: Record<string, [string, number, number]> = {
-        id: ["sync_id", 0, 255],
-        maxlen: ["max_len", 1, 65507],
-        port: ["port", 1, 65535],
-        ttl: ["ttl", 1, 255],
-      };
+      const options = keywordTable(SECTIONS.lvsSyncDaemon);
       for (let i = 0; i < rest.length; i += 2) {
         const k = rest[i]!;
-        const at = 2 + i + 1;
-        if (k === "group") {
-          const a = ctx.arg(n, at);
-          if (a !== null) out.group = a;
-        } else if (keys[k] !== undefined) {
-          const [key, min, max] = keys[k]!;
-          const v = ctx.int(n, min, max, at);
-          if (v !== null) out[key] = v;
-        } else {
+        const t = options.get(k);
+        const v = rest[i + 1];
+        if (t === undefined || v === undefined) {
           ctx.warn(n, `lvs_sync_daemon: option "${k}" is not supported and was dropped`);
           i--;
+          continue;
         }
+        const r = normalizeScalar(t.spec, /^[0-9]+$/.test(v) ? Number(v) : v, v);
+        if (r.ok) out[t.key] = r.value;
+        else ctx.error(n, `lvs_sync_daemon: ${k}: ${r.reason}`);
       }
       return out;
     }, ctx),
     vrrp_garp_master_refresh: set("garp_master_refresh", (n) => secs(n, 0, MAX_TIMER_SEC), ctx),
     vrrp_garp_interval: set("garp_interval", (n) => timer(n, 1), ctx),
     vrrp_gna_interval: set("gna_interval", (n) => timer(n, 1), ctx),
-    vrrp_garp_master_refresh_repeat: set(
-      "garp_master_refresh_repeat",
-      (n) => ctx.int(n, 1, 255),
-      ctx,
-    ),
     vrrp_strict: set("vrrp_strict", (n) => {
       ctx.extra(n, 0);
       ctx.strict = true;
@@ -146,9 +119,7 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
       ctx.extra(n, 0);
       ctx.checkUnicastSrc = true;
     },
-    vrrp_skip_check_adv_addr: set("skip_check_adv_addr", (n) => (ctx.extra(n, 0), true), ctx),
     vrrp_garp_lower_prio_delay: set("garp_lower_prio_delay", (n) => secs(n, 0, MAX_TIMER_SEC), ctx),
-    vrrp_garp_lower_prio_repeat: set("garp_lower_prio_repeat", (n) => ctx.int(n, 0, 255), ctx),
     vrrp_lower_prio_no_advert: set("lower_prio_no_advert", (n) => ctx.bool(n), ctx),
     vrrp_higher_prio_send_advert: set("higher_prio_send_advert", (n) => ctx.bool(n), ctx),
     notify_fifo: (n) => fifo(n),
@@ -167,22 +138,6 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
       );
     }
     ctx.warn(n, `${n.keyword}: written as notify_fifo on every vrrp instance`);
-  }
-
-  function mcast(n: KaNode, family: "ipv4" | "ipv6"): string | null {
-    const v = ctx.arg(n);
-    if (v === null) return null;
-    const a = parseIp(v);
-    if (
-      a === null || a.family !== family || !(a.bytes[0] === 0xff || (a.bytes[0]! & 0xf0) === 0xe0)
-    ) {
-      ctx.error(
-        n,
-        `${n.keyword}: "${v}" is not an ${family === "ipv4" ? "IPv4" : "IPv6"} multicast address`,
-      );
-      return null;
-    }
-    return formatIp(a.bytes);
   }
 
   function secs(n: KaNode, min: number, max: number): string | null {
@@ -262,7 +217,6 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
 
 function convertSyncGroup(n: KaNode, ctx: Ctx, r: VrrpOut, declared: Set<string>): Obj {
   const out: Obj = {};
-  const notify = (key: string): Handler<Obj> => set(key, (c) => ctx.script(c, "notify"), ctx);
   dispatch(
     ctx,
     ctx.block(n),
@@ -281,12 +235,6 @@ function convertSyncGroup(n: KaNode, ctx: Ctx, r: VrrpOut, declared: Set<string>
         }
         out.members = members;
       },
-      notify_master: notify("notify_master"),
-      notify_backup: notify("notify_backup"),
-      notify_fault: notify("notify_fault"),
-      notify_stop: notify("notify_stop"),
-      notify: notify("notify"),
-      smtp_alert: set("smtp_alert", (c) => ctx.bool(c), ctx),
     },
     out,
     SECTIONS.syncGroup,
