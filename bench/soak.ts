@@ -39,7 +39,7 @@ console.log(
 );
 const csv = await Deno.open(csvPath, { write: true, create: true, truncate: true });
 const enc = new TextEncoder();
-await csv.write(enc.encode("t_s,router,fds,rss_kb,threads,cpu_ms\n"));
+await csv.write(enc.encode("t_s,router,fds,rss_kb,threads,cpu_ms,heap_kb\n"));
 const abort = new AbortController();
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(sig, () => {
@@ -58,7 +58,9 @@ const result = await runSoak({
   onLog: (l) => console.log(`soak: ${l}`),
   onSample: (s) => {
     csv.writeSync(
-      enc.encode(`${s.tS},${s.router},${s.fds},${s.rssKb},${s.threads},${s.cpuMs}\n`),
+      enc.encode(
+        `${s.tS},${s.router},${s.fds},${s.rssKb},${s.threads},${s.cpuMs},${s.heapKb}\n`,
+      ),
     );
     if (s.router === "r2" && s.tS - lastPrint >= 600) {
       lastPrint = s.tS;
@@ -70,7 +72,9 @@ csv.close();
 const m1 = machineJiffies();
 
 function line(s: SoakSample): string {
-  return `${s.router} fds ${s.fds}, RSS ${(s.rssKb / 1024).toFixed(1)} MB, threads ${s.threads}`;
+  return `${s.router} fds ${s.fds}, RSS ${(s.rssKb / 1024).toFixed(1)} MB, JS heap ${
+    (s.heapKb / 1024).toFixed(1)
+  } MB, threads ${s.threads}`;
 }
 
 const endS = Math.max(...result.samples.map((s) => s.tS));
@@ -85,6 +89,7 @@ for (const r of ["r1", "r2"] as RouterName[]) {
   const fds = mine.map((s) => s.fds), rss = mine.map((s) => s.rssKb);
   const half = mine.filter((s) => s.tS >= (warmupS + endS) / 2);
   const mbPerH = slope(half.map((s) => ({ x: s.tS / 3600, y: s.rssKb / 1024 })));
+  const heapPerH = slope(half.map((s) => ({ x: s.tS / 3600, y: s.heapKb / 1024 })));
   const cpu = (end.cpuMs - start.cpuMs) / ((end.tS - start.tS) * 10);
   console.log(`${r}: after warm-up (t=${start.tS} s) ${line(start)}`);
   if (endS >= warmupS + 3600) console.log(`${r}: 1 h later (t=${hour.tS} s) ${line(hour)}`);
@@ -92,7 +97,9 @@ for (const r of ["r1", "r2"] as RouterName[]) {
   console.log(
     `${r}: after warm-up fds min ${Math.min(...fds)} max ${Math.max(...fds)}; RSS min ` +
       `${(Math.min(...rss) / 1024).toFixed(1)} max ${(Math.max(...rss) / 1024).toFixed(1)} MB; ` +
-      `RSS slope over the second half ${mbPerH.toFixed(2)} MB/h; CPU ${cpu.toFixed(2)} % of a core`,
+      `slope over the second half: RSS ${mbPerH.toFixed(2)} MB/h, JS heap ${
+        heapPerH.toFixed(2)
+      } MB/h; CPU ${cpu.toFixed(2)} % of a core`,
   );
   const curve = result.samples.filter((s) => s.router === r);
   const step = Math.max(1, Math.floor(curve.length / 12));
@@ -100,6 +107,11 @@ for (const r of ["r1", "r2"] as RouterName[]) {
     `${r}: curve (t s: fds / RSS MB) ` +
       curve.filter((_, i) => i % step === 0 || i === curve.length - 1)
         .map((s) => `${Math.round(s.tS)}: ${s.fds} / ${(s.rssKb / 1024).toFixed(1)}`).join(", "),
+  );
+  const h = result.heapAfterGcKb[r];
+  console.log(
+    `${r}: JavaScript heap after a full GC ${(h.start / 1024).toFixed(2)} MB after 4 reloads, ` +
+      `${(h.end / 1024).toFixed(2)} MB at the end`,
   );
   const n = result.notify[r];
   const g = summarize(n.gapsMs);

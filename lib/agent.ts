@@ -122,7 +122,7 @@ export class Agent {
     lvs?: () => Promise<LvsFactory>;
     /** Told READY / RELOADING / STOPPING / STATUS; fed the watchdog from the VRRP loop. */
     service?: ServiceNotifier | null;
-    /** Test builds only (HAAGENT_TEST_HOOKS=1): the `test-stall` control command. */
+    /** Test builds only (HAAGENT_TEST_HOOKS=1): the `test-stall` and `test-gc` control commands. */
     testHooks?: boolean;
   }) {
     this.#configFile = opts.configFile;
@@ -180,7 +180,9 @@ export class Agent {
     this.#control = await ControlServer.listen(plan.control, {
       status: () => this.status(),
       reload: () => this.reload(),
-      ...(this.#testHooks ? { "test-stall": (req) => this.#testStall(req) } : {}),
+      ...(this.#testHooks
+        ? { "test-stall": (req) => this.#testStall(req), "test-gc": () => testGc() }
+        : {}),
     }, (e) => this.#log.warn(`control socket: ${e}`));
     if (plan.metricsListen !== null) {
       this.#metrics = serveMetrics(
@@ -785,6 +787,7 @@ export class Agent {
       uptimeS: Math.round((Date.now() - this.#startedAt.getTime()) / 1000),
       reloads: this.#reloads,
       lastReload: this.#lastReload,
+      process: processStatus(),
       instances,
       syncGroups: this.#groups.map((g) => ({
         name: g.plan.name,
@@ -809,6 +812,30 @@ export class ConfigRefused extends Error {
     this.name = "ConfigRefused";
     this.errors = errors;
   }
+}
+
+/**
+ * Test builds only: a full garbage collection, then the VRRP thread's memory (a leak test reads
+ * the heap after each batch of reloads). Needs `--v8-flags=--expose-gc`.
+ */
+function testGc(): Deno.MemoryUsage {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error("test-gc needs --v8-flags=--expose-gc");
+  gc();
+  return Deno.memoryUsage();
+}
+
+/** The process's memory and open file descriptors. */
+function processStatus(): AgentStatus["process"] {
+  const m = Deno.memoryUsage();
+  let openFds = -1;
+  try {
+    openFds = 0;
+    for (const _ of Deno.readDirSync("/proc/self/fd")) openFds++;
+  } catch {
+    openFds = -1;
+  }
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external, openFds };
 }
 
 /** Whether IPv6 forwarding is on for an interface (RFC 4861: NAs then carry the Router flag). */

@@ -23,6 +23,12 @@ export function renderDump(st: AgentStatus, now: Date): string {
   out.push(` Configuration file = ${st.configFile}`);
   out.push(` Started = ${st.startedAt} (up ${st.uptimeS} s)`);
   out.push(` Reloads = ${st.reloads}`);
+  const mb = (b: number) => (b / 1048576).toFixed(1);
+  out.push(
+    ` Memory = RSS ${mb(st.process.rssBytes)} MB, JavaScript heap ` +
+      `${mb(st.process.heapUsedBytes)} MB, external ${mb(st.process.externalBytes)} MB`,
+  );
+  out.push(` Open file descriptors = ${st.process.openFds}`);
   if (st.lastReload !== null) {
     const r = st.lastReload;
     out.push(` Last reload = ${r.at}, ${r.ok ? "applied" : "REFUSED"}: ${r.message}`);

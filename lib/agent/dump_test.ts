@@ -46,6 +46,12 @@ const status: AgentStatus = {
   uptimeS: 3600,
   reloads: 2,
   lastReload: { at: "2026-12-05T09:30:00.000Z", ok: false, message: "reload refused: 1 error" },
+  process: {
+    rssBytes: 66 * 1048576,
+    heapUsedBytes: 9 * 1048576,
+    externalBytes: 1048576,
+    openFds: 41,
+  },
   instances: [
     instance(),
     instance({
@@ -107,6 +113,8 @@ Deno.test("dump: keepalived's sections and lines, in haagent's words", () => {
     const want of [
       " haagent 0.1.0, pid 4242, router_id lb1",
       " Last reload = 2026-12-05T09:30:00.000Z, REFUSED: reload refused: 1 error",
+      " Memory = RSS 66.0 MB, JavaScript heap 9.0 MB, external 1.0 MB",
+      " Open file descriptors = 41",
       "------< VRRP Topology >------",
       " VRRP Instance = VI_1",
       "   Sync group = G1",

@@ -34,6 +34,17 @@ export function renderMetrics(st: AgentStatus): string {
     {},
     st.reloads,
   ]]);
+  // Prometheus's standard process metrics, for watching a long-running agent.
+  metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", [[
+    {},
+    st.process.rssBytes,
+  ]]);
+  if (st.process.openFds >= 0) {
+    metric("process_open_fds", "gauge", "Number of open file descriptors.", [[
+      {},
+      st.process.openFds,
+    ]]);
+  }
   const inst = st.instances.map((i) => ({
     instance: i.name,
     interface: i.interface,

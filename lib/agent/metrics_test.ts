@@ -12,6 +12,7 @@ Deno.test("metrics: VRRP state, priority, drops and real servers in Prometheus t
     uptimeS: 5,
     reloads: 2,
     lastReload: null,
+    process: { rssBytes: 70_000_000, heapUsedBytes: 9_000_000, externalBytes: 0, openFds: 40 },
     instances: [{
       name: "VI_1",
       interface: "eth0",
@@ -78,6 +79,8 @@ Deno.test("metrics: VRRP state, priority, drops and real servers in Prometheus t
   assertMatch(text, /^haagent_vrrp_adverts_sent_total\{.*\} 7$/m);
   assertMatch(text, /^haagent_vrrp_dropped_adverts_total\{.*reason="checksum"\} 3$/m);
   assertMatch(text, /^haagent_vrrp_unknown_vrid_total 4$/m);
+  assertMatch(text, /^process_resident_memory_bytes 70000000$/m);
+  assertMatch(text, /^process_open_fds 40$/m);
   assertMatch(
     text,
     /^haagent_real_server_up\{virtual_server="TCP 10.0.0.1:80",real_server="10.0.0.11:80"\} 0$/m,

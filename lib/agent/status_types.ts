@@ -94,6 +94,18 @@ export interface AnnounceStatus {
   withdrawals: number;
 }
 
+/** Memory and file descriptors of the agent's process. */
+export interface ProcessStatus {
+  /** Resident set size of the whole process (both threads' heaps, the runtime, libc). */
+  rssBytes: number;
+  /** The VRRP thread's JavaScript heap in use (Deno.memoryUsage). */
+  heapUsedBytes: number;
+  /** Memory of objects outside the JavaScript heap (buffers) on the VRRP thread. */
+  externalBytes: number;
+  /** Open file descriptors (/proc/self/fd), or -1 when /proc cannot be read. */
+  openFds: number;
+}
+
 /** The whole agent. */
 export interface AgentStatus {
   version: string;
@@ -104,6 +116,8 @@ export interface AgentStatus {
   uptimeS: number;
   reloads: number;
   lastReload: { at: string; ok: boolean; message: string } | null;
+  /** The process's footprint, for watching a long-running agent (the soak, Prometheus). */
+  process: ProcessStatus;
   instances: InstanceStatus[];
   syncGroups: { name: string; members: string[]; state: string }[];
   ipvs: {

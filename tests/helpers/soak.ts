@@ -16,6 +16,7 @@ import { Reactor, UnixDatagramSocket } from "../../ffi/mod.ts";
 import { selfCommand } from "../../lib/runtime/self.ts";
 import { type Agent, type RouterName, VrrpLab } from "./vrrp_lab.ts";
 import { waitFor } from "./netns.ts";
+import { controlRequest } from "../../lib/runtime/control.ts";
 
 const SERVER = fileURLToPath(new URL("../integration/fixtures/check_server.ts", import.meta.url));
 
@@ -43,6 +44,8 @@ export interface SoakSample {
   rssKb: number;
   threads: number;
   cpuMs: number;
+  /** The VRRP thread's JavaScript heap in use (from `haagent status`), NaN when unanswered. */
+  heapKb: number;
 }
 
 /** What the soak saw. */
@@ -60,6 +63,11 @@ export interface SoakResult {
   errors: string[];
   /** Dumps r1 reported written. */
   dumps: number;
+  /**
+   * The VRRP thread's JavaScript heap after a full collection (test-only `test-gc`), kB, once
+   * the first reloads have run and at the end: growth here is what reloads retain.
+   */
+  heapAfterGcKb: Record<RouterName, { start: number; end: number }>;
   durationMs: number;
 }
 
@@ -198,6 +206,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       agents[r] = lab.startHaagent(r, soakYaml(r, "A"), [], {
         NOTIFY_SOCKET: `${lab.dir}/${r}.notify`,
         WATCHDOG_USEC: String(opts.watchdogUsec),
+        // test-gc: a full collection on request, to read what the heap retains.
+        HAAGENT_TEST_HOOKS: "1",
+        DENO_V8_FLAGS: "--expose-gc",
       });
     }
     const t0 = performance.now();
@@ -221,19 +232,33 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     );
 
     const samples: SoakSample[] = [];
-    const sample = () => {
+    const sample = async () => {
       for (const r of ["r1", "r2"] as const) {
         const pid = agents[r].proc.pid;
+        const st = await lab.status(agents[r]);
         const s: SoakSample = {
           tS: Math.round(elapsed() / 100) / 10,
           router: r,
           ...procFootprint(pid),
           cpuMs: cpuMsOf(pid),
+          heapKb: st === null ? NaN : Math.round(st.process.heapUsedBytes / 1024),
         };
         samples.push(s);
         opts.onSample?.(s);
       }
     };
+    const heapAfterGc = async (r: RouterName) => {
+      try {
+        const m = await controlRequest(agents[r].control!, { cmd: "test-gc" }) as Deno.MemoryUsage;
+        return Math.round(m.heapUsed / 1024);
+      } catch {
+        return NaN;
+      }
+    };
+    const heapAfterGcKb = {
+      r1: { start: NaN, end: NaN },
+      r2: { start: NaN, end: NaN },
+    } as SoakResult["heapAfterGcKb"];
     let reloads = 0;
     let variant: "A" | "B" = "A";
     const reload = async () => {
@@ -256,7 +281,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       agents.r1.proc.kill("SIGUSR1");
       agents.r1.proc.kill("SIGUSR2");
     };
-    sample();
+    await sample();
     const end = steadyFrom + opts.durationMs;
     let nextSample = performance.now() + opts.sampleEveryMs;
     let nextReload = performance.now() + opts.reloadEveryMs;
@@ -265,9 +290,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       if (now >= nextReload) {
         await reload();
         nextReload += opts.reloadEveryMs;
+        // After the first reloads (code compiled, caches filled): the baseline.
+        if (reloads === 4) {
+          await new Promise((r) => setTimeout(r, 1000));
+          for (const r of ["r1", "r2"] as const) heapAfterGcKb[r].start = await heapAfterGc(r);
+        }
       }
       if (now >= nextSample) {
-        sample();
+        await sample();
         nextSample += opts.sampleEveryMs;
       }
       for (const r of ["r1", "r2"] as const) {
@@ -286,10 +316,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         )
       );
     }
-    sample();
+    await sample();
     const durationMs = performance.now() - steadyFrom;
     // Let the last reload finish before counting.
     await new Promise((r) => setTimeout(r, 2000));
+    for (const r of ["r1", "r2"] as const) heapAfterGcKb[r].end = await heapAfterGc(r);
 
     const flaps: string[] = [];
     const errors: string[] = [];
@@ -314,7 +345,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       agents[r].proc.kill("SIGTERM");
       await agents[r].proc.child.status;
     }
-    return { samples, reloads, notify, flaps, errors, dumps, durationMs };
+    return { samples, reloads, notify, flaps, errors, dumps, durationMs, heapAfterGcKb };
   } finally {
     for (const s of Object.values(sinks)) s.sock.close();
     reactor.close();

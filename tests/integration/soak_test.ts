@@ -48,6 +48,10 @@ Deno.test({
       assertEquals(r.notify[router].reloading, r.reloads, "one RELOADING per reload");
       assertEquals(r.notify[router].readyAfterReload, r.reloads, "READY after every RELOADING");
       assert(gaps.length >= 100, `${gaps.length} keep-alives`);
+      // What the reloads retain in the JavaScript heap (after a full collection).
+      const h = r.heapAfterGcKb[router];
+      console.log(`${router}: JS heap after GC ${h.start} -> ${h.end} kB`);
+      assert(h.end - h.start < 1024, `the heap retained ${h.end - h.start} kB over the reloads`);
       // VI_5 comes and goes with the reloads; the two real servers are counted.
       assertMatch(r.notify[router].status, /^[23] MASTER, [23] BACKUP, 2\/2 real servers up(, |$)/);
       assert(
