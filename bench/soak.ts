@@ -110,7 +110,7 @@ for (const r of ["r1", "r2"] as RouterName[]) {
   );
   const h = result.heapAfterGcKb[r];
   console.log(
-    `${r}: JavaScript heap after a full GC ${(h.start / 1024).toFixed(2)} MB after 4 reloads, ` +
+    `${r}: JavaScript heap after a full GC ${(h.start / 1024).toFixed(2)} MB after 6 reloads, ` +
       `${(h.end / 1024).toFixed(2)} MB at the end`,
   );
   const n = result.notify[r];

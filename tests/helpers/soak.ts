@@ -65,7 +65,7 @@ export interface SoakResult {
   dumps: number;
   /**
    * The VRRP thread's JavaScript heap after a full collection (test-only `test-gc`), kB, once
-   * the first reloads have run and at the end: growth here is what reloads retain.
+   * six reloads have run and at the end: growth here is what reloads retain.
    */
   heapAfterGcKb: Record<RouterName, { start: number; end: number }>;
   durationMs: number;
@@ -291,7 +291,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         await reload();
         nextReload += opts.reloadEveryMs;
         // After the first reloads (code compiled, caches filled): the baseline.
-        if (reloads === 4) {
+        if (reloads === 6) {
           await new Promise((r) => setTimeout(r, 1000));
           for (const r of ["r1", "r2"] as const) heapAfterGcKb[r].start = await heapAfterGc(r);
         }

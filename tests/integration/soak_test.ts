@@ -3,8 +3,9 @@
  * adverts for 2 minutes, reloaded every 6 s (an instance's sockets opened and closed each time,
  * SIGHUP and `haagent reload` in turn), a state dump and statistics at each reload, under a
  * notify socket with a 2 s watchdog. After a 30 s warm-up the fd count stays within a few of
- * its range (no leak per reload), RSS grows by less than 20 MB, every RELOADING is followed by
- * READY, the keep-alive never misses WATCHDOG_USEC, nothing flaps and nothing logs an error.
+ * its range (no leak per reload), RSS grows by less than 20 MB, the JavaScript heap after a full
+ * GC by less than 2 MB, every RELOADING is followed by READY, the keep-alive never misses
+ * WATCHDOG_USEC, nothing flaps and nothing logs an error.
  *
  * @module
  */
@@ -51,7 +52,9 @@ Deno.test({
       // What the reloads retain in the JavaScript heap (after a full collection).
       const h = r.heapAfterGcKb[router];
       console.log(`${router}: JS heap after GC ${h.start} -> ${h.end} kB`);
-      assert(h.end - h.start < 1024, `the heap retained ${h.end - h.start} kB over the reloads`);
+      // Compiled code still grows a little (about 0.5 MB over the first reloads, then flat);
+      // a leak of 150 kB per reload fails.
+      assert(h.end - h.start < 2048, `the heap retained ${h.end - h.start} kB over the reloads`);
       // VI_5 comes and goes with the reloads; the two real servers are counted.
       assertMatch(r.notify[router].status, /^[23] MASTER, [23] BACKUP, 2\/2 real servers up(, |$)/);
       assert(
