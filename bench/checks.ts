@@ -27,6 +27,7 @@ import { CheckRunner, commonDefaults, makeChecker } from "../lib/check/mod.ts";
 import { RealClock } from "../lib/runtime/clock.ts";
 import { deadline } from "../lib/check/stream.ts";
 import { TcpChecker } from "../lib/check/tcp.ts";
+import { mustParseIp } from "../lib/net/ip.ts";
 import type { Checker, CheckOutcome, CheckSpec } from "../lib/check/types.ts";
 
 const { values } = parseArgs({
@@ -45,7 +46,9 @@ const { values } = parseArgs({
 if (values.serve !== undefined) {
   // Sink mode: accept-and-close on each port; "accepted N" (total) once a second after "ready".
   const reactor = new Reactor();
-  const sinks = values.serve.split(",").map((p) => new TcpSink(reactor, values.host, Number(p)));
+  const sinks = values.serve.split(",").map((p) =>
+    new TcpSink(reactor, mustParseIp(values.host).bytes, Number(p))
+  );
   console.log("ready");
   setInterval(() => console.log(`accepted ${sinks.reduce((n, s) => n + s.accepted, 0)}`), 1000);
   await reactor.run();

@@ -15,6 +15,9 @@ import process from "node:process";
 import { RawSocket } from "../ffi/socket.ts";
 import { Reactor } from "../ffi/reactor.ts";
 
+/** 127.0.0.1. */
+const LOOPBACK = new Uint8Array([127, 0, 0, 1]);
+
 const PROTO_EXPERIMENT = 253; // RFC 3692: for experimentation
 const { values } = parseArgs({
   args: Deno.args,
@@ -71,7 +74,7 @@ async function latency(gapMs: number): Promise<number[]> {
   for (let i = 0; i < packets; i++) {
     const got = new Promise<void>((r) => (wake = r));
     view.setFloat64(0, performance.now(), true);
-    if (!sock.sendTo(payload, "127.0.0.1")) throw new Error("EAGAIN on loopback");
+    if (!sock.sendTo(payload, LOOPBACK)) throw new Error("EAGAIN on loopback");
     await got;
     if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
   }

@@ -20,12 +20,20 @@ import {
   EPOLLOUT,
   SIZEOF,
 } from "./structs.ts";
-import { log as rootLog, type Logger, RateLimiter } from "../lib/runtime/log.ts";
+/**
+ * Told about a callback that threw (`what` names it, e.g. `handler for VRRP ipv4 on eth0`);
+ * the caller logs it (rate-limited). ffi itself logs nothing.
+ */
+export type FailureReport = (what: string, error: unknown) => void;
+
+/** The report used when none is given: one line on stderr. */
+export const stderrFailure: FailureReport = (what, error) =>
+  console.error(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
 
 /** Options for a Reactor. */
 export interface ReactorOptions {
-  /** Where handler failures are logged (default: the root logger's "reactor" child). */
-  logger?: Logger;
+  /** Told when a handler throws (default: a line on stderr). */
+  onFailure?: FailureReport;
   /** Events fetched per epoll_wait (default 64). */
   maxEvents?: number;
 }
@@ -53,12 +61,11 @@ export class Reactor implements Disposable {
   #nextToken = 1n;
   #closed = false;
   #running = false;
-  readonly #log: Logger;
-  readonly #limiter = new RateLimiter(10_000, 5);
+  readonly #onFailure: FailureReport;
 
   /** Creates the epoll set (EPOLL_CLOEXEC) and its wake-up eventfd (non-blocking). */
   constructor(opts: ReactorOptions = {}) {
-    this.#log = opts.logger ?? rootLog.child("reactor");
+    this.#onFailure = opts.onFailure ?? stderrFailure;
     this.#maxEvents = opts.maxEvents ?? 64;
     this.#events = new Uint8Array(this.#maxEvents * SIZEOF.epoll_event);
     const c = libc();
@@ -179,14 +186,7 @@ export class Reactor implements Disposable {
       try {
         w.onReady();
       } catch (e) {
-        const suppressed = this.#limiter.allow(w.label);
-        if (suppressed !== null) {
-          this.#log.error(`handler for ${w.label} failed`, {
-            fd: w.fd,
-            error: e instanceof Error ? e.message : String(e),
-            ...(suppressed > 0 ? { suppressed } : {}),
-          });
-        }
+        this.#onFailure(`handler for ${w.label}`, e);
       }
     }
   }

@@ -3,7 +3,6 @@ import { errno, libc } from "./libc.ts";
 import { SyscallError } from "./errno.ts";
 import { EFD_CLOEXEC, EFD_NONBLOCK } from "./structs.ts";
 import { Reactor } from "./reactor.ts";
-import { Logger } from "../lib/runtime/log.ts";
 
 /** An eventfd as a test fd: `signal()` makes it readable, `drain()` reads it to EAGAIN. */
 class TestFd implements Disposable {
@@ -28,8 +27,9 @@ class TestFd implements Disposable {
   }
 }
 
-function quietLogger(lines: string[] = []): Logger {
-  return new Logger("test", { level: "debug", sink: (l) => lines.push(l), json: false });
+/** Reports handler failures into `lines` as "WHAT failed: MESSAGE". */
+function quiet(lines: string[] = []): (what: string, e: unknown) => void {
+  return (what, e) => lines.push(`${what} failed: ${(e as Error).message}`);
 }
 
 function deferred<T = void>() {
@@ -48,7 +48,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 Deno.test("reactor: a readable fd calls its handler on the JS thread; close ends run()", async () => {
   using a = new TestFd();
-  const r = new Reactor({ logger: quietLogger() });
+  const r = new Reactor({ onFailure: quiet() });
   const got = deferred<number>();
   r.watch(a.fd, () => got.resolve(a.drain()), "a");
   const done = r.run();
@@ -65,7 +65,7 @@ Deno.test("reactor: handlers that throw are logged and the loop goes on", async 
   using a = new TestFd();
   using b = new TestFd();
   const lines: string[] = [];
-  const r = new Reactor({ logger: quietLogger(lines) });
+  const r = new Reactor({ onFailure: quiet(lines) });
   let aCalls = 0;
   r.watch(a.fd, () => {
     aCalls++;
@@ -93,7 +93,7 @@ Deno.test("reactor: handlers that throw are logged and the loop goes on", async 
 Deno.test("reactor: watch while waiting, and unwatch stops calls", async () => {
   using a = new TestFd();
   using b = new TestFd();
-  const r = new Reactor({ logger: quietLogger() });
+  const r = new Reactor({ onFailure: quiet() });
   const done = r.run();
   await new Promise((res) => setTimeout(res, 30)); // the wait is now in flight
   let aCalls = 0;
@@ -122,7 +122,7 @@ Deno.test("reactor: watch while waiting, and unwatch stops calls", async () => {
 
 Deno.test("reactor: a handler may close the reactor", async () => {
   using a = new TestFd();
-  const r = new Reactor({ logger: quietLogger() });
+  const r = new Reactor({ onFailure: quiet() });
   r.watch(a.fd, () => r.close(), "closer");
   const done = r.run();
   a.signal();
@@ -132,7 +132,7 @@ Deno.test("reactor: a handler may close the reactor", async () => {
 
 Deno.test("reactor: errors and idempotence", async () => {
   using a = new TestFd();
-  const r = new Reactor({ logger: quietLogger() });
+  const r = new Reactor({ onFailure: quiet() });
   r.watch(a.fd, () => {}, "a");
   const e = assertThrows(() => r.watch(a.fd, () => {}, "again"), SyscallError, "again");
   assertEquals((e as SyscallError).code, "EEXIST");
@@ -144,13 +144,13 @@ Deno.test("reactor: errors and idempotence", async () => {
   r.close();
   await within(r.run(), 1000, "run() after close");
   // A reactor that never ran is released by close() and keeps nothing alive.
-  const r2 = new Reactor({ logger: quietLogger() });
+  const r2 = new Reactor({ onFailure: quiet() });
   r2[Symbol.dispose]();
   assertEquals(r2.running, false);
 });
 
 Deno.test("reactor: run() twice is refused", async () => {
-  const r = new Reactor({ logger: quietLogger() });
+  const r = new Reactor({ onFailure: quiet() });
   const done = r.run();
   let threw = false;
   try {
@@ -164,7 +164,7 @@ Deno.test("reactor: run() twice is refused", async () => {
 });
 
 Deno.test("reactor: a closed-then-reused fd number does not reach the old handler", async () => {
-  const r = new Reactor({ logger: quietLogger() });
+  const r = new Reactor({ onFailure: quiet() });
   const a = new TestFd();
   let oldCalls = 0;
   const old = r.watch(a.fd, () => oldCalls++, "old");
@@ -186,7 +186,7 @@ Deno.test("reactor: a closed-then-reused fd number does not reach the old handle
 
 Deno.test("reactor: a busy fd does not starve timers", async () => {
   using a = new TestFd();
-  const r = new Reactor({ logger: quietLogger() });
+  const r = new Reactor({ onFailure: quiet() });
   let calls = 0;
   r.watch(a.fd, () => calls++, "never drained"); // stays readable: level-triggered
   a.signal();
@@ -220,7 +220,7 @@ Deno.test("reactor: a running reactor keeps the process alive until close()", as
 
 Deno.test("reactor: watchWritable reports writability; watch still means readable", async () => {
   using a = new TestFd(); // an eventfd is writable at once, readable only once signalled
-  const r = new Reactor({ logger: quietLogger() });
+  const r = new Reactor({ onFailure: quiet() });
   const done = r.run();
   let readable = 0;
   const wr = r.watch(a.fd, () => readable++, "readable");

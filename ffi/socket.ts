@@ -57,7 +57,7 @@ import {
   SOL_IPV6,
   SOL_SOCKET,
 } from "./structs.ts";
-import { formatIp, isLinkLocal6, isMulticast, mustParseIp } from "../lib/net/ip.ts";
+import { addressText, familyOf, isLinkLocal6Bytes, isMulticastBytes } from "./address.ts";
 
 /** An address family. */
 export type Family = "ipv4" | "ipv6";
@@ -66,10 +66,10 @@ export type Family = "ipv4" | "ipv6";
 export interface Received {
   /** The IP payload (IPv4: the header is stripped). */
   payload: Uint8Array;
-  /** Source address text. */
-  src: string;
-  /** Destination address text (from the IP header / pktinfo). */
-  dst: string;
+  /** Source address (4 or 16 bytes). */
+  src: Uint8Array;
+  /** Destination address (from the IP header / pktinfo; `::` when IPv6 did not say). */
+  dst: Uint8Array;
   /** Index of the interface the datagram arrived on (0 if unknown). */
   ifindex: number;
   /** IPv4 TTL or IPv6 hop limit as received. */
@@ -225,33 +225,34 @@ export class RawSocket implements Disposable {
   }
 
   /** bind() to a local address (the source of what this socket sends). */
-  bindAddress(address: string, ifindex = 0): void {
-    const a = this.#parse(address, "local address");
-    const sa = a.family === "ipv4"
-      ? encodeSockaddrIn({ addr: a.bytes, port: 0 })
-      : encodeSockaddrIn6({ addr: a.bytes, port: 0, flowinfo: 0, scopeId: ifindex });
+  bindAddress(address: Uint8Array, ifindex = 0): void {
+    this.#check(address, "local address");
+    const sa = this.family === "ipv4"
+      ? encodeSockaddrIn({ addr: address, port: 0 })
+      : encodeSockaddrIn6({ addr: address, port: 0, flowinfo: 0, scopeId: ifindex });
     if (libc().bind(this.#fdOrThrow(), sa, sa.byteLength) < 0) {
-      throw new SyscallError("bind", errno(), `Cannot bind raw socket to ${address}`);
+      throw new SyscallError("bind", errno(), `Cannot bind raw socket to ${addressText(address)}`);
     }
   }
 
   /** Joins multicast `group` on interface `ifindex` (`ifname` names it in errors). */
-  joinGroup(group: string, ifindex: number, ifname: string): void {
+  joinGroup(group: Uint8Array, ifindex: number, ifname: string): void {
     this.#membership(group, ifindex, ifname, true);
   }
 
   /** Leaves multicast `group` on interface `ifindex`. */
-  leaveGroup(group: string, ifindex: number, ifname: string): void {
+  leaveGroup(group: Uint8Array, ifindex: number, ifname: string): void {
     this.#membership(group, ifindex, ifname, false);
   }
 
-  #membership(group: string, ifindex: number, ifname: string, join: boolean): void {
-    const g = this.#parse(group, "multicast group");
-    if (!isMulticast(g.bytes)) {
-      throw new TypeError(`Invalid multicast group "${group}": not a multicast address`);
+  #membership(group: Uint8Array, ifindex: number, ifname: string, join: boolean): void {
+    this.#check(group, "multicast group");
+    const text = addressText(group);
+    if (!isMulticastBytes(group)) {
+      throw new TypeError(`Invalid multicast group ${text}: not a multicast address`);
     }
     const v4 = this.family === "ipv4";
-    const req = v4 ? encodeIpMreqn(g.bytes, ifindex) : encodeIpv6Mreq(g.bytes, ifindex);
+    const req = v4 ? encodeIpMreqn(group, ifindex) : encodeIpv6Mreq(group, ifindex);
     const name = v4
       ? (join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP)
       : (join ? IPV6_ADD_MEMBERSHIP : IPV6_DROP_MEMBERSHIP);
@@ -259,7 +260,7 @@ export class RawSocket implements Disposable {
       throw new SyscallError(
         "setsockopt",
         errno(),
-        `Cannot ${join ? "join" : "leave"} ${group} on "${ifname}"`,
+        `Cannot ${join ? "join" : "leave"} ${text} on "${ifname}"`,
       );
     }
   }
@@ -350,9 +351,9 @@ export class RawSocket implements Disposable {
    * leaves through that interface (pktinfo); an IPv6 link-local or multicast `dst` also gets it
    * as `sin6_scope_id`.
    */
-  sendTo(payload: Uint8Array, dst: string, ifindex?: number): boolean {
+  sendTo(payload: Uint8Array, dst: Uint8Array, ifindex?: number): boolean {
     const fd = this.#fdOrThrow();
-    const key = `${dst}%${ifindex ?? 0}`;
+    const key = `${dst.join(",")}%${ifindex ?? 0}`;
     let d = this.#dests.get(key);
     if (d === undefined) {
       d = this.#destination(dst, ifindex);
@@ -379,18 +380,23 @@ export class RawSocket implements Disposable {
     if (e === Errno.EAGAIN) return false;
     const on = (ifindex !== undefined && ifindex > 0 ? linkName(ifindex) : null) ??
       (this.#device !== "" ? this.#device : null);
-    throw new SyscallError("sendto", e, `Cannot send to ${dst}${on ? ` on "${on}"` : ""}`);
+    throw new SyscallError(
+      "sendto",
+      e,
+      `Cannot send to ${addressText(dst)}${on ? ` on "${on}"` : ""}`,
+    );
   }
 
   // Builds (once per destination) the sockaddr and, when an interface is named and the
   // address does not carry it as a scope, a msghdr with a pktinfo cmsg choosing it.
-  #destination(dst: string, ifindex: number | undefined): Destination {
-    const a = this.#parse(dst, "destination");
+  #destination(dst: Uint8Array, ifindex: number | undefined): Destination {
+    this.#check(dst, "destination");
+    const addr = dst.slice();
     const oif = ifindex !== undefined && ifindex > 0 ? ifindex : 0;
     let sa: Uint8Array;
     let control: Uint8Array | null = null;
-    if (a.family === "ipv4") {
-      sa = encodeSockaddrIn({ addr: a.bytes, port: 0 });
+    if (this.family === "ipv4") {
+      sa = encodeSockaddrIn({ addr, port: 0 });
       if (oif > 0) {
         const zero = new Uint8Array(4);
         control = encodeCmsgs([{
@@ -400,8 +406,8 @@ export class RawSocket implements Disposable {
         }]);
       }
     } else {
-      const scoped = oif > 0 && (isLinkLocal6(a.bytes) || isMulticast(a.bytes));
-      sa = encodeSockaddrIn6({ addr: a.bytes, port: 0, flowinfo: 0, scopeId: scoped ? oif : 0 });
+      const scoped = oif > 0 && (isLinkLocal6Bytes(addr) || isMulticastBytes(addr));
+      sa = encodeSockaddrIn6({ addr, port: 0, flowinfo: 0, scopeId: scoped ? oif : 0 });
       if (oif > 0 && !scoped) {
         control = encodeCmsgs([{
           level: SOL_IPV6,
@@ -462,14 +468,17 @@ export class RawSocket implements Disposable {
     return this.#fd;
   }
 
-  #parse(text: string, what: string) {
-    const a = mustParseIp(text, what);
-    if (a.family !== this.family) {
+  /** Throws TypeError unless `address` is of this socket's family. */
+  #check(address: Uint8Array, what: string): void {
+    const family = familyOf(address);
+    if (family === null) {
+      throw new TypeError(`Invalid ${what}: ${address.length} bytes is not an IP address`);
+    }
+    if (family !== this.family) {
       throw new TypeError(
-        `Invalid ${what} "${text}": an ${a.family} address on an ${this.family} socket`,
+        `Invalid ${what} ${addressText(address)}: an ${family} address on an ${this.family} socket`,
       );
     }
-    return a;
   }
 
   #hops(hops: number): void {
@@ -528,8 +537,8 @@ function decode4(x: RecvState, n: number, controlLen: number): Received | null {
   const at = c.dstAt >= 0 ? c.dstAt : 16;
   return {
     payload: b.slice(ihl, n),
-    src: `${b[12]}.${b[13]}.${b[14]}.${b[15]}`,
-    dst: `${d[at]}.${d[at + 1]}.${d[at + 2]}.${d[at + 3]}`,
+    src: b.slice(12, 16),
+    dst: d.slice(at, at + 4),
     ifindex: c.ifindex,
     hopLimit: c.hops >= 0 ? c.hops : b[8]!,
   };
@@ -540,8 +549,8 @@ function decode6(x: RecvState, n: number, controlLen: number): Received | null {
   const src = x.name.subarray(OFFSET.sockaddr_in6.addr, OFFSET.sockaddr_in6.addr + 16);
   return {
     payload: x.buf.slice(0, n),
-    src: formatIp(src),
-    dst: c.dstAt < 0 ? "::" : formatIp(x.control.subarray(c.dstAt, c.dstAt + 16)),
+    src: src.slice(),
+    dst: c.dstAt < 0 ? new Uint8Array(16) : x.control.slice(c.dstAt, c.dstAt + 16),
     ifindex: c.ifindex,
     hopLimit: c.hops,
   };

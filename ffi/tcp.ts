@@ -25,7 +25,7 @@ import {
   SOCK_STREAM,
   SOL_SOCKET,
 } from "./structs.ts";
-import { parseIp } from "../lib/net/ip.ts";
+import { addressText, familyOf } from "./address.ts";
 
 /** How one connect attempt ended. */
 export type ConnectResult =
@@ -47,11 +47,11 @@ export type ConnectResult =
 
 /** Where a probe connects. */
 export interface TcpProbeTarget {
-  /** IPv4 or IPv6 address text (no host names). */
-  address: string;
+  /** IPv4 or IPv6 address (4 or 16 bytes). */
+  address: Uint8Array;
   port: number;
   /** Source address to bind, of the same family. */
-  bindto?: string;
+  bindto?: Uint8Array;
   /** Source port to bind (with `bindto`, or the family's any address). */
   bindPort?: number;
   /** Interface for SO_BINDTODEVICE. */
@@ -109,23 +109,22 @@ export class TcpProbe {
 
   /** Throws TypeError when the address or port is invalid or `bindto` is of another family. */
   constructor(t: TcpProbeTarget) {
-    const ip = parseIp(t.address);
-    if (ip === null) throw new TypeError(`Invalid address "${t.address}": not an IP address`);
+    const family = familyOf(t.address);
+    const text = addressText(t.address);
+    if (family === null) throw new TypeError(`Invalid address ${text}: not an IP address`);
     if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) {
       throw new RangeError(`Invalid port ${t.port}: expected 1 to 65535`);
     }
-    this.family = ip.family;
-    this.#af = ip.family === "ipv4" ? AF_INET : AF_INET6;
-    this.#dst = sockaddr(ip.family, ip.bytes, t.port);
+    this.family = family;
+    this.#af = family === "ipv4" ? AF_INET : AF_INET6;
+    this.#dst = sockaddr(family, t.address, t.port);
     if (t.bindto !== undefined) {
-      const src = parseIp(t.bindto);
-      if (src === null) throw new TypeError(`Invalid bindto "${t.bindto}": not an IP address`);
-      if (src.family !== ip.family) {
-        throw new TypeError(`bindto ${t.bindto} is not of the family of ${t.address}`);
+      if (familyOf(t.bindto) !== family) {
+        throw new TypeError(`bindto ${addressText(t.bindto)} is not of the family of ${text}`);
       }
-      this.#src = sockaddr(src.family, src.bytes, t.bindPort ?? 0);
+      this.#src = sockaddr(family, t.bindto, t.bindPort ?? 0);
     } else if (t.bindPort !== undefined) {
-      this.#src = sockaddr(ip.family, new Uint8Array(ip.bytes.length), t.bindPort);
+      this.#src = sockaddr(family, new Uint8Array(t.address.length), t.bindPort);
     } else {
       this.#src = null;
     }
@@ -142,7 +141,7 @@ export class TcpProbe {
     } else {
       this.#mark = null;
     }
-    this.#label = `tcp connect ${t.address} ${t.port}`;
+    this.#label = `tcp connect ${text} ${t.port}`;
     this.#pollFirst = t.pollFirst ?? true;
   }
 
@@ -248,23 +247,24 @@ export class TcpSink implements Disposable {
   #closed = false;
 
   /** Binds `address`:`port` (SO_REUSEADDR), listens with `backlog`, and watches on `reactor`. */
-  constructor(reactor: Reactor, address: string, port: number, backlog = 4096) {
-    const ip = parseIp(address);
-    if (ip === null) throw new TypeError(`Invalid address "${address}": not an IP address`);
+  constructor(reactor: Reactor, address: Uint8Array, port: number, backlog = 4096) {
+    const family = familyOf(address);
+    const text = addressText(address);
+    if (family === null) throw new TypeError(`Invalid address ${text}: not an IP address`);
     const c = libc();
-    const what = `Cannot listen on ${address} port ${port}`;
+    const what = `Cannot listen on ${text} port ${port}`;
     const fd = c.socket(
-      ip.family === "ipv4" ? AF_INET : AF_INET6,
+      family === "ipv4" ? AF_INET : AF_INET6,
       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
       IPPROTO_TCP,
     );
     if (fd < 0) throw new SyscallError("socket", errno(), what);
     try {
       setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, what);
-      const sa = sockaddr(ip.family, ip.bytes, port);
+      const sa = sockaddr(family, address, port);
       if (c.bind(fd, sa, sa.byteLength) < 0) throw new SyscallError("bind", errno(), what);
       if (c.listen(fd, backlog) < 0) throw new SyscallError("listen", errno(), what);
-      this.#watch = reactor.watch(fd, () => this.#drain(), `tcp sink ${address} ${port}`);
+      this.#watch = reactor.watch(fd, () => this.#drain(), `tcp sink ${text} ${port}`);
     } catch (e) {
       c.close(fd);
       throw e;

@@ -9,9 +9,7 @@
  */
 import { errno, libc } from "./libc.ts";
 import { SyscallError } from "./errno.ts";
-import type { Reactor } from "./reactor.ts";
-import type { Clock, Timer } from "../lib/runtime/clock.ts";
-import { log as rootLog, type Logger, RateLimiter } from "../lib/runtime/log.ts";
+import { type FailureReport, type Reactor, stderrFailure } from "./reactor.ts";
 
 const CLOCK_MONOTONIC = 1;
 const TFD_NONBLOCK = 0o4000;
@@ -25,8 +23,16 @@ interface Entry {
   fn: (() => void) | null;
 }
 
-/** Timers on a Reactor's timerfd; `now()` is `performance.now()`. Dispose to close the fd. */
-export class ReactorClock implements Clock, Disposable {
+/** A pending timer; cancelling it (or disposing it) more than once is harmless. */
+export interface ReactorTimer extends Disposable {
+  cancel(): void;
+}
+
+/**
+ * Timers on a Reactor's timerfd; `now()` is `performance.now()`. Dispose to close the fd.
+ * It has the shape of lib/runtime/clock.ts's `Clock`.
+ */
+export class ReactorClock implements Disposable {
   #fd: number;
   #heap: Entry[] = [];
   #seq = 0;
@@ -36,11 +42,11 @@ export class ReactorClock implements Clock, Disposable {
   #watch: Disposable;
   readonly #spec = new BigInt64Array(4);
   readonly #buf = new Uint8Array(8);
-  readonly #log: Logger;
-  readonly #limiter = new RateLimiter(10_000, 5);
+  readonly #onFailure: FailureReport;
 
-  constructor(reactor: Reactor, logger: Logger = rootLog.child("clock")) {
-    this.#log = logger;
+  /** `onFailure` is told when a timer callback throws (default: a line on stderr). */
+  constructor(reactor: Reactor, onFailure: FailureReport = stderrFailure) {
+    this.#onFailure = onFailure;
     const c = libc();
     this.#fd = c.timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (this.#fd < 0) throw new SyscallError("timerfd_create", errno(), "Cannot create a timer");
@@ -52,6 +58,7 @@ export class ReactorClock implements Clock, Disposable {
     }
   }
 
+  /** Monotonic milliseconds (fractional). */
   now(): number {
     return performance.now();
   }
@@ -61,7 +68,8 @@ export class ReactorClock implements Clock, Disposable {
     return this.#heap.length - this.#cancelled;
   }
 
-  setTimer(delayMs: number, fn: () => void): Timer {
+  /** Runs `fn` once after `delayMs` (clamped to >= 0). */
+  setTimer(delayMs: number, fn: () => void): ReactorTimer {
     const entry: Entry = { at: this.now() + Math.max(0, delayMs), seq: this.#seq++, fn };
     this.#push(entry);
     if (entry.at < this.#armedAt) this.#arm();
@@ -92,13 +100,7 @@ export class ReactorClock implements Clock, Disposable {
       try {
         fn();
       } catch (err) {
-        const suppressed = this.#limiter.allow("timer");
-        if (suppressed !== null) {
-          this.#log.error("timer callback failed", {
-            error: err instanceof Error ? err.message : String(err),
-            ...(suppressed > 0 ? { suppressed } : {}),
-          });
-        }
+        this.#onFailure("timer callback", err);
       }
     }
     this.#arm();

@@ -1,15 +1,15 @@
 import { assert, assertEquals } from "../tests/helpers/assert.ts";
 import { Reactor } from "./reactor.ts";
 import { ReactorClock } from "./timer.ts";
-import { Logger } from "../lib/runtime/log.ts";
 
-function quiet(lines: string[] = []): Logger {
-  return new Logger("test", { level: "debug", sink: (l) => lines.push(l), json: false });
+/** Reports callback failures into `lines` as "WHAT failed: MESSAGE". */
+function quiet(lines: string[] = []): (what: string, e: unknown) => void {
+  return (what, e) => lines.push(`${what} failed: ${(e as Error).message}`);
 }
 
 /** Runs `body` with a running Reactor and its clock, closing both afterwards. */
 async function withClock(body: (clock: ReactorClock) => Promise<void>, lines: string[] = []) {
-  const reactor = new Reactor({ logger: quiet(lines) });
+  const reactor = new Reactor({ onFailure: quiet(lines) });
   const done = reactor.run();
   const clock = new ReactorClock(reactor, quiet(lines));
   try {

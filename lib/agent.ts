@@ -9,7 +9,6 @@ import { scriptPolicy } from "./runtime/script_security.ts";
 import { type Mailer, mailerFor } from "./runtime/mail.ts";
 import { Reactor } from "../ffi/reactor.ts";
 import { ReactorClock } from "../ffi/timer.ts";
-import type { Clock } from "./runtime/clock.ts";
 import { setHelperNice, setLatencySlice, setRealtimePriority } from "../ffi/sched.ts";
 import { LinkCache } from "./agent/links.ts";
 import { StaticRouting } from "./agent/routing.ts";
@@ -17,17 +16,17 @@ import { VrrpKernel } from "./agent/vrrp_kernel.ts";
 import type { InstancePlan, Plan, SyncGroupPlan } from "./agent/plan.ts";
 import { diffReload } from "./agent/reload_diff.ts";
 import type { AgentStatus, InstanceStatus, MailStatus } from "./agent/status_types.ts";
-import type { LvsRuntime } from "./agent/lvs.ts";
-import type { QuorumReport } from "./announce/plan.ts";
+import type { LvsFactory, LvsRuntime } from "./agent/lvs.ts";
 import { AnnounceRuntime } from "./agent/announce.ts";
+import type { QuorumReport } from "./announce/plan.ts";
 import { Notifier, vrrpAlert } from "./agent/notify.ts";
 import { TrackingRuntime } from "./agent/tracking.ts";
 import { serveMetrics } from "./agent/metrics.ts";
-import { VERSION } from "./cli/version.ts";
+import { VERSION } from "./runtime/version.ts";
 import { Rtnl, type RtnlEvent } from "./netlink/rtnl.ts";
 import { formatIp, parseIp } from "./net/ip.ts";
 import { ControlServer } from "./runtime/control.ts";
-import type { Logger } from "./runtime/log.ts";
+import { failureLogger, type Logger } from "./runtime/log.ts";
 import { auditScript, ScriptQueue } from "./runtime/script.ts";
 import type { ServiceNotifier } from "./runtime/sd_notify.ts";
 import { SocketRetry } from "./agent/socket_retry.ts";
@@ -46,21 +45,6 @@ export type PlanLoader = () => Promise<
   { ok: true; plan: Plan; lvs: unknown; warnings: string[] } | { ok: false; errors: string[] }
 >;
 
-/** Builds the load-balancer side from the loader's `lvs` part (null when there is none). */
-export type LvsFactory = (
-  deps: {
-    clock: Clock;
-    reactor: Reactor;
-    log: Logger;
-    scripts: ScriptQueue;
-    /**
-     * Receives the quorum of every virtual server with `announce: true` after each start or
-     * reload and whenever one changes; an empty list when the load-balancer side died.
-     */
-    onQuorum?: (reports: QuorumReport[]) => void;
-  },
-) => LvsRuntime;
-
 /** The running agent. */
 export class Agent {
   readonly #log: Logger;
@@ -68,7 +52,7 @@ export class Agent {
   readonly #load: PlanLoader;
   readonly #lvsFactory: (() => Promise<LvsFactory>) | null;
   /** The event loop for every fd and timer of this thread (it runs from `start()`). */
-  readonly #reactor = new Reactor();
+  readonly #reactor: Reactor;
   /** Timers on the Reactor's timerfd: adverts keep time to the microsecond, not the millisecond. */
   readonly #clock: ReactorClock;
   readonly #startedAt = new Date();
@@ -131,7 +115,8 @@ export class Agent {
     this.#lvsFactory = opts.lvs ?? null;
     this.#service = opts.service ?? null;
     this.#testHooks = opts.testHooks ?? false;
-    this.#clock = new ReactorClock(this.#reactor, opts.log.child("clock"));
+    this.#reactor = new Reactor({ onFailure: failureLogger(opts.log.child("reactor")) });
+    this.#clock = new ReactorClock(this.#reactor, failureLogger(opts.log.child("clock")));
     this.#socketRetry = new SocketRetry(this.#clock, {
       retry: (name) => {
         const r = this.#runners.get(name);

@@ -4,6 +4,11 @@
  *
  * @module
  */
+import type { Reactor } from "../../ffi/reactor.ts";
+import type { Clock } from "../runtime/clock.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { ScriptQueue } from "../runtime/script.ts";
+import type { QuorumReport } from "../announce/plan.ts";
 import type { AgentStatus } from "./status_types.ts";
 
 /** What the agent needs from the load-balancer runtime. */
@@ -19,3 +24,18 @@ export interface LvsRuntime {
   /** For `haagent status`. */
   status(): Pick<AgentStatus, "ipvs" | "virtualServers" | "mail">;
 }
+
+/** Builds the load-balancer side from the loader's `lvs` part (null when there is none). */
+export type LvsFactory = (
+  deps: {
+    clock: Clock;
+    reactor: Reactor;
+    log: Logger;
+    scripts: ScriptQueue;
+    /**
+     * Receives the quorum of every virtual server with `announce: true` after each start or
+     * reload and whenever one changes; an empty list when the load-balancer side died.
+     */
+    onQuorum?: (reports: QuorumReport[]) => void;
+  },
+) => LvsRuntime;

@@ -7,10 +7,9 @@
  *
  * @module
  */
-import type { LvsFactory } from "../agent.ts";
 import type { Config } from "../config/types.ts";
 import type { Level } from "../runtime/log.ts";
-import type { LvsRuntime } from "./lvs.ts";
+import type { LvsFactory, LvsRuntime } from "./lvs.ts";
 import type { FromLvsWorker, LvsLogSettings, ToLvsWorker } from "./lvs_worker.ts";
 
 type LvsStatus = ReturnType<LvsRuntime["status"]>;

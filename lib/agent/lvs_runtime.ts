@@ -6,7 +6,6 @@
  *
  * @module
  */
-import type { LvsFactory } from "../agent.ts";
 import { CheckRunner, IcmpService, makeChecker } from "../check/mod.ts";
 import type { Config } from "../config/types.ts";
 import { checkerAlerts, mailSettings } from "../config/alerts.ts";
@@ -17,7 +16,7 @@ import type { SyncDaemon } from "../ipvs/codec.ts";
 import { IpvsManager } from "../ipvs/manager.ts";
 import type { DesiredService } from "../ipvs/types.ts";
 import type { Timer } from "../runtime/clock.ts";
-import type { LvsRuntime } from "./lvs.ts";
+import type { LvsFactory, LvsRuntime } from "./lvs.ts";
 import {
   aliveWeight,
   buildModels,

@@ -11,7 +11,7 @@ import { demoteThisThread } from "../../ffi/sched.ts";
 import type { QuorumReport } from "../announce/plan.ts";
 import type { Config } from "../config/types.ts";
 import { RealClock } from "../runtime/clock.ts";
-import { type Level, Logger } from "../runtime/log.ts";
+import { failureLogger, type Level, Logger } from "../runtime/log.ts";
 import { ScriptQueue } from "../runtime/script.ts";
 import type { LvsRuntime } from "./lvs.ts";
 import { makeLvsRuntime } from "./lvs_runtime.ts";
@@ -66,7 +66,7 @@ function serve(scope: WorkerScope): void {
   root.setSink(sink, false);
   const log = root.child("lvs");
   const clock = new RealClock();
-  const reactor = new Reactor();
+  const reactor = new Reactor({ onFailure: failureLogger(root.child("reactor")) });
   const running = reactor.run().catch((e) => log.error(`load-balancer event loop stopped: ${e}`));
   const scripts = new ScriptQueue(root.child("scripts"));
   const post = (m: FromLvsWorker) => scope.postMessage(m);

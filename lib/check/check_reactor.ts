@@ -7,6 +7,7 @@
  * @module
  */
 import { Reactor } from "../../ffi/reactor.ts";
+import { failureLogger, log } from "../runtime/log.ts";
 
 const LINGER_MS = 1000;
 
@@ -34,7 +35,7 @@ export function leaseCheckReactor(): ReactorLease {
     linger = undefined;
   }
   if (shared === null) {
-    const r = new Reactor();
+    const r = new Reactor({ onFailure: failureLogger(log.child("reactor")) });
     shared = r;
     r.run().catch(() => {}).finally(() => {
       if (shared === r) shared = null;

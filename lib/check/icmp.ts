@@ -9,6 +9,7 @@ import { Reactor } from "../../ffi/reactor.ts";
 import { type Family, RawSocket } from "../../ffi/socket.ts";
 import { internetChecksum } from "../net/checksum.ts";
 import { formatIp, parseIp } from "../net/ip.ts";
+import { failureLogger, log } from "../runtime/log.ts";
 
 /** An ICMP error about a datagram we sent. */
 export interface IcmpError {
@@ -134,7 +135,7 @@ export class IcmpService implements Disposable {
   /** A process-wide service on its own running Reactor (for use without an agent). */
   static shared(): IcmpService {
     if (IcmpService.#shared === null) {
-      const reactor = new Reactor();
+      const reactor = new Reactor({ onFailure: failureLogger(log.child("reactor")) });
       void reactor.run();
       IcmpService.#shared = { svc: new IcmpService(reactor), reactor };
     }
@@ -167,14 +168,14 @@ export class IcmpService implements Disposable {
       const m = decodeIcmp(family, r.payload);
       if (m.kind === "echo-reply") {
         if (m.id !== this.#id) continue;
-        const key = `${r.src}/${m.seq}`;
+        const key = `${formatIp(r.src)}/${m.seq}`;
         const p = this.#pending.get(key);
         if (p === undefined) continue;
         this.#pending.delete(key);
         p.resolve({ ok: true, rttMs: performance.now() - p.sentAt });
       } else if (m.kind === "unreachable" && m.protocol === 17) {
         const cb = this.#udpWatch.get(`${m.dst}/${m.srcPort}/${m.dstPort}`);
-        cb?.({ what: m.what, from: r.src });
+        cb?.({ what: m.what, from: formatIp(r.src) });
       }
     }
   }
@@ -213,7 +214,7 @@ export class IcmpService implements Disposable {
       this.#pending.set(key, { resolve: done, sentAt: performance.now(), dst });
       try {
         const payload = new TextEncoder().encode("haagent-ping-chk");
-        if (!ep.sock.sendTo(encodeEcho(family, this.#id, seq, payload), dst)) {
+        if (!ep.sock.sendTo(encodeEcho(family, this.#id, seq, payload), ip.bytes)) {
           done({ ok: false, reason: "send buffer full" });
         }
       } catch (e) {

@@ -49,11 +49,17 @@ export class TcpChecker implements Checker {
     this.#ok = { ok: true, detail: `connected to ${this.#where}` };
     let probe: TcpProbe | null = null;
     let probeError: string | null = null;
-    if (parseIp(this.#target.address) !== null) {
+    const address = parseIp(this.#target.address);
+    if (address !== null) {
       try {
+        const bindto = spec.bindto === undefined ? undefined : parseIp(spec.bindto);
+        if (bindto === null) {
+          throw new TypeError(`Invalid bindto "${spec.bindto}": not an IP address`);
+        }
         probe = new TcpProbe({
-          ...this.#target,
-          ...(spec.bindto !== undefined ? { bindto: spec.bindto } : {}),
+          address: address.bytes,
+          port: this.#target.port,
+          ...(bindto !== undefined ? { bindto: bindto.bytes } : {}),
           ...(spec.bindPort !== undefined ? { bindPort: spec.bindPort } : {}),
           ...(spec.bindIf !== undefined ? { bindIf: spec.bindIf } : {}),
           ...(spec.fwmark !== undefined ? { fwmark: spec.fwmark } : {}),

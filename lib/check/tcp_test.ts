@@ -1,7 +1,9 @@
 import { assert, assertEquals, assertMatch } from "../../tests/helpers/assert.ts";
 import { Reactor } from "../../ffi/reactor.ts";
 import { TcpSink } from "../../ffi/tcp.ts";
-import { Logger } from "../runtime/log.ts";
+import { mustParseIp } from "../net/ip.ts";
+
+const LOOPBACK = mustParseIp("127.0.0.1").bytes;
 import { checkReactorLeases, checkReactorOpen } from "./check_reactor.ts";
 import { makeChecker } from "./make_checker.ts";
 import { TcpChecker } from "./tcp.ts";
@@ -17,9 +19,7 @@ function freePort(): number {
 }
 
 function quietReactor(): Reactor {
-  return new Reactor({
-    logger: new Logger("test", { level: "error", sink: () => {}, json: false }),
-  });
+  return new Reactor({ onFailure: () => {} });
 }
 
 function reason(o: { ok: true; detail: string } | { ok: false; reason: string }): string {
@@ -31,7 +31,7 @@ Deno.test("TCP_CHECK: up, refused, timeout, aborted, bindto errors, texts as kee
   const done = r.run();
   const ac = new AbortController();
   const port = freePort();
-  using sink = new TcpSink(r, "127.0.0.1", port);
+  using sink = new TcpSink(r, LOOPBACK, port);
   const at = (address: string, p: number, extra = {}) =>
     makeChecker({ ...spec, ...extra }, { address, port: p }, { reactor: r });
   assertEquals(
@@ -59,7 +59,7 @@ Deno.test("TCP_CHECK: up, refused, timeout, aborted, bindto errors, texts as kee
   // A listener that never accepts, backlog 0: later connects hang until the timeout.
   const idle = quietReactor();
   const stuck = freePort();
-  using full = new TcpSink(idle, "127.0.0.1", stuck, 0);
+  using full = new TcpSink(idle, LOOPBACK, stuck, 0);
   const hang = at("127.0.0.1", stuck);
   const outcomes: string[] = [];
   for (let i = 0; i < 4; i++) outcomes.push(reason(await hang.run(ac.signal)));
@@ -86,7 +86,7 @@ Deno.test("TCP_CHECK: without a reactor it leases the shared one, closed after t
   const r = quietReactor();
   const done = r.run();
   const port = freePort();
-  using _sink = new TcpSink(r, "127.0.0.1", port);
+  using _sink = new TcpSink(r, LOOPBACK, port);
   const ac = new AbortController();
   for (const pollFirst of [true, false]) {
     const c = new TcpChecker(spec, { address: "127.0.0.1", port }, { pollFirst });

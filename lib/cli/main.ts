@@ -6,7 +6,7 @@
  */
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./exit.ts";
 import { parseFlags } from "./args.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../runtime/version.ts";
 
 /** One subcommand. */
 export interface Command {

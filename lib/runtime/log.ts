@@ -170,5 +170,21 @@ export class RateLimiter {
   }
 }
 
+/**
+ * A failure report for the ffi layer's Reactor and ReactorClock (`what` threw `error`): logged
+ * at error on `logger`, at most 5 lines per `what` per 10 s, with the count of those held back.
+ */
+export function failureLogger(logger: Logger): (what: string, error: unknown) => void {
+  const limiter = new RateLimiter(10_000, 5);
+  return (what, error) => {
+    const suppressed = limiter.allow(what);
+    if (suppressed === null) return;
+    logger.error(`${what} failed`, {
+      error: error instanceof Error ? error.message : String(error),
+      ...(suppressed > 0 ? { suppressed } : {}),
+    });
+  };
+}
+
 /** The process-wide root logger. */
 export const log = new Logger();

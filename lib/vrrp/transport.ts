@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { RawSocket, type Received } from "../../ffi/socket.ts";
+import { RawSocket } from "../../ffi/socket.ts";
 import type { Reactor } from "../../ffi/reactor.ts";
 import { formatIp, parseIp } from "../net/ip.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -87,7 +87,7 @@ interface Channel {
   readonly ifname: string;
   readonly ifindex: number;
   readonly family: "ipv4" | "ipv6";
-  readonly group: string;
+  readonly group: Uint8Array;
   readonly rx: RawSocket;
   readonly watch: Disposable;
   readonly handlers: Map<number, AdvertHandler>;
@@ -108,7 +108,7 @@ export class SocketTransport implements VrrpTransport, Disposable {
   readonly #channels = new Map<string, Channel>();
   readonly #senders = new Map<string, Sender>();
   readonly #onUnknown: UnknownHandler;
-  readonly #groups: { ipv4: string; ipv6: string };
+  readonly #groups: { ipv4: Uint8Array; ipv6: Uint8Array };
 
   constructor(
     reactor: Reactor,
@@ -119,11 +119,11 @@ export class SocketTransport implements VrrpTransport, Disposable {
     this.#reactor = reactor;
     this.#log = log;
     this.#onUnknown = onUnknown;
-    this.#groups = groups;
+    this.#groups = { ipv4: parseIp(groups.ipv4)!.bytes, ipv6: parseIp(groups.ipv6)!.bytes };
   }
 
   group(family: "ipv4" | "ipv6"): Uint8Array {
-    return parseIp(this.#groups[family])!.bytes;
+    return this.#groups[family];
   }
 
   listen(
@@ -146,11 +146,12 @@ export class SocketTransport implements VrrpTransport, Disposable {
       throw new Error(`VRID ${vrid} is already in use on ${ifname} (${family})`);
     }
     const extra = groupBytes === undefined ? null : formatIp(groupBytes);
-    if (extra !== null && extra !== ch.group) {
+    const own = formatIp(ch.group);
+    if (extra !== null && groupBytes !== undefined && extra !== own) {
       const n = ch.extraGroups.get(extra) ?? 0;
       if (n === 0) {
         try {
-          ch.rx.joinGroup(extra, ifindex, ifname);
+          ch.rx.joinGroup(groupBytes, ifindex, ifname);
         } catch (e) {
           if (ch.refs === 0) this.#closeChannel(ch);
           throw e;
@@ -167,13 +168,13 @@ export class SocketTransport implements VrrpTransport, Disposable {
         if (done) return;
         done = true;
         channel.handlers.delete(vrid);
-        if (extra !== null && extra !== channel.group) {
+        if (extra !== null && groupBytes !== undefined && extra !== own) {
           const n = (channel.extraGroups.get(extra) ?? 1) - 1;
           if (n > 0) channel.extraGroups.set(extra, n);
           else {
             channel.extraGroups.delete(extra);
             try {
-              channel.rx.leaveGroup(extra, channel.ifindex, channel.ifname);
+              channel.rx.leaveGroup(groupBytes, channel.ifindex, channel.ifname);
             } catch { /* interface gone */ }
           }
         }
@@ -227,17 +228,14 @@ export class SocketTransport implements VrrpTransport, Disposable {
   #drain(ch: Channel): void {
     // Bounded per wake-up so one flooded interface cannot starve the loop.
     for (let i = 0; i < 256; i++) {
-      let got: Received | null;
+      let pkt: Datagram | null;
       try {
-        got = ch.rx.recv();
+        pkt = ch.rx.recv();
       } catch (e) {
         this.#log.warn(`receive on ${ch.ifname} failed`, { error: (e as Error).message });
         return;
       }
-      if (got === null) return;
-      const src = parseIp(got.src), dst = parseIp(got.dst);
-      if (src === null || dst === null) continue;
-      const pkt: Datagram = { ...got, src: src.bytes, dst: dst.bytes };
+      if (pkt === null) return;
       // VRID is byte 1 of the VRRP header; shorter packets go to the unknown counter.
       const vrid = pkt.payload.length >= 2 ? pkt.payload[1]! : -1;
       const h = ch.handlers.get(vrid);
@@ -253,7 +251,7 @@ export class SocketTransport implements VrrpTransport, Disposable {
   #closeChannel(ch: Channel): void {
     this.#channels.delete(ch.key);
     ch.watch[Symbol.dispose]();
-    for (const g of [ch.group, ...ch.extraGroups.keys()]) {
+    for (const g of [ch.group, ...[...ch.extraGroups.keys()].map((t) => parseIp(t)!.bytes)]) {
       try {
         ch.rx.leaveGroup(g, ch.ifindex, ch.ifname);
       } catch { /* interface gone */ }
@@ -266,11 +264,12 @@ export class SocketTransport implements VrrpTransport, Disposable {
     ifname: string,
     ifindex: number,
     family: "ipv4" | "ipv6",
-    sourceBytes: Uint8Array | null,
+    source: Uint8Array | null,
     unicastTtl = 255,
   ): VrrpSender {
-    const source = sourceBytes === null ? null : formatIp(sourceBytes);
-    const key = `${ifname}/${ifindex}/${family}/${source ?? "*"}/${unicastTtl}`;
+    const key = `${ifname}/${ifindex}/${family}/${
+      source === null ? "*" : formatIp(source)
+    }/${unicastTtl}`;
     let s = this.#senders.get(key);
     if (s === undefined) {
       const sock = RawSocket.open(family, IPPROTO_VRRP);
@@ -295,12 +294,11 @@ export class SocketTransport implements VrrpTransport, Disposable {
     const sender = s;
     let done = false;
     return {
-      send: (payload, dstBytes) => {
-        const dst = formatIp(dstBytes);
+      send: (payload, dst) => {
         try {
           return sender.sock.sendTo(payload, dst, ifindex);
         } catch (e) {
-          this.#log.warn(`cannot send VRRP advert on ${ifname} to ${dst}`, {
+          this.#log.warn(`cannot send VRRP advert on ${ifname} to ${formatIp(dst)}`, {
             error: (e as Error).message,
           });
           return false;
