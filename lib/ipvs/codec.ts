@@ -6,8 +6,8 @@
  * @module
  */
 
-import { AttributeDecoder } from "../netlink/attrs.ts";
-import { formatIp, parseIp } from "../net/ip.ts";
+import { AttributeDecoder, AttributeEncoder } from "../netlink/attrs.ts";
+import { formatIp, formatIpv4, isIpv4, parseIp, parseIpv4Into } from "../net/ip.ts";
 import {
   addressFamily,
   type Destination,
@@ -21,7 +21,6 @@ import {
   type ServiceKey,
   type TunnelType,
 } from "./types.ts";
-import { AttrReader, AttrWriter, ipv4Into, ipv4Text, isIpv4Text } from "./wire.ts";
 
 /** A decode result: wire input never throws. */
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -152,8 +151,14 @@ export interface IpvsRequest {
 }
 
 /** Writes `address` as 16 bytes (`union nf_inet_addr`); IPv4 text takes the fast path. */
-function addrAttr(w: AttrWriter, type: number, address: string, family: IpvsFamily, what: string) {
-  if (family === "ipv4" && ipv4Into(address, addr4)) {
+function addrAttr(
+  w: AttributeEncoder,
+  type: number,
+  address: string,
+  family: IpvsFamily,
+  what: string,
+) {
+  if (family === "ipv4" && parseIpv4Into(address, addr4)) {
     w.bytes(type, addr4, ADDR_LEN);
     return;
   }
@@ -166,13 +171,23 @@ function addrAttr(w: AttrWriter, type: number, address: string, family: IpvsFami
 
 const addr4 = new Uint8Array(4);
 
+/** `struct ip_vs_flags { __u32 flags; __u32 mask; }`, host order. */
+function flagsAttr(w: AttributeEncoder, type: number, flags: number, mask: number): void {
+  flagsView.setUint32(0, flags >>> 0, true);
+  flagsView.setUint32(4, mask >>> 0, true);
+  w.bytes(type, flagsBytes);
+}
+
+const flagsBytes = new Uint8Array(8);
+const flagsView = new DataView(flagsBytes.buffer);
+
 function checkPort(port: number, what: string): void {
   if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
     throw new RangeError(`${what}: port ${port} is out of range 0..65535`);
   }
 }
 
-function keyAttrs(w: AttrWriter, key: ServiceKey): void {
+function keyAttrs(w: AttributeEncoder, key: ServiceKey): void {
   w.u16(SVC.AF, AF[key.family]);
   if ("fwmark" in key) {
     w.u32(SVC.FWMARK, key.fwmark);
@@ -194,9 +209,9 @@ export function serviceFlagBits(f: ServiceFlags): number {
   return bits;
 }
 
-function netmaskAttr(w: AttrWriter, s: Service): void {
+function netmaskAttr(w: AttributeEncoder, s: Service): void {
   if (s.key.family === "ipv4") {
-    if (ipv4Into(s.netmask, addr4)) {
+    if (parseIpv4Into(s.netmask, addr4)) {
       w.bytes(SVC.NETMASK, addr4);
       return;
     }
@@ -210,16 +225,16 @@ function netmaskAttr(w: AttrWriter, s: Service): void {
   w.u32(SVC.NETMASK, len);
 }
 
-function serviceAttrs(w: AttrWriter, s: Service): void {
+function serviceAttrs(w: AttributeEncoder, s: Service): void {
   keyAttrs(w, s.key);
   w.string(SVC.SCHED_NAME, s.scheduler);
-  w.u32pair(SVC.FLAGS, serviceFlagBits(s.flags), 0xffffffff & ~SVC_F.HASHED);
+  flagsAttr(w, SVC.FLAGS, serviceFlagBits(s.flags), 0xffffffff & ~SVC_F.HASHED);
   w.u32(SVC.TIMEOUT, s.timeoutS);
   netmaskAttr(w, s);
 }
 
-function destAttrs(w: AttrWriter, d: Destination, full: boolean): void {
-  const family: IpvsFamily | null = isIpv4Text(d.address) ? "ipv4" : addressFamily(d.address);
+function destAttrs(w: AttributeEncoder, d: Destination, full: boolean): void {
+  const family: IpvsFamily | null = isIpv4(d.address) ? "ipv4" : addressFamily(d.address);
   if (family === null) throw new TypeError(`destination "${d.address}" is not an address`);
   checkPort(d.port, `destination ${d.address}`);
   addrAttr(w, DEST.ADDR, d.address, family, "destination");
@@ -237,15 +252,15 @@ function destAttrs(w: AttrWriter, d: Destination, full: boolean): void {
 }
 
 /** One writer for every request: encoding is synchronous, so it is never shared. */
-const writer = new AttrWriter(512);
+const writer = new AttributeEncoder(512);
 
-function request(cmd: number, fn: (w: AttrWriter) => void, dump = false): IpvsRequest {
+function request(cmd: number, fn: (w: AttributeEncoder) => void, dump = false): IpvsRequest {
   const w = writer.reset();
   fn(w);
   return { cmd, attrs: w.finish(), dump };
 }
 
-function nested(w: AttrWriter, type: number, fn: () => void): void {
+function nested(w: AttributeEncoder, type: number, fn: () => void): void {
   const at = w.open(type);
   fn();
   w.close(at);
@@ -312,7 +327,7 @@ export function encodeNewDaemon(d: SyncDaemon): IpvsRequest {
       if (d.maxLen !== undefined) w.u16(DAEMON.SYNC_MAXLEN, d.maxLen);
       if (d.group !== undefined) {
         const g = new Uint8Array(4);
-        if (!ipv4Into(d.group, g)) {
+        if (!parseIpv4Into(d.group, g)) {
           throw new TypeError(`sync daemon group "${d.group}" is not IPv4`);
         }
         w.bytes(DAEMON.MCAST_GROUP, g);
@@ -372,16 +387,19 @@ function familyOf(af: number): IpvsFamily | null {
 }
 
 function addrText(bytes: Uint8Array, family: IpvsFamily): string | null {
-  if (family === "ipv4") return bytes.length < 4 ? null : ipv4Text(bytes, 0);
+  if (family === "ipv4") return bytes.length < 4 ? null : formatIpv4(bytes);
   return bytes.length < 16 ? null : formatIp(bytes.subarray(0, 16));
 }
 
-function decodeStats(d: AttrReader, wide: boolean): IpvsStats {
+function decodeStats(d: AttributeDecoder, wide: boolean): IpvsStats {
   const s: IpvsStats = { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0 };
-  if (d.error !== null) return s;
-  const n = d.nested();
+  d.nested((n) => readStats(n, wide, s));
+  return s;
+}
+
+function readStats(n: AttributeDecoder, wide: boolean, s: IpvsStats): void {
   while (n.next()) {
-    const v = wide || n.length === 8 ? n.u64() : n.u32();
+    const v = wide || n.length === 8 ? n.u64Number() : n.u32();
     switch (n.type) {
       case STATS.CONNS:
         s.conns = v;
@@ -400,29 +418,25 @@ function decodeStats(d: AttrReader, wide: boolean): IpvsStats {
         break;
     }
   }
-  d.adopt(n);
-  return s;
 }
 
 /** Finds the nested attribute `type` at the top level of `attrs` and decodes it with `fn`. */
 function withNested<T>(
   attrs: Uint8Array,
   type: number,
-  fn: (d: AttrReader) => Decoded<T>,
+  fn: (d: AttributeDecoder) => Decoded<T>,
   start: number,
   end: number,
 ): Decoded<T> {
   const stop = Math.min(end, attrs.length);
-  const d = new AttrReader(attrs, Math.min(start, stop), stop);
+  const d = new AttributeDecoder(attrs, Math.min(start, stop), stop);
   let out: Decoded<T> | null = null;
   while (d.next()) {
     if (d.type === type && out === null) {
-      const n = d.nested();
-      out = fn(n);
-      d.adopt(n);
+      d.nested((n) => (out = fn(n)));
     }
   }
-  if (d.error !== null) return { ok: false, reason: `netlink attributes: ${d.error}` };
+  if (d.err() !== null) return { ok: false, reason: d.err()!.message };
   return out ?? { ok: false, reason: `no nested attribute ${type}` };
 }
 
@@ -482,7 +496,7 @@ export function decodeService(
             break;
         }
       }
-      if (d.error !== null) return { ok: false, reason: `netlink attributes: ${d.error}` };
+      if (d.err() !== null) return { ok: false, reason: d.err()!.message };
       const family = familyOf(af);
       if (family === null) return { ok: false, reason: `service address family ${af}` };
       let key: ServiceKey;
@@ -580,7 +594,7 @@ export function decodeDest(
             break;
         }
       }
-      if (d.error !== null) return { ok: false, reason: `netlink attributes: ${d.error}` };
+      if (d.err() !== null) return { ok: false, reason: d.err()!.message };
       const family = af === 0 ? serviceFamily : familyOf(af);
       if (family === null) return { ok: false, reason: `destination address family ${af}` };
       const address = addr === null ? null : addrText(addr, family);

@@ -5,8 +5,7 @@
  * @module
  */
 
-import { formatIp, parseIp } from "../net/ip.ts";
-import { isIpv4Text } from "./wire.ts";
+import { formatIp, isIpv4, parseIp } from "../net/ip.ts";
 
 /** Address family of a service or destination. */
 export type IpvsFamily = "ipv4" | "ipv6";
@@ -93,19 +92,19 @@ export function fullNetmask(family: IpvsFamily): string {
 /** The canonical text of an address (so `::0001` and `::1` compare equal); input if invalid. */
 export function canonicalAddress(address: string): string {
   // Dotted quads parseIp accepts have no leading zeros: they are their own canonical text.
-  if (isIpv4Text(address)) return address;
+  if (isIpv4(address)) return address;
   const ip = parseIp(address);
   return ip === null ? address : formatIp(ip.bytes);
 }
 
 /** The family of an address text, or null when it is not an address. */
 export function addressFamily(address: string): IpvsFamily | null {
-  if (isIpv4Text(address)) return "ipv4";
+  if (isIpv4(address)) return "ipv4";
   return parseIp(address)?.family ?? null;
 }
 
 function hostPort(address: string, port: number): string {
-  if (isIpv4Text(address)) return `${address}:${port}`;
+  if (isIpv4(address)) return `${address}:${port}`;
   const a = canonicalAddress(address);
   return a.includes(":") ? `[${a}]:${port}` : `${a}:${port}`;
 }

@@ -19,19 +19,49 @@ export interface IpPrefix extends IpAddress {
   readonly prefix: number;
 }
 
+/**
+ * Parses dotted-quad IPv4 text into `out` at `offset` without allocating; false when it is not
+ * one (four parts 0..255, no leading zeros, nothing else).
+ */
+export function parseIpv4Into(text: string, out: Uint8Array, offset = 0): boolean {
+  let part = 0, digits = 0, value = 0;
+  const n = text.length;
+  if (n < 7 || n > 15) return false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || part === 3) return false;
+      out[offset + part++] = value;
+      digits = 0;
+      value = 0;
+      continue;
+    }
+    if (c < 48 || c > 57) return false;
+    if (digits > 0 && value === 0) return false;
+    value = value * 10 + (c - 48);
+    if (++digits > 3 || value > 255) return false;
+  }
+  if (part !== 3 || digits === 0) return false;
+  out[offset + 3] = value;
+  return true;
+}
+
+/** Dotted-quad text of the 4 bytes at `at` of `buf` (no copy). */
+export function formatIpv4(buf: Uint8Array, at = 0): string {
+  return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
+}
+
 /** Parses dotted-quad IPv4 text, or returns null. */
 export function parseIpv4(text: string): Uint8Array | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return null;
-    const n = Number(p);
-    if (n > 255) return null;
-    out[i] = n;
-  }
-  return out;
+  return parseIpv4Into(text, out) ? out : null;
+}
+
+const scratch4 = new Uint8Array(4);
+
+/** Whether `text` is dotted-quad IPv4 text that `parseIpv4` accepts (then it is canonical). */
+export function isIpv4(text: string): boolean {
+  return parseIpv4Into(text, scratch4);
 }
 
 /** Parses IPv6 text (with `::` and an optional dotted-quad tail; no zone), or returns null. */
@@ -106,7 +136,7 @@ export function mustParseIp(text: string, what = "address"): IpAddress {
 
 /** Formats 4 or 16 address bytes as text. */
 export function formatIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return bytes.join(".");
+  if (bytes.length === 4) return formatIpv4(bytes);
   if (bytes.length !== 16) {
     throw new RangeError(`An IP address has 4 or 16 bytes, not ${bytes.length}`);
   }

@@ -1,6 +1,8 @@
 /**
- * Netlink attributes (`struct nlattr` TLVs), pure: a builder for requests and a sticky-error
- * decoder for replies, after mdlayher/netlink's AttributeEncoder/AttributeDecoder.
+ * Netlink attributes (`struct nlattr` TLVs), pure: the one attribute codec of haagent (rtnetlink,
+ * generic netlink, nf_tables and IPVS use it). An encoder that writes a whole request into one
+ * growing buffer, and a sticky-error decoder that reads the message's own bytes without copying,
+ * after mdlayher/netlink's AttributeEncoder / AttributeDecoder.
  *
  * @module
  */
@@ -14,60 +16,81 @@ export const NLA_TYPE_MASK = 0x3fff;
 /** Size of `struct nlattr`. */
 export const NLA_HDRLEN = 4;
 
-const MAX_ATTR_DATA = 0xffff - NLA_HDRLEN;
+const MAX_ATTR_LEN = 0xffff;
 
-function checkInt(what: string, v: number, max: number): void {
+function checkInt(what: string | number, v: number, max: number): void {
   if (!Number.isInteger(v) || v < 0 || v > max) {
     throw new RangeError(`Attribute ${what} value ${v} is out of range 0..${max}`);
   }
 }
 
-/** Builds a sequence of attributes; every method appends one attribute and returns `this`. */
+/**
+ * Builds a sequence of attributes in one buffer; every method appends one attribute and returns
+ * `this`. Values are range-checked (RangeError). `reset()` reuses the buffer for the next
+ * request, `finish()` returns a copy.
+ */
 export class AttributeEncoder {
-  readonly #chunks: Uint8Array[] = [];
-  #length = 0;
+  #buf: Uint8Array;
+  #view: DataView;
+  #off = 0;
 
-  /** Appends a raw attribute with `type` (flags allowed) and `data`. */
-  bytes(type: number, data: Uint8Array): this {
-    checkInt("type", type, 0xffff);
-    if (data.length > MAX_ATTR_DATA) {
-      throw new RangeError(`Attribute ${type} of ${data.length} bytes exceeds ${MAX_ATTR_DATA}`);
-    }
-    const len = NLA_HDRLEN + data.length;
-    const chunk = new Uint8Array((len + 3) & ~3);
-    const v = new DataView(chunk.buffer);
-    v.setUint16(0, len, true);
-    v.setUint16(2, type, true);
-    chunk.set(data, NLA_HDRLEN);
-    this.#chunks.push(chunk);
-    this.#length += chunk.length;
+  /** Starts with `sizeBytes` of room (it grows as needed). */
+  constructor(sizeBytes = 256) {
+    this.#buf = new Uint8Array(sizeBytes);
+    this.#view = new DataView(this.#buf.buffer);
+  }
+
+  /** Forgets what was written. */
+  reset(): this {
+    this.#off = 0;
+    return this;
+  }
+
+  /** Appends a raw attribute with `type` (flags allowed), zero-padded to `sizeBytes` if larger. */
+  bytes(type: number, data: Uint8Array, sizeBytes = data.length): this {
+    const at = this.#head(type, Math.max(sizeBytes, data.length));
+    this.#buf.set(data, at);
     return this;
   }
 
   /** Appends an 8-bit attribute. */
   u8(type: number, v: number): this {
-    checkInt(`${type}`, v, 0xff);
-    return this.bytes(type, Uint8Array.of(v));
+    checkInt(type, v, 0xff);
+    const at = this.#head(type, 1);
+    this.#buf[at] = v;
+    return this;
   }
 
   /** Appends a 16-bit host-order (little-endian) attribute. */
   u16(type: number, v: number): this {
-    return this.#num(type, v, 2, true);
+    checkInt(type, v, 0xffff);
+    const at = this.#head(type, 2);
+    this.#view.setUint16(at, v, true);
+    return this;
   }
 
   /** Appends a 32-bit host-order attribute. */
   u32(type: number, v: number): this {
-    return this.#num(type, v, 4, true);
+    checkInt(type, v, 0xffffffff);
+    const at = this.#head(type, 4);
+    this.#view.setUint32(at, v, true);
+    return this;
   }
 
   /** Appends a 16-bit network-order attribute (add NLA_F_NET_BYTEORDER to `type` if wanted). */
   u16be(type: number, v: number): this {
-    return this.#num(type, v, 2, false);
+    checkInt(type, v, 0xffff);
+    const at = this.#head(type, 2);
+    this.#view.setUint16(at, v, false);
+    return this;
   }
 
   /** Appends a 32-bit network-order attribute. */
   u32be(type: number, v: number): this {
-    return this.#num(type, v, 4, false);
+    checkInt(type, v, 0xffffffff);
+    const at = this.#head(type, 4);
+    this.#view.setUint32(at, v, false);
+    return this;
   }
 
   /** Appends a 64-bit host-order attribute. */
@@ -75,88 +98,119 @@ export class AttributeEncoder {
     if (v < 0n || v > 0xffffffffffffffffn) {
       throw new RangeError(`Attribute ${type} value ${v} is out of range for u64`);
     }
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, v, true);
-    return this.bytes(type, b);
+    const at = this.#head(type, 8);
+    this.#view.setBigUint64(at, v, true);
+    return this;
   }
 
   /** Appends a NUL-terminated string attribute. */
   string(type: number, s: string): this {
     const enc = new TextEncoder().encode(s);
-    const b = new Uint8Array(enc.length + 1);
-    b.set(enc);
-    return this.bytes(type, b);
+    const at = this.#head(type, enc.length + 1);
+    this.#buf.set(enc, at);
+    return this;
   }
 
-  /** Appends a nested attribute (NLA_F_NESTED set) whose content `fn` builds. */
-  nested(type: number, fn: (e: AttributeEncoder) => void): this {
-    const inner = new AttributeEncoder();
-    fn(inner);
-    return this.bytes(type | NLA_F_NESTED, inner.finish());
+  /** Appends a nested attribute (NLA_F_NESTED set) whose content `fn` writes. */
+  nested(type: number, fn: (e: this) => void): this {
+    const at = this.open(type);
+    fn(this);
+    this.close(at);
+    return this;
   }
 
-  /** The encoded attributes, each padded to 4 bytes. */
+  /** Starts a nested attribute by hand; pass the result to `close`. */
+  open(type: number): number {
+    const at = this.#off;
+    this.#head(type | NLA_F_NESTED, 0);
+    return at;
+  }
+
+  /** Ends the nested attribute started at `at` (its length covers everything since). */
+  close(at: number): void {
+    const len = this.#off - at;
+    if (len > MAX_ATTR_LEN) throw new RangeError(`Nested attribute of ${len} bytes`);
+    this.#view.setUint16(at, len, true);
+  }
+
+  /** A copy of the attributes written since the last reset, each padded to 4 bytes. */
   finish(): Uint8Array {
-    const out = new Uint8Array(this.#length);
-    let off = 0;
-    for (const c of this.#chunks) {
-      out.set(c, off);
-      off += c.length;
-    }
-    return out;
+    return this.#buf.slice(0, this.#off);
   }
 
-  #num(type: number, v: number, size: 2 | 4, little: boolean): this {
-    checkInt(`${type}`, v, size === 2 ? 0xffff : 0xffffffff);
-    const b = new Uint8Array(size);
-    const dv = new DataView(b.buffer);
-    if (size === 2) dv.setUint16(0, v, little);
-    else dv.setUint32(0, v, little);
-    return this.bytes(type, b);
+  /**
+   * Writes a header for `dataLen` bytes of zeroed, padded data; returns the data offset. It may
+   * replace #buf and #view: callers read them only after it returns.
+   */
+  #head(type: number, dataLen: number): number {
+    checkInt("type", type, 0xffff);
+    const len = NLA_HDRLEN + dataLen;
+    if (len > MAX_ATTR_LEN) {
+      throw new RangeError(`Attribute ${type} of ${dataLen} bytes exceeds ${MAX_ATTR_LEN - 4}`);
+    }
+    const padded = (len + 3) & ~3;
+    const at = this.#off;
+    if (at + padded > this.#buf.length) this.#grow(at + padded);
+    this.#buf.fill(0, at, at + padded);
+    this.#view.setUint16(at, len, true);
+    this.#view.setUint16(at + 2, type, true);
+    this.#off = at + padded;
+    return at + NLA_HDRLEN;
+  }
+
+  #grow(need: number): void {
+    const next = new Uint8Array(Math.max(need, this.#buf.length * 2));
+    next.set(this.#buf.subarray(0, this.#off));
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * Walks attributes: `while (d.next()) switch (d.type) { ... }`, then check `d.err()`. Never
  * throws on wire input: the first problem (truncation, wrong size for a typed read) is kept,
- * iteration stops, and later reads return 0, `""` or empty bytes.
+ * iteration stops, and later reads return 0, `""` or empty bytes. Reads the bytes in place (no
+ * copy, no allocation per attribute).
  */
 export class AttributeDecoder {
   readonly #buf: Uint8Array;
-  readonly #view: DataView;
-  #off = 0;
-  #data: Uint8Array = EMPTY;
+  #off: number;
+  readonly #end: number;
+  #at = 0;
+  #len = 0;
   #type = 0;
   #rawType = 0;
-  #err: Error | null = null;
+  #err: string | null = null;
+  #errObj: Error | null = null;
 
-  /** Decodes the attributes in `bytes` (a view is kept; nothing is copied). */
-  constructor(bytes: Uint8Array) {
-    this.#buf = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  /** Decodes the attributes in `buf[start, end)` (a view is kept; nothing is copied). */
+  constructor(buf: Uint8Array, start = 0, end = buf.length) {
+    this.#buf = buf;
+    this.#end = Math.min(end, buf.length);
+    this.#off = Math.min(start, this.#end);
   }
 
   /** Advances to the next attribute; false at the end or after an error. */
   next(): boolean {
     if (this.#err !== null) return false;
-    const left = this.#buf.length - this.#off;
+    const left = this.#end - this.#off;
     if (left === 0) return false;
     if (left < NLA_HDRLEN) {
-      this.#fail(`truncated attribute header: ${left} bytes at offset ${this.#off}`);
+      this.#err = `truncated attribute header: ${left} bytes at offset ${this.#off}`;
       return false;
     }
-    const len = this.#view.getUint16(this.#off, true);
-    const raw = this.#view.getUint16(this.#off + 2, true);
+    const b = this.#buf;
+    const o = this.#off;
+    const len = b[o]! | (b[o + 1]! << 8);
     if (len < NLA_HDRLEN || len > left) {
-      this.#fail(`bad attribute length ${len} at offset ${this.#off} (${left} bytes left)`);
+      this.#err = `bad attribute length ${len} at offset ${o} (${left} bytes left)`;
       return false;
     }
-    this.#data = this.#buf.subarray(this.#off + NLA_HDRLEN, this.#off + len);
-    this.#rawType = raw;
-    this.#type = raw & NLA_TYPE_MASK;
-    this.#off = Math.min(this.#buf.length, this.#off + ((len + 3) & ~3));
+    this.#rawType = b[o + 2]! | (b[o + 3]! << 8);
+    this.#type = this.#rawType & NLA_TYPE_MASK;
+    this.#at = o + NLA_HDRLEN;
+    this.#len = len - NLA_HDRLEN;
+    this.#off = Math.min(this.#end, o + ((len + 3) & ~3));
     return true;
   }
 
@@ -172,79 +226,108 @@ export class AttributeDecoder {
 
   /** Length of the current attribute's payload. */
   get length(): number {
-    return this.#data.length;
+    return this.#len;
   }
 
   /** The current payload as an 8-bit number. */
   u8(): number {
-    return this.#fixed(1) ? this.#data[0]! : 0;
+    return this.#fixed(1) ? this.#buf[this.#at]! : 0;
   }
 
   /** The current payload as a 16-bit host-order number. */
   u16(): number {
-    return this.#fixed(2) ? this.#dv().getUint16(0, true) : 0;
+    if (!this.#fixed(2)) return 0;
+    return this.#buf[this.#at]! | (this.#buf[this.#at + 1]! << 8);
   }
 
   /** The current payload as a 32-bit host-order number. */
   u32(): number {
-    return this.#fixed(4) ? this.#dv().getUint32(0, true) : 0;
+    return this.#fixed(4) ? this.#le32(this.#at) : 0;
   }
 
   /** The current payload as a 16-bit network-order number. */
   u16be(): number {
-    return this.#fixed(2) ? this.#dv().getUint16(0, false) : 0;
+    if (!this.#fixed(2)) return 0;
+    return (this.#buf[this.#at]! << 8) | this.#buf[this.#at + 1]!;
   }
 
   /** The current payload as a 32-bit network-order number. */
   u32be(): number {
-    return this.#fixed(4) ? this.#dv().getUint32(0, false) : 0;
+    if (!this.#fixed(4)) return 0;
+    const b = this.#buf, at = this.#at;
+    return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
   }
 
   /** The current payload as a 64-bit host-order number. */
   u64(): bigint {
-    return this.#fixed(8) ? this.#dv().getBigUint64(0, true) : 0n;
+    if (!this.#fixed(8)) return 0n;
+    return BigInt(this.#le32(this.#at)) | (BigInt(this.#le32(this.#at + 4)) << 32n);
   }
 
-  /** The current payload as a string, up to the first NUL. */
+  /** The current payload as a 64-bit host-order number in a JS number (exact below 2^53). */
+  u64Number(): number {
+    if (!this.#fixed(8)) return 0;
+    return this.#le32(this.#at) + this.#le32(this.#at + 4) * 0x100000000;
+  }
+
+  /** The first 32-bit host-order word of the payload, or 0 when it is shorter. */
+  firstU32(): number {
+    return this.#err === null && this.#len >= 4 ? this.#le32(this.#at) : 0;
+  }
+
+  /** The current payload as text up to the first NUL (ASCII read directly, else UTF-8). */
   string(): string {
     if (this.#err !== null) return "";
-    const nul = this.#data.indexOf(0);
-    return new TextDecoder().decode(nul < 0 ? this.#data : this.#data.subarray(0, nul));
+    const stop = this.#at + this.#len;
+    let end = this.#at;
+    let ascii = true;
+    while (end < stop && this.#buf[end] !== 0) {
+      if (this.#buf[end]! >= 0x80) ascii = false;
+      end++;
+    }
+    if (!ascii) return new TextDecoder().decode(this.#buf.subarray(this.#at, end));
+    let s = "";
+    for (let i = this.#at; i < end; i++) s += String.fromCharCode(this.#buf[i]!);
+    return s;
   }
 
   /** A copy of the current payload. */
   bytes(): Uint8Array {
-    return this.#err !== null ? new Uint8Array(0) : this.#data.slice();
+    return this.#err !== null ? new Uint8Array(0) : this.#buf.slice(this.#at, this.#at + this.#len);
+  }
+
+  /** A view of the current payload (not a copy: it shares the message's memory). */
+  view(): Uint8Array {
+    return this.#err !== null
+      ? new Uint8Array(0)
+      : this.#buf.subarray(this.#at, this.#at + this.#len);
   }
 
   /** Decodes the current payload as nested attributes; an error inside becomes this one's. */
   nested(fn: (d: AttributeDecoder) => void): void {
     if (this.#err !== null) return;
-    const inner = new AttributeDecoder(this.#data);
+    const inner = new AttributeDecoder(this.#buf, this.#at, this.#at + this.#len);
     fn(inner);
-    const e = inner.err();
-    if (e !== null && this.#err === null) this.#err = e;
+    if (inner.#err !== null) this.#err ??= inner.#err;
   }
 
-  /** The first error met, or null. */
+  /** The first error met (an Error saying `netlink attributes: ...`, the same each time), or null. */
   err(): Error | null {
-    return this.#err;
+    if (this.#err === null) return null;
+    return this.#errObj ??= new Error(`netlink attributes: ${this.#err}`);
+  }
+
+  #le32(at: number): number {
+    const b = this.#buf;
+    return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
   }
 
   #fixed(size: number): boolean {
     if (this.#err !== null) return false;
-    if (this.#data.length !== size) {
-      this.#fail(`attribute ${this.#type}: expected ${size} bytes, got ${this.#data.length}`);
+    if (this.#len !== size) {
+      this.#err = `attribute ${this.#type}: expected ${size} bytes, got ${this.#len}`;
       return false;
     }
     return true;
-  }
-
-  #dv(): DataView {
-    return new DataView(this.#data.buffer, this.#data.byteOffset, this.#data.byteLength);
-  }
-
-  #fail(reason: string): void {
-    this.#err ??= new Error(`netlink attributes: ${reason}`);
   }
 }

@@ -159,3 +159,23 @@ Deno.test("attrs: encoder rejects out-of-range arguments", () => {
   assertThrows(() => new AttributeEncoder().u64(1, -1n), RangeError);
   assertThrows(() => new AttributeEncoder().bytes(1, new Uint8Array(70000)), RangeError);
 });
+
+Deno.test("attrs: an encoder starting with 1 byte grows under every kind of attribute", () => {
+  const build = (e: AttributeEncoder) =>
+    e.u8(1, 1).u16(2, 2).u32(3, 3).u16be(4, 4).u32be(5, 5).u64(6, 6n).string(7, "seven")
+      .bytes(8, Uint8Array.of(8), 16).nested(9, (n) => n.string(1, "x".repeat(300)).u8(2, 2))
+      .finish();
+  const small = build(new AttributeEncoder(1));
+  const large = build(new AttributeEncoder(4096));
+  assertEquals([...small], [...large]);
+  const d = new AttributeDecoder(small);
+  const seen: unknown[] = [];
+  while (d.next()) {
+    if (d.type === 6) seen.push(d.u64());
+    else if (d.type === 7) seen.push(d.string());
+    else if (d.type === 5) seen.push(d.u32be());
+    else if (d.type === 9) d.nested((n) => n.next() && seen.push(n.string().length));
+  }
+  assertEquals(seen, [5, 6n, "seven", 300]);
+  assertEquals(d.err(), null);
+});
