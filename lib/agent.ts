@@ -320,14 +320,11 @@ export class Agent {
     try {
       const old = Number((await Deno.readTextFile(path)).trim());
       if (Number.isInteger(old) && old > 0 && old !== Deno.pid && isAlive(old)) {
-        throw new Error(
-          `pid file ${path} names a running process (${old}): is another agent running?`,
-        );
+        throw new PidFileInUse(path, old);
       }
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) {
-        if (e instanceof Error && e.message.startsWith("pid file")) throw e;
-      }
+      // A missing or unreadable pid file is overwritten; one naming a live agent is not.
+      if (e instanceof PidFileInUse) throw e;
     }
     const dir = path.replace(/\/[^/]*$/, "");
     if (dir && dir !== path) await Deno.mkdir(dir, { recursive: true }).catch(() => {});
@@ -821,6 +818,20 @@ function processStatus(): AgentStatus["process"] {
     openFds = -1;
   }
   return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external, openFds };
+}
+
+/** The pid file names another process that is running: is another agent running? */
+export class PidFileInUse extends Error {
+  /** The pid file. */
+  readonly path: string;
+  /** The pid it names. */
+  readonly pid: number;
+  constructor(path: string, pid: number) {
+    super(`pid file ${path} names a running process (${pid}): is another agent running?`);
+    this.name = "PidFileInUse";
+    this.path = path;
+    this.pid = pid;
+  }
 }
 
 /** Whether IPv6 forwarding is on for an interface (RFC 4861: NAs then carry the Router flag). */

@@ -7,11 +7,11 @@
  *
  * @module
  */
-import { SyscallError } from "../../ffi/errno.ts";
+import { type ErrnoTable, SyscallError } from "../../ffi/errno.ts";
 import type { Clock, Timer } from "../runtime/clock.ts";
 
 /** errno names meaning "this process cannot open sockets", not "this interface is not ready". */
-export const PROCESS_ERRNOS: readonly string[] = [
+export const PROCESS_ERRNOS: readonly (keyof ErrnoTable)[] = [
   "EMFILE",
   "ENFILE",
   "ENOMEM",
@@ -24,7 +24,7 @@ export const PROCESS_ERRNOS: readonly string[] = [
 
 /** Whether a socket failure is the process's (retry, then give up) rather than an interface's. */
 export function isProcessFailure(e: unknown): boolean {
-  return e instanceof SyscallError && PROCESS_ERRNOS.includes(e.code);
+  return e instanceof SyscallError && (PROCESS_ERRNOS as readonly string[]).includes(e.code);
 }
 
 /** Options of SocketRetry. */

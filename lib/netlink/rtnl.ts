@@ -6,6 +6,7 @@
  * @module
  */
 
+import { Errno, SyscallError } from "../../ffi/errno.ts";
 import { formatIp, parseIp } from "../net/ip.ts";
 import { AttributeDecoder, AttributeEncoder } from "./attrs.ts";
 import { type NetlinkConn, openRouteConn, type ReactorLike } from "./client.ts";
@@ -514,7 +515,7 @@ export class Rtnl implements Disposable {
       const msgs = await this.#conn.request(RTM_GETLINK, 0, payload, `Cannot get link "${name}"`);
       return decodeAll(msgs, RTM_NEWLINK, decodeLink)[0] ?? null;
     } catch (e) {
-      if (e instanceof Error && "code" in e && e.code === "ENODEV") return null;
+      if (e instanceof SyscallError && e.errno === Errno.ENODEV) return null;
       throw e;
     }
   }
@@ -666,7 +667,7 @@ export class Rtnl implements Disposable {
       try {
         return await this.#conn.request(type, NLM_F_DUMP, payload, what);
       } catch (e) {
-        if (attempt >= 3 || !(e instanceof Error && "code" in e && e.code === "EINTR")) throw e;
+        if (attempt >= 3 || !(e instanceof SyscallError && e.errno === Errno.EINTR)) throw e;
       }
     }
   }

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { Errno, SyscallError } from "../../ffi/errno.ts";
 import type { AddressSpec, Link } from "../netlink/rtnl.ts";
 import {
   addrGenModeNoneRequest,
@@ -244,7 +245,7 @@ export class Vmacs {
       await this.#rtnl.linkRequest(deleteLinkRequest(v.up.ifindex), `${who}: cannot delete it`);
     } catch (e) {
       // ENODEV: gone with its parent already.
-      if (!(e instanceof Error && "code" in e && e.code === "ENODEV")) {
+      if (!(e instanceof SyscallError && e.errno === Errno.ENODEV)) {
         this.#log.error((e as Error).message);
       }
     }
