@@ -1,6 +1,6 @@
 /**
- * errno numbers, names and messages (Linux x86-64), and `SyscallError`, the one error
- * type for a failed libc call.
+ * errno numbers, names and messages (Linux; x86-64 and aarch64 share them), and `SyscallError`,
+ * the one error type for a failed libc call.
  *
  * @module
  */

@@ -68,7 +68,8 @@ const symbols = {
   // int setpriority(int which, id_t who, int prio); with PRIO_PROCESS and a thread id: its nice.
   setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
   // long syscall(SYS_sched_setattr, pid_t tid, struct sched_attr *attr, unsigned int flags);
-  // glibc has no wrapper; the variadic call takes integer arguments in registers on x86-64.
+  // glibc has no wrapper (the number per architecture is in arch.ts); the variadic call takes
+  // integer arguments in registers on x86-64 and aarch64 Linux alike.
   sched_setattr: { name: "syscall", parameters: ["i64", "i32", "buffer", "u32"], result: "i64" },
   // int clock_gettime(clockid_t clockid, struct timespec *tp);
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },

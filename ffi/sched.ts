@@ -6,6 +6,7 @@
  */
 import { errno, libc } from "./libc.ts";
 import { Errno, SyscallError } from "./errno.ts";
+import { syscallNumber } from "./arch.ts";
 
 /** SCHED_RR from <sched.h>. */
 const SCHED_RR = 2;
@@ -133,8 +134,6 @@ export function demoteThisThread(nice: number): void {
   }
 }
 
-/** SYS_sched_setattr on x86-64. */
-const SYS_SCHED_SETATTR = 314n;
 /** sizeof(struct sched_attr), version 1 (with util_min / util_max). */
 const SCHED_ATTR_SIZE = 56;
 
@@ -151,6 +150,7 @@ export function setLatencySlice(
   sliceUs: number,
   skip: (threadName: string) => boolean = isHelperThread,
 ): number {
+  const sysSchedSetattr = syscallNumber("sched_setattr");
   const attr = new Uint8Array(SCHED_ATTR_SIZE);
   const v = new DataView(attr.buffer);
   v.setUint32(0, SCHED_ATTR_SIZE, true);
@@ -167,7 +167,7 @@ export function setLatencySlice(
     }
     if (st.policy !== SCHED_OTHER) continue;
     v.setInt32(16, st.nice, true);
-    if (libc().sched_setattr(SYS_SCHED_SETATTR, tid, attr, 0) !== 0n) {
+    if (libc().sched_setattr(sysSchedSetattr, tid, attr, 0) !== 0n) {
       const e = errno();
       if (e === Errno.ESRCH) continue; // ended meanwhile
       throw new SyscallError(
