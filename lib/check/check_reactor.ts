@@ -1,13 +1,16 @@
 /**
- * A process-wide Reactor for checkers that were given none (checks run without an agent, or an
- * agent that does not pass its own): it runs only while leased, and is closed once no lease is
- * held for `LINGER_MS`, through an unref'd timer, so it never keeps a finished process alive
- * for longer than that.
+ * The process-wide I/O of checkers that were given none (checks run without an agent: tests,
+ * benchmarks, fixtures; the agent passes its own Reactor and ICMP service to `makeChecker`).
+ * This module is the only place that holds such defaults. The Reactor runs only while leased,
+ * and is closed once no lease is held for `LINGER_MS`, through an unref'd timer, so it never
+ * keeps a finished process alive for longer than that; the default ICMP service holds a lease
+ * from its first use on.
  *
  * @module
  */
 import { Reactor } from "../../ffi/reactor.ts";
 import { failureLogger, log } from "../runtime/log.ts";
+import { IcmpService } from "./icmp.ts";
 
 const LINGER_MS = 1000;
 
@@ -57,6 +60,14 @@ export function leaseCheckReactor(): ReactorLease {
       }
     },
   };
+}
+
+let icmp: IcmpService | null = null;
+
+/** The ICMP service of checkers given none, on a lease of the shared Reactor kept from now on. */
+export function defaultIcmp(): IcmpService {
+  icmp ??= new IcmpService(leaseCheckReactor().reactor);
+  return icmp;
 }
 
 /** How many leases are held (for tests). */

@@ -5,11 +5,10 @@
  *
  * @module
  */
-import { Reactor } from "../../ffi/reactor.ts";
+import type { Reactor } from "../../ffi/reactor.ts";
 import { type Family, RawSocket } from "../../ffi/socket.ts";
 import { internetChecksum } from "../net/checksum.ts";
 import { formatIp, parseIp } from "../net/ip.ts";
-import { failureLogger, log } from "../runtime/log.ts";
 
 /** An ICMP error about a datagram we sent. */
 export interface IcmpError {
@@ -120,7 +119,6 @@ interface Endpoint {
 
 /** Shared ICMP sockets: echo round trips and UDP error watching. */
 export class IcmpService implements Disposable {
-  static #shared: { svc: IcmpService; reactor: Reactor } | null = null;
   readonly #reactor: Reactor;
   readonly #endpoints = new Map<Family, Endpoint>();
   readonly #id = crypto.getRandomValues(new Uint16Array(1))[0]!;
@@ -128,26 +126,9 @@ export class IcmpService implements Disposable {
   readonly #pending = new Map<string, Pending>();
   readonly #udpWatch = new Map<string, (e: IcmpError) => void>();
 
+  /** Watches its sockets on `reactor`, which must be running. */
   constructor(reactor: Reactor) {
     this.#reactor = reactor;
-  }
-
-  /** A process-wide service on its own running Reactor (for use without an agent). */
-  static shared(): IcmpService {
-    if (IcmpService.#shared === null) {
-      const reactor = new Reactor({ onFailure: failureLogger(log.child("reactor")) });
-      void reactor.run();
-      IcmpService.#shared = { svc: new IcmpService(reactor), reactor };
-    }
-    return IcmpService.#shared.svc;
-  }
-
-  /** Closes the shared service and its Reactor, if one was made. */
-  static closeShared(): void {
-    const s = IcmpService.#shared;
-    IcmpService.#shared = null;
-    s?.svc.close();
-    s?.reactor.close();
   }
 
   #endpoint(family: Family): Endpoint {

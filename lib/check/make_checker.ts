@@ -7,7 +7,8 @@ import type { Reactor } from "../../ffi/reactor.ts";
 import { DnsChecker } from "./dns.ts";
 import { FileChecker } from "./file.ts";
 import { HttpChecker } from "./http.ts";
-import { IcmpService } from "./icmp.ts";
+import { defaultIcmp } from "./check_reactor.ts";
+import type { IcmpService } from "./icmp.ts";
 import { MiscChecker } from "./misc.ts";
 import { PingChecker } from "./ping.ts";
 import { SmtpChecker } from "./smtp.ts";
@@ -17,7 +18,7 @@ import { UdpChecker } from "./udp.ts";
 
 /** Shared services some kinds need; the agent passes its own (built on its Reactor). */
 export interface CheckerDeps {
-  /** ICMP for PING_CHECK and UDP_CHECK errors; default `IcmpService.shared()`, opened lazily. */
+  /** ICMP for PING_CHECK and UDP_CHECK errors; default `defaultIcmp()`, opened lazily. */
   icmp?: () => IcmpService;
   /** The Reactor TCP_CHECK connects wait on; default a shared one that runs while in use. */
   reactor?: Reactor;
@@ -25,7 +26,7 @@ export interface CheckerDeps {
 
 /** The checker for `spec` against `target` (the real server's address and port). */
 export function makeChecker(spec: CheckSpec, target: CheckTarget, deps: CheckerDeps = {}): Checker {
-  const icmp = deps.icmp ?? (() => IcmpService.shared());
+  const icmp = deps.icmp ?? defaultIcmp;
   switch (spec.type) {
     case "TCP_CHECK":
       return new TcpChecker(

@@ -205,22 +205,3 @@ function nodeStream(
     });
   });
 }
-
-/** Reads until `done(buffered)` returns true, the stream ends, or `maxBytes` would be passed. */
-export async function readUntil(
-  s: ByteStream,
-  maxBytes: number,
-  done: (data: Uint8Array) => boolean,
-): Promise<{ data: Uint8Array; ended: boolean; overflow: boolean }> {
-  let data: Uint8Array<ArrayBuffer> = new Uint8Array(0);
-  for (;;) {
-    if (done(data)) return { data, ended: false, overflow: false };
-    const c = await s.read();
-    if (c === null) return { data, ended: true, overflow: false };
-    if (data.length + c.length > maxBytes) return { data, ended: false, overflow: true };
-    const next = new Uint8Array(data.length + c.length);
-    next.set(data);
-    next.set(c, data.length);
-    data = next;
-  }
-}
