@@ -38,7 +38,7 @@ const ENOBUFS = 105;
 const EMSGSIZE = 90;
 
 /** Size of `struct sockaddr_nl`. */
-export const SOCKADDR_NL_SIZE = 12;
+const SOCKADDR_NL_SIZE = 12;
 
 /** Encodes `struct sockaddr_nl` { family u16, pad u16, pid u32, groups u32 } (host order). */
 export function encodeSockaddrNl(pid: number, groups: number): Uint8Array {

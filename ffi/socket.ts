@@ -91,7 +91,7 @@ export function setIntOption(
 }
 
 /** The numeric value of a buffer's address, for struct fields that hold pointers. */
-export function pointerValue(buf: Uint8Array): bigint {
+function pointerValue(buf: Uint8Array): bigint {
   return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
 }
 

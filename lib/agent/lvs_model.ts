@@ -110,7 +110,7 @@ function payloadBytes(p: string | undefined): Uint8Array | null {
 }
 
 /** Config check -> checker spec (units already in ms). */
-export function checkSpec(ck: CheckConfig, vs: VirtualServerConfig, heloName: string): CheckSpec {
+function checkSpec(ck: CheckConfig, vs: VirtualServerConfig, heloName: string): CheckSpec {
   if (ck.type === "FILE_CHECK") {
     return {
       type: "FILE_CHECK",

@@ -189,6 +189,3 @@ export function lvsWorkerFactory(opts: LvsWorkerOptions = {}): LvsFactory {
     return runtime;
   };
 }
-
-/** The worker-backed runtime, logging in the configuration file's format. */
-export const makeLvsWorkerRuntime: LvsFactory = lvsWorkerFactory();

@@ -32,8 +32,7 @@ export type ToLvsWorker =
   /** `config` is the loaded Config as JSON text (one string crosses threads in one copy). */
   | { type: "start" | "reload"; id: number; config: string; log: LvsLogSettings }
   | { type: "stop"; id: number }
-  | { type: "sync"; id: number; role: "master" | "backup" }
-  | { type: "status?" };
+  | { type: "sync"; id: number; role: "master" | "backup" };
 
 /**
  * Messages from the worker. `status` is the JSON text of `LvsRuntime.status()` (a string is
@@ -130,9 +129,6 @@ function serve(scope: WorkerScope): void {
       case "sync":
         if (!stopped) await runtime.setSyncRole(m.role);
         break;
-      case "status?":
-        sendStatus(true);
-        return;
       default: {
         const never: never = m;
         throw new TypeError(`unknown message ${JSON.stringify(never)}`);

@@ -252,7 +252,7 @@ function latin1(b: Uint8Array): string {
 }
 
 /** Parses a status line and header block (without the final CRLF CRLF). */
-export function parseHead(
+function parseHead(
   text: string,
 ): { ok: true; value: Omit<HttpResponse, "body"> } | { ok: false; reason: string } {
   const lines = text.split(CRLF);

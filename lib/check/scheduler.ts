@@ -58,7 +58,7 @@ export interface CheckRunnerOptions {
 }
 
 /** The default hard bound on one attempt of `spec`. */
-export function attemptBoundMs(spec: CheckSpec): number {
+function attemptBoundMs(spec: CheckSpec): number {
   switch (spec.type) {
     case "MISC_CHECK":
       return spec.miscTimeoutMs + 3000;

@@ -145,7 +145,7 @@ export type CheckSpec =
 export type CheckKind = CheckSpec["type"];
 
 /** keepalived's default `retry` per kind. */
-export function defaultRetry(kind: CheckKind): number {
+function defaultRetry(kind: CheckKind): number {
   if (kind === "DNS_CHECK") return 3;
   if (kind === "MISC_CHECK" || kind === "FILE_CHECK") return 0;
   return 1;

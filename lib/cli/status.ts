@@ -91,7 +91,7 @@ function table(rows: string[][]): string {
 }
 
 /** Renders a status as text tables. */
-export function renderStatus(st: AgentStatus): string {
+function renderStatus(st: AgentStatus): string {
   const out: string[] = [];
   out.push(
     `haagent ${st.version} pid ${st.pid} router_id ${st.routerId} up ${st.uptimeS}s ` +

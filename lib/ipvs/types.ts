@@ -119,8 +119,3 @@ export function serviceName(key: ServiceKey): string {
 export function destinationName(dest: Pick<Destination, "address" | "port">): string {
   return hostPort(dest.address, dest.port);
 }
-
-/** Whether two keys name the same service (addresses compared canonically). */
-export function sameKey(a: ServiceKey, b: ServiceKey): boolean {
-  return serviceName(a) === serviceName(b) && a.family === b.family;
-}

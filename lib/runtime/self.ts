@@ -5,13 +5,6 @@
  * @module
  */
 
-/**
- * V8 flags haagent runs with: V8's memory reducer wakes an idle process to shrink its heap,
- * which was 8x the CPU of everything else while idle as master (8 vs 1 clock ticks per 30 s).
- * `deno task compile` bakes the same flags into the binary.
- */
-export const V8_FLAGS = ["--v8-flags=--no-memory-reducer"];
-
 /** argv prefix that runs haagent (append the subcommand and flags). */
 export function selfCommand(): string[] {
   const exe = Deno.execPath();

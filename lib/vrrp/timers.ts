@@ -46,8 +46,3 @@ export function masterDownIntervalMs(
   return downTimerAdverts * masterAdverIntCs * 10 +
     skewTimeMs(version, priority, masterAdverIntCs);
 }
-
-/** Advertisement interval in ms for a centisecond value. */
-export function centisecondsToMs(intervalCs: number): number {
-  return intervalCs * 10;
-}
