@@ -12,7 +12,7 @@
  * | 5     | lib/cli/, lib/demo/                                |
  * | 4     | lib/agent.ts, lib/agent/                           |
  * | 3     | lib/ipvs/                                          |
- * | 2     | lib/vrrp/, lib/netlink/, lib/check/                |
+ * | 2     | lib/vrrp/, lib/netlink/, lib/check/, lib/announce/ |
  * | 1     | lib/config/, lib/net/, lib/runtime/                |
  * | 0     | ffi/                                               |
  *
@@ -34,7 +34,7 @@ export const FLOORS: readonly Floor[] = [
   { level: 5, prefixes: ["lib/cli/", "lib/demo/"] },
   { level: 4, prefixes: ["lib/agent.ts", "lib/agent/"] },
   { level: 3, prefixes: ["lib/ipvs/"] },
-  { level: 2, prefixes: ["lib/vrrp/", "lib/netlink/", "lib/check/"] },
+  { level: 2, prefixes: ["lib/vrrp/", "lib/netlink/", "lib/check/", "lib/announce/"] },
   { level: 1, prefixes: ["lib/config/", "lib/net/", "lib/runtime/"] },
   { level: 0, prefixes: ["ffi/"] },
 ];
