@@ -10,45 +10,9 @@ import { SyncGroup } from "../lib/vrrp/sync_group.ts";
 import type { Writer, WriterAction } from "../lib/vrrp/writer.ts";
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { MemNet, type MemNode, stateLog } from "./helpers/vrrp_net.ts";
+import { instanceSpec, vip } from "./helpers/vrrp_specs.ts";
 
-function spec(over: Partial<InstanceSpec> = {}): InstanceSpec {
-  return {
-    name: "VI_1",
-    interface: "eth0",
-    vrid: 51,
-    version: 3,
-    family: "ipv4",
-    priority: 100,
-    advertIntervalCs: 100,
-    initialState: "BACKUP",
-    preempt: true,
-    preemptDelayMs: 0,
-    authPassword: null,
-    unicastSrc: null,
-    unicastPeers: [],
-    vips: [
-      vip("10.0.0.100"),
-      vip("10.0.0.101"),
-    ],
-    routes: [],
-    rules: [],
-    v3Checksum: "rfc9568",
-    announce: { repeat: 2, delayMs: 0, refreshMs: 0, intervalMs: 0 },
-    ...over,
-  };
-}
-
-function vip(address: string, device: string | null = null): InstanceSpec["vips"][number] {
-  return {
-    family: "ipv4",
-    address,
-    prefix: 24,
-    device,
-    label: null,
-    scope: null,
-    excluded: false,
-  };
-}
+const spec = instanceSpec;
 
 /** Two nodes on one wire, r1 at .1 and r2 at .2 (eth0). */
 function pair() {

@@ -1,38 +1,11 @@
 import { assertEquals } from "../../tests/helpers/assert.ts";
 import type { InstancePlan, Plan } from "./plan.ts";
 import { diffReload } from "./reload_diff.ts";
+import { instanceSpec, vip } from "../../tests/helpers/vrrp_specs.ts";
 
 function instance(name: string, over: Partial<InstancePlan["spec"]> = {}): InstancePlan {
   return {
-    spec: {
-      name,
-      interface: "eth0",
-      vrid: 51,
-      version: 3,
-      family: "ipv4",
-      priority: 100,
-      advertIntervalCs: 100,
-      initialState: "BACKUP",
-      preempt: true,
-      preemptDelayMs: 0,
-      authPassword: null,
-      unicastSrc: null,
-      unicastPeers: [],
-      vips: [{
-        family: "ipv4",
-        address: "10.0.0.100",
-        prefix: 24,
-        device: null,
-        label: null,
-        scope: null,
-        excluded: false,
-      }],
-      routes: [],
-      rules: [],
-      v3Checksum: "rfc9568",
-      announce: { repeat: 5, delayMs: 5000, refreshMs: 0, intervalMs: 0 },
-      ...over,
-    },
+    spec: instanceSpec({ name, vips: [vip("10.0.0.100")], ...over }),
     trackInterfaces: [],
     trackScripts: [],
     trackFiles: [],

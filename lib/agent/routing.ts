@@ -12,16 +12,10 @@ import type { AddressSpec, RouteSpec } from "../netlink/rtnl.ts";
 import type { RuleSpec } from "../netlink/rule.ts";
 import type { RouteConfig, RuleConfig, StaticAddressConfig } from "../config/types.ts";
 import type { Logger } from "../runtime/log.ts";
+import type { AddressTable } from "../vrrp/addresses.ts";
 
-/** The kernel calls static routing needs (rtnetlink's `Rtnl` in the agent). */
-export interface RoutingTable {
-  addAddress(spec: AddressSpec): Promise<void>;
-  deleteAddress(spec: AddressSpec): Promise<void>;
-  addRoute(spec: RouteSpec): Promise<void>;
-  deleteRoute(spec: RouteSpec): Promise<void>;
-  addRule(spec: RuleSpec): Promise<void>;
-  deleteRule(spec: RuleSpec): Promise<void>;
-}
+/** The kernel calls static routing needs: the VRRP writers' (rtnetlink's `Rtnl` in the agent). */
+export type RoutingTable = AddressTable;
 
 /** Resolves an interface name to its index, or null when it does not exist. */
 export type IfindexOf = (name: string) => number | null;

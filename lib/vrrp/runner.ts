@@ -30,7 +30,7 @@ import {
 } from "./addresses.ts";
 import { Announcer, type AnnounceTarget, type AnnounceTiming } from "./announce.ts";
 import { DropCounters } from "./counters.ts";
-import { type Action, VrrpInstance, type VrrpState } from "./instance.ts";
+import { type Action, type InstanceOptions, VrrpInstance, type VrrpState } from "./instance.ts";
 import { advertCapacity, DEFAULT_MTU } from "../net/advert_capacity.ts";
 import { encodeAdvert, passwordBytes } from "./packet.ts";
 import type { Datagram, VrrpSender, VrrpTransport } from "./transport.ts";
@@ -39,18 +39,22 @@ import type { Writer } from "./writer.ts";
 
 export type { VipSpec, VrouteSpec };
 
-/** Everything a runner needs, in kernel-ready units. */
-export interface InstanceSpec {
-  name: string;
+/** The keys of an instance's spec that the state machine takes as they are. */
+const MACHINE_KEYS = [
+  "name",
+  "vrid",
+  "version",
+  "family",
+  "priority",
+  "advertIntervalCs",
+  "initialState",
+  "preempt",
+  "preemptDelayMs",
+] as const;
+
+/** Everything a runner needs, in kernel-ready units (the machine's settings included). */
+export interface InstanceSpec extends Pick<InstanceOptions, (typeof MACHINE_KEYS)[number]> {
   interface: string;
-  vrid: number;
-  version: 2 | 3;
-  family: "ipv4" | "ipv6";
-  priority: number;
-  advertIntervalCs: number;
-  initialState: "BACKUP" | "MASTER";
-  preempt: boolean;
-  preemptDelayMs: number;
   /** v2 PASS password, or null for no authentication. */
   authPassword: string | null;
   unicastSrc: string | null;
@@ -226,15 +230,7 @@ export class VrrpRunner implements Disposable {
     };
     this.#machine = new VrrpInstance(
       {
-        name: spec.name,
-        vrid: spec.vrid,
-        version: spec.version,
-        family: spec.family,
-        priority: spec.priority,
-        advertIntervalCs: spec.advertIntervalCs,
-        initialState: spec.initialState,
-        preempt: spec.preempt,
-        preemptDelayMs: spec.preemptDelayMs,
+        ...pick(spec, MACHINE_KEYS),
         interface: this.#sockIf,
         lowerPrioNoAdvert: spec.lowerPrioNoAdvert ?? false,
         higherPrioSendAdvert: spec.higherPrioSendAdvert ?? false,
@@ -642,4 +638,11 @@ export class VrrpRunner implements Disposable {
       b.sender.send(payload, dst);
     }
   }
+}
+
+/** The `keys` of `o`, as a new object. */
+function pick<T, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const k of keys) out[k] = o[k];
+  return out;
 }
