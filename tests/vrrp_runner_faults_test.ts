@@ -9,37 +9,18 @@ import { type InstanceSpec, INTERNAL_RETRY_MS, VrrpRunner } from "../lib/vrrp/ru
 import type { Writer, WriterAction } from "../lib/vrrp/writer.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { MemNet, stateLog } from "./helpers/vrrp_net.ts";
+import { instanceSpec, vip } from "./helpers/vrrp_specs.ts";
 
 function spec(vips: number, over: Partial<InstanceSpec> = {}): InstanceSpec {
-  return {
-    name: "VI_1",
-    interface: "eth0",
-    vrid: 51,
-    version: 3,
-    family: "ipv4",
+  return instanceSpec({
     priority: 200,
-    advertIntervalCs: 100,
-    initialState: "BACKUP",
-    preempt: true,
-    preemptDelayMs: 0,
-    authPassword: null,
-    unicastSrc: null,
-    unicastPeers: [],
     vips: Array.from({ length: vips }, (_, i) => ({
-      family: "ipv4" as const,
-      address: `10.${1 + Math.floor(i / 250)}.0.${1 + i % 250}`,
+      ...vip(`10.${1 + Math.floor(i / 250)}.0.${1 + i % 250}`),
       prefix: 32,
-      device: null,
-      label: null,
-      scope: null,
-      excluded: false,
     })),
-    routes: [],
-    rules: [],
-    v3Checksum: "rfc9568",
     announce: { repeat: 1, delayMs: 0, refreshMs: 0, intervalMs: 0 },
     ...over,
-  };
+  });
 }
 
 function node() {

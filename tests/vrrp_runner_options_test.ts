@@ -7,37 +7,14 @@ import { type InstanceSpec, VrrpRunner } from "../lib/vrrp/runner.ts";
 import type { Writer, WriterAction } from "../lib/vrrp/writer.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { MemNet, type MemNode, stateLog } from "./helpers/vrrp_net.ts";
+import { instanceSpec, vip } from "./helpers/vrrp_specs.ts";
 
 function spec(over: Partial<InstanceSpec> = {}): InstanceSpec {
-  return {
-    name: "VI_1",
-    interface: "eth0",
-    vrid: 51,
-    version: 3,
-    family: "ipv4",
-    priority: 100,
-    advertIntervalCs: 100,
-    initialState: "BACKUP",
-    preempt: true,
-    preemptDelayMs: 0,
-    authPassword: null,
-    unicastSrc: null,
-    unicastPeers: [],
-    vips: [{
-      family: "ipv4",
-      address: "10.0.0.100",
-      prefix: 24,
-      device: null,
-      label: null,
-      scope: null,
-      excluded: false,
-    }],
-    routes: [],
-    rules: [],
-    v3Checksum: "rfc9568",
+  return instanceSpec({
+    vips: [vip("10.0.0.100")],
     announce: { repeat: 1, delayMs: 0, refreshMs: 0, intervalMs: 0 },
     ...over,
-  };
+  });
 }
 
 function node(net: MemNet, name: string, addr: string): MemNode {
