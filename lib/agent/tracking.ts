@@ -8,7 +8,8 @@
  */
 import type { Clock, Timer } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/log.ts";
-import { runScript } from "../runtime/script.ts";
+import { auditScript, resolveUser, runScript, scriptAccess } from "../runtime/script.ts";
+import { scriptPolicy } from "../runtime/script_security.ts";
 import { readTrackValue } from "../check/file.ts";
 import { computeTracking, ScriptTracker, type TrackedItem } from "../vrrp/tracking.ts";
 import type { InstancePlan, Plan, ProcessPlan, TrackScriptPlan } from "./plan.ts";
@@ -29,6 +30,31 @@ interface ScriptRun {
   timer: Timer | null;
   inFlight: AbortController | null;
   lastResult: string;
+  /** Why keepalived would not track it (missing, not executable, refused), or null. */
+  disabled: string | null;
+}
+
+/**
+ * errno names of a spawn that failed for want of resources (descriptors, processes, memory):
+ * the script did not run, so it neither passed nor failed.
+ */
+const RESOURCE_ERRNOS = ["EMFILE", "ENFILE", "EAGAIN", "ENOMEM"];
+
+/**
+ * keepalived's check when it loads a vrrp_script (vrrp.c check_track_script_secure): why the
+ * script will not be tracked (not found, not executable for its user, refused by the script
+ * security), or null.
+ */
+export function trackScriptProblem(sp: TrackScriptPlan): string | null {
+  const who = scriptPolicy.userFor(sp.user ?? undefined);
+  if ("refused" in who) return `refused: ${who.refused}`;
+  let ids = { uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 };
+  if (who.user !== null) {
+    const r = resolveUser(who.user);
+    if (!r.ok) return r.reason;
+    ids = r.value;
+  }
+  return scriptAccess(sp.command, ids) ?? auditScript(sp.command, sp.user ?? undefined);
 }
 
 /** What tracking means for one instance now. */
@@ -56,6 +82,7 @@ export class TrackingRuntime {
   #procTimer: Timer | null = null;
   readonly #scan: () => Promise<ProcInfo[]>;
   readonly #scanSync: () => ProcInfo[];
+  readonly #scriptProblem: (sp: TrackScriptPlan) => string | null;
 
   constructor(
     clock: Clock,
@@ -63,7 +90,9 @@ export class TrackingRuntime {
     onChange: (instances: string[]) => void,
     scan: () => Promise<ProcInfo[]> = () => scanProc(),
     scanSync: () => ProcInfo[] = () => scanProcSync(),
+    scriptProblem: (sp: TrackScriptPlan) => string | null = trackScriptProblem,
   ) {
+    this.#scriptProblem = scriptProblem;
     this.#scanSync = scanSync;
     this.#clock = clock;
     this.#log = log;
@@ -86,15 +115,32 @@ export class TrackingRuntime {
     }
     for (const name of used) {
       const sp = plan.scripts[name];
-      if (sp === undefined || this.#scripts.has(name)) continue;
+      if (sp === undefined) continue;
+      // keepalived checks each script when it loads the file: one it cannot run is disabled
+      // (logged) and the instances go on without it, rather than fault on it.
+      const problem = this.#scriptProblem(sp);
+      const known = this.#scripts.get(name);
+      if (known !== undefined) {
+        if (known.disabled === problem) continue;
+        this.#cancel(known);
+        this.#scripts.delete(name);
+      }
       const run: ScriptRun = {
         plan: sp,
         tracker: new ScriptTracker({ rise: sp.rise, fall: sp.fall, initFail: sp.initFail }),
         timer: null,
         inFlight: null,
-        lastResult: "not run yet",
+        lastResult: problem === null ? "not run yet" : `disabled: ${problem}`,
+        disabled: problem,
       };
       this.#scripts.set(name, run);
+      if (problem !== null) {
+        this.#log.error(
+          `Disabling track script ${name} since not found/accessible: ${problem} ` +
+            `(as keepalived: the instances tracking it go on without it)`,
+        );
+        continue;
+      }
       this.#loop(run, 0);
     }
     this.#startFiles(plan);
@@ -196,6 +242,16 @@ export class TrackingRuntime {
       });
       run.inFlight = null;
       if (this.#scripts.get(run.plan.name) !== run) return;
+      if (r.error !== undefined && RESOURCE_ERRNOS.includes(r.errorCode ?? "")) {
+        // It did not run (out of descriptors, processes or memory): no result, the last stands.
+        run.lastResult = `not run: ${r.error} (last result kept)`;
+        this.#log.warn(
+          `script ${run.plan.name} could not be started (${r.error}): it stays ` +
+            `${run.tracker.up ? "up" : "down"} until it runs`,
+        );
+        this.#loop(run, run.plan.intervalMs);
+        return;
+      }
       run.lastResult = r.error ??
         (r.timedOut ? `timed out after ${run.plan.timeoutMs} ms` : `exit ${r.code ?? r.signal}`);
       if (run.tracker.record(r.code === 0 && !r.timedOut)) {
@@ -268,7 +324,9 @@ export class TrackingRuntime {
         weight: t.reverse ? -t.weight : t.weight,
         up: linkUp(t.name),
       })),
-      ...ip.trackScripts.map((t): TrackedItem => ({
+      ...ip.trackScripts.filter((t) => !this.#scripts.get(t.name)?.disabled).map((
+        t,
+      ): TrackedItem => ({
         kind: "script",
         name: t.name,
         weight: t.reverse ? -t.weight : t.weight,
@@ -301,7 +359,8 @@ export class TrackingRuntime {
   status(): TrackedStatus[] {
     const out: TrackedStatus[] = [];
     for (const [name, run] of this.#scripts) {
-      out.push({ kind: "script", name, up: run.tracker.up, detail: run.lastResult });
+      const up = run.disabled === null && run.tracker.up;
+      out.push({ kind: "script", name, up, detail: run.lastResult });
     }
     for (const [name, run] of this.#processes) {
       const q = run.plan.quorumMax === undefined

@@ -142,3 +142,62 @@ Deno.test("track files: a reload restarts the reads, it does not add a loop per 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("track scripts: one keepalived would not run is disabled, the instance goes on", async () => {
+  const clock = new FakeClock();
+  const lines: string[] = [];
+  const rt = new TrackingRuntime(
+    clock,
+    new Logger("t", { level: "debug", sink: (l) => lines.push(l), json: false }),
+    () => {},
+    () => Promise.resolve([]),
+    () => [],
+    (sp) => (sp.command.startsWith("/missing") ? `${sp.command}: not found` : null),
+  );
+  const script = (command: string) => ({
+    name: "chk",
+    command,
+    intervalMs: 1000,
+    timeoutMs: 1000,
+    weight: 0,
+    rise: 1,
+    fall: 1,
+    initFail: false,
+    user: null,
+  });
+  const ip = {
+    spec: { name: "VI_1", priority: 100 },
+    trackInterfaces: [],
+    trackScripts: [{ name: "chk", weight: 0, reverse: false }],
+    trackFiles: [],
+    trackProcesses: [],
+  } as unknown as InstancePlan;
+  const plan = (command: string) =>
+    ({
+      instances: [ip],
+      scripts: { chk: script(command) },
+      processes: {},
+      scriptUser: null,
+    }) as unknown as Plan;
+  rt.apply(plan("/missing/chk.sh"));
+  // Weight 0 would mean FAULT while it fails: disabled, it counts for nothing.
+  assertEquals(rt.compute(ip, () => true), { fault: false, reasons: [], priority: 100 });
+  assertEquals(rt.status(), [{
+    kind: "script",
+    name: "chk",
+    up: false,
+    detail: "disabled: /missing/chk.sh: not found",
+  }]);
+  assertEquals(clock.pending, 0, "a disabled script is never run");
+  assertEquals(
+    lines.filter((l) => l.includes("Disabling track script chk since not found/accessible")).length,
+    1,
+  );
+  // A reload with the script in place tracks it again.
+  rt.apply(plan("/bin/false"));
+  assertEquals(clock.pending, 1);
+  clock.advance(0);
+  await new Promise((r) => setTimeout(r, 300));
+  assertEquals(rt.compute(ip, () => true)?.fault, true);
+  rt.stop();
+});

@@ -4,7 +4,7 @@
  * @module
  */
 import { formatIssue, jsonSchema, loadConfigFile } from "../config/mod.ts";
-import { interfaceExists } from "./host.ts";
+import { interfaceExists, scriptProblem } from "./host.ts";
 import { readReservedProtocols } from "../config/rt_protos.ts";
 import { parseFlags, str } from "./args.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./exit.ts";
@@ -28,6 +28,7 @@ export const checkCommand: Command = {
     if (file === undefined) throw new UsageError("--config FILE is required");
     const result = await loadConfigFile(file, {
       interfaceExists,
+      scriptProblem,
       reservedProtocols: readReservedProtocols(),
     });
     for (const w of result.warnings) console.error(formatIssue(w));

@@ -21,6 +21,11 @@ export interface LoadOptions {
   interfaceExists?: (name: string) => boolean;
   /** Route protocol numbers announce must not use (the host's rt_protos); default built in. */
   reservedProtocols?: ReservedProtocols;
+  /**
+   * When given, why a track script's command cannot run on this host for `user` (missing, not
+   * executable), or null: a warning, as the agent will not track it (keepalived disables it).
+   */
+  scriptProblem?: (command: string, user: string | undefined) => string | null;
 }
 
 /** The rules that involve more than one field; each reports at the field that must change. */
@@ -63,12 +68,23 @@ export function checkRules(cfg: Config, w: Walker, opts: LoadOptions): void {
       );
     }
   }
-  for (const name of Object.keys(cfg.scripts)) {
+  for (const [name, sc] of Object.entries(cfg.scripts)) {
     if (!tracked.has(name)) {
       w.warn(
         w.at(`scripts.${name}`),
         `scripts.${name}`,
         "no instance tracks this script, so it never runs",
+      );
+      continue;
+    }
+    const problem = opts.scriptProblem?.(sc.command, sc.user ?? cfg.global.scriptUser);
+    if (problem !== undefined && problem !== null) {
+      const p = `scripts.${name}.command`;
+      w.warn(
+        w.at(p),
+        p,
+        `${problem}: the agent will not track this script and the instances tracking it go on ` +
+          `without it (keepalived: "Disabling track script ${name} since not found/accessible")`,
       );
     }
   }

@@ -34,6 +34,11 @@ export interface ScriptResult {
   durationMs: number;
   /** Why the program did not run ("not found: /x", "unknown user nobody2", ...). */
   error?: string;
+  /**
+   * With `error`: the errno name when the system refused the start ("ENOENT", "EACCES",
+   * "EMFILE", ...), so that callers tell a missing script from a process out of descriptors.
+   */
+  errorCode?: string;
 }
 
 /** Options for one script run. */
@@ -153,6 +158,63 @@ function readOr(path: string): string {
   }
 }
 
+/** What `scriptAccess` needs from the file system (real in the agent, fakes in tests). */
+export interface ExecFs {
+  /** `stat` (following links): mode, owner, regular file; null when it cannot be read. */
+  stat(path: string): { mode: number; uid: number; gid: number; isFile: boolean } | null;
+  /** The search path for a command without a slash. */
+  path: string;
+}
+
+/** The real file system. */
+export const REAL_EXEC_FS: ExecFs = {
+  stat(path) {
+    try {
+      const s = Deno.statSync(path);
+      return { mode: s.mode ?? 0, uid: s.uid ?? 0, gid: s.gid ?? 0, isFile: s.isFile };
+    } catch {
+      return null;
+    }
+  },
+  get path() {
+    return Deno.env.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
+  },
+};
+
+/**
+ * keepalived's check before it tracks a script (lib/notify.c check_script_secure): the program
+ * exists (through PATH when it has no slash) and is executable by `ids`. Null when it is, else
+ * why not ("/x/chk.sh: not found", "/x/chk.sh: not executable for uid 0") — keepalived then
+ * logs "Disabling track script NAME since not found/accessible" and tracks without it.
+ */
+export function scriptAccess(
+  command: string,
+  ids: { uid: number; gid: number },
+  fs: ExecFs = REAL_EXEC_FS,
+): string | null {
+  const split = splitCommand(command);
+  if (!split.ok) return `cannot parse the command: ${split.reason}`;
+  const argv0 = split.value[0]!;
+  let file = argv0;
+  if (!argv0.includes("/")) {
+    const found = fs.path.split(":").filter((d) => d !== "").map((d) => `${d}/${argv0}`)
+      .find((p) => fs.stat(p)?.isFile === true);
+    if (found === undefined) return `${argv0}: not found in PATH`;
+    file = found;
+  }
+  const st = fs.stat(file);
+  if (st === null) return `${file}: not found`;
+  if (!st.isFile) return `${file}: not a file`;
+  const x = ids.uid === 0
+    ? (st.mode & 0o111) !== 0
+    : st.uid === ids.uid
+    ? (st.mode & 0o100) !== 0
+    : st.gid === ids.gid
+    ? (st.mode & 0o010) !== 0
+    : (st.mode & 0o001) !== 0;
+  return x ? null : `${file}: not executable for uid ${ids.uid} gid ${ids.gid}`;
+}
+
 /**
  * Checks a configured script the way a run would (its user, then the policy's verdict, which
  * is logged the first time): the reason it would be refused, or null. Run at start and reload
@@ -231,7 +293,9 @@ export async function runScript(
     }).spawn();
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    return fail(e instanceof Deno.errors.NotFound ? `not found: ${argv[0]}` : msg);
+    const code = (e as { code?: unknown }).code;
+    const r = fail(e instanceof Deno.errors.NotFound ? `not found: ${argv[0]}` : msg);
+    return typeof code === "string" ? { ...r, errorCode: code } : r;
   }
 
   const pid = child.pid;
@@ -266,9 +330,12 @@ export async function runScript(
   const kept = new Uint8Array(Math.max(0, max));
   let keptLen = 0;
   let total = 0;
+  const reader = child.stdout.getReader();
   const reading = (async () => {
     try {
-      for await (const chunk of child.stdout) {
+      for (;;) {
+        const { done, value: chunk } = await reader.read();
+        if (done) break;
         total += chunk.length;
         if (keptLen < max) {
           const n = Math.min(max - keptLen, chunk.length);
@@ -298,6 +365,9 @@ export async function runScript(
     }),
   ]);
   clearTimeout(pipeTimer);
+  // A child that left the group (setsid, a daemon) may hold the pipe for ever: our end is
+  // closed now whatever it does, so the descriptor does not leak.
+  await reader.cancel().catch(() => {});
   return {
     code: status.signal === null ? status.code : null,
     signal: status.signal,

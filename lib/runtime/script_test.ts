@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../tests/helpers/assert.ts";
 import { Logger } from "./log.ts";
-import { resolveUser, runScript, ScriptQueue, splitCommand } from "./script.ts";
+import { resolveUser, runScript, scriptAccess, ScriptQueue, splitCommand } from "./script.ts";
 
 Deno.test("splitCommand: words, quotes and escapes like keepalived", () => {
   assertEquals(splitCommand("/bin/check  a b"), { ok: true, value: ["/bin/check", "a", "b"] });
@@ -117,4 +117,53 @@ Deno.test("ScriptQueue runs scripts in order per key", async () => {
   await q.idle();
   assertEquals(await Deno.readTextFile(file), "1\n2\n3\n");
   await Deno.remove(file);
+});
+
+Deno.test("scriptAccess: keepalived's found-and-executable check", () => {
+  const files: Record<string, { mode: number; uid: number; gid: number; isFile: boolean }> = {
+    "/bin/true": { mode: 0o755, uid: 0, gid: 0, isFile: true },
+    "/etc/chk.sh": { mode: 0o644, uid: 0, gid: 0, isFile: true },
+    "/etc/own.sh": { mode: 0o700, uid: 1000, gid: 1000, isFile: true },
+    "/etc/dir": { mode: 0o755, uid: 0, gid: 0, isFile: false },
+  };
+  const fs = { stat: (p: string) => files[p] ?? null, path: "/usr/bin:/bin" };
+  const root = { uid: 0, gid: 0 };
+  assertEquals(scriptAccess("true --flag", root, fs), null);
+  assertEquals(scriptAccess("/bin/true", root, fs), null);
+  assertEquals(scriptAccess("nope", root, fs), "nope: not found in PATH");
+  assertEquals(scriptAccess("/etc/missing.sh x", root, fs), "/etc/missing.sh: not found");
+  assertEquals(scriptAccess("/etc/dir", root, fs), "/etc/dir: not a file");
+  assertEquals(
+    scriptAccess("/etc/chk.sh", root, fs),
+    "/etc/chk.sh: not executable for uid 0 gid 0",
+  );
+  assertEquals(scriptAccess("/etc/own.sh", { uid: 1000, gid: 1000 }, fs), null);
+  assertEquals(
+    scriptAccess("/etc/own.sh", { uid: 1001, gid: 1000 }, fs),
+    "/etc/own.sh: not executable for uid 1001 gid 1000",
+  );
+});
+
+Deno.test("runScript: a background child that left the group does not keep the pipe open", async () => {
+  const dir = await Deno.makeTempDir();
+  const pids = `${dir}/pids`;
+  const fds = () => [...Deno.readDirSync("/proc/self/fd")].length;
+  try {
+    await runScript(["true"], { timeoutMs: 5000 });
+    const before = fds();
+    for (let i = 0; i < 5; i++) {
+      const r = await runScript(
+        ["sh", "-c", `setsid sleep 30 & echo $! >> ${pids}; echo hi`],
+        { timeoutMs: 5000, killGraceMs: 200 },
+      );
+      assertEquals([r.code, r.stdout], [0, "hi\n"]);
+    }
+    const after = fds();
+    assert(after <= before + 1, `descriptors ${before} -> ${after} after 5 runs`);
+  } finally {
+    for (const pid of (await Deno.readTextFile(pids).catch(() => "")).split("\n")) {
+      if (pid !== "") await new Deno.Command("kill", { args: ["-9", pid] }).output();
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
 });
