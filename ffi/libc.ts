@@ -73,6 +73,10 @@ const symbols = {
   sched_setattr: { name: "syscall", parameters: ["i64", "i32", "buffer", "u32"], result: "i64" },
   // int clock_gettime(clockid_t clockid, struct timespec *tp);
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  // int getrlimit(int resource, struct rlimit *rlim);
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  // int setrlimit(int resource, const struct rlimit *rlim);
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   // int mkfifo(const char *path, mode_t mode);
   mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
   // int *__errno_location(void);

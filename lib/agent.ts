@@ -23,6 +23,8 @@ import { Notifier, vrrpAlert } from "./agent/notify.ts";
 import { TrackingRuntime } from "./agent/tracking.ts";
 import { serveMetrics } from "./agent/metrics.ts";
 import { VERSION } from "./runtime/version.ts";
+import type { TextServer } from "./runtime/http_text.ts";
+import { raiseOpenFilesLimit } from "./runtime/open_files.ts";
 import { Rtnl, type RtnlEvent } from "./netlink/rtnl.ts";
 import { formatIp, parseIp } from "./net/ip.ts";
 import { ControlServer } from "./runtime/control.ts";
@@ -81,7 +83,7 @@ export class Agent {
   /** Routes published for BGP (global.announce); built at start. */
   #announce: AnnounceRuntime | null = null;
   #control: ControlServer | null = null;
-  #metrics: Deno.HttpServer | null = null;
+  #metrics: TextServer | null = null;
   #unknownVrid = 0;
   #reloads = 0;
   /** The SCHED_RR priority applied at start (a reload does not change it), or null. */
@@ -141,6 +143,7 @@ export class Agent {
 
   /** Starts everything; throws (with every configuration error) when the file is refused. */
   async start(): Promise<void> {
+    raiseOpenFilesLimit(this.#log);
     const loaded = await this.#load();
     if (!loaded.ok) throw new ConfigRefused(loaded.errors);
     for (const w of loaded.warnings) this.#log.warn(w);
@@ -173,7 +176,7 @@ export class Agent {
       this.#metrics = serveMetrics(
         plan.metricsListen,
         () => this.status(),
-        (e) => this.#log.warn(`metrics: ${e}`),
+        (m) => this.#log.warn(m),
       );
     }
     this.#kernel = new VrrpKernel({ rtnl: this.#rtnl, links: this.#links, log: this.#log });

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { serveText, type TextServer } from "../runtime/http_text.ts";
 import type { AgentStatus } from "./status_types.ts";
 
 const STATE_VALUE: Record<string, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3 };
@@ -164,25 +165,28 @@ export function renderMetrics(st: AgentStatus): string {
   return out.join("\n") + "\n";
 }
 
-/** Serves `/metrics` until the returned server is shut down. */
+/** Metrics connections served at once; more are closed on accept. */
+export const MAX_METRICS_CONNECTIONS = 16;
+
+/**
+ * Serves `/metrics` until the returned server is shut down; throws, naming the address, when
+ * it cannot listen.
+ */
 export function serveMetrics(
   listen: { address: string; port: number },
   status: () => AgentStatus,
-  onError: (e: unknown) => void,
-): Deno.HttpServer {
-  return Deno.serve({
-    hostname: listen.address,
-    port: listen.port,
-    onListen: () => {},
-    onError: (e) => {
-      onError(e);
-      return new Response("internal error", { status: 500 });
+  onError: (message: string) => void,
+): TextServer {
+  return serveText(
+    "metrics",
+    listen,
+    (path) =>
+      path === "/metrics"
+        ? { status: 200, contentType: "text/plain; version=0.0.4", body: renderMetrics(status()) }
+        : { status: 404, contentType: "text/plain", body: "not found\n" },
+    {
+      maxConnections: MAX_METRICS_CONNECTIONS,
+      onError,
     },
-  }, (req) => {
-    const url = new URL(req.url);
-    if (url.pathname !== "/metrics") return new Response("not found\n", { status: 404 });
-    return new Response(renderMetrics(status()), {
-      headers: { "content-type": "text/plain; version=0.0.4" },
-    });
-  });
+  );
 }

@@ -32,6 +32,8 @@ interface ScriptRun {
   lastResult: string;
   /** Why keepalived would not track it (missing, not executable, refused), or null. */
   disabled: string | null;
+  /** Runs in a row that could not be started (logged once). */
+  notStarted: number;
 }
 
 /**
@@ -132,6 +134,7 @@ export class TrackingRuntime {
         inFlight: null,
         lastResult: problem === null ? "not run yet" : `disabled: ${problem}`,
         disabled: problem,
+        notStarted: 0,
       };
       this.#scripts.set(name, run);
       if (problem !== null) {
@@ -245,12 +248,18 @@ export class TrackingRuntime {
       if (r.error !== undefined && RESOURCE_ERRNOS.includes(r.errorCode ?? "")) {
         // It did not run (out of descriptors, processes or memory): no result, the last stands.
         run.lastResult = `not run: ${r.error} (last result kept)`;
-        this.#log.warn(
-          `script ${run.plan.name} could not be started (${r.error}): it stays ` +
-            `${run.tracker.up ? "up" : "down"} until it runs`,
-        );
+        if (run.notStarted++ === 0) {
+          this.#log.warn(
+            `script ${run.plan.name} could not be started (${r.error}): it stays ` +
+              `${run.tracker.up ? "up" : "down"} until it runs`,
+          );
+        }
         this.#loop(run, run.plan.intervalMs);
         return;
+      }
+      if (run.notStarted > 0) {
+        this.#log.info(`script ${run.plan.name} runs again after ${run.notStarted} failed starts`);
+        run.notStarted = 0;
       }
       run.lastResult = r.error ??
         (r.timedOut ? `timed out after ${run.plan.timeoutMs} ms` : `exit ${r.code ?? r.signal}`);

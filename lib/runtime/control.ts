@@ -1,14 +1,24 @@
 /**
  * The control socket: a Unix stream socket speaking one JSON request line and one JSON
- * reply per connection (`{"cmd":"status"}` -> `{"ok":true,"result":...}`).
+ * reply per connection (`{"cmd":"status"}` -> `{"ok":true,"result":...}`). The accept loop
+ * survives EMFILE (accept_loop.ts); at most MAX_CONNECTIONS are served at once, a request must
+ * arrive within REQUEST_TIMEOUT_MS of connecting and a reply be taken within REPLY_TIMEOUT_MS, so
+ * idle or slow clients cannot hold descriptors.
  *
  * @module
  */
+import { type AcceptLoop, acceptLoop, withDeadline } from "./accept_loop.ts";
 
 /** A control command handler. */
 export type ControlHandler = (req: Record<string, unknown>) => unknown | Promise<unknown>;
 
 const MAX_REQUEST_BYTES = 64 * 1024;
+/** Control connections served at once; more are closed on accept. */
+export const MAX_CONNECTIONS = 32;
+/** A connection that has not sent its request line by then is closed. */
+export const REQUEST_TIMEOUT_MS = 5000;
+/** A client that has not taken its reply by then is dropped. */
+export const REPLY_TIMEOUT_MS = 10_000;
 
 /** Serves control requests until closed. */
 export class ControlServer implements AsyncDisposable {
@@ -17,6 +27,7 @@ export class ControlServer implements AsyncDisposable {
   readonly #handlers: Map<string, ControlHandler>;
   readonly #onError: (e: unknown) => void;
   #closed = false;
+  readonly #loop: AcceptLoop;
 
   private constructor(
     path: string,
@@ -28,7 +39,15 @@ export class ControlServer implements AsyncDisposable {
     this.#listener = listener;
     this.#handlers = handlers;
     this.#onError = onError;
-    this.#acceptLoop();
+    this.#loop = acceptLoop(listener, (c) => this.#serve(c), {
+      maxConnections: MAX_CONNECTIONS,
+      onError: (m) => onError(m),
+    });
+  }
+
+  /** Connections being served, accept errors, connections refused over the cap. */
+  get stats(): { active: number; errors: number; refused: number } {
+    return { active: this.#loop.active, errors: this.#loop.errors, refused: this.#loop.refused };
   }
 
   /**
@@ -67,22 +86,14 @@ export class ControlServer implements AsyncDisposable {
     return new ControlServer(path, listener, new Map(Object.entries(handlers)), onError);
   }
 
-  async #acceptLoop(): Promise<void> {
-    for (;;) {
-      let conn: Deno.UnixConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (e) {
-        if (!this.#closed) this.#onError(e);
-        return;
-      }
-      this.#serve(conn).catch(this.#onError);
-    }
-  }
-
   async #serve(conn: Deno.UnixConn): Promise<void> {
     try {
-      const line = await readLine(conn, MAX_REQUEST_BYTES);
+      const line = await withDeadline(
+        conn,
+        REQUEST_TIMEOUT_MS,
+        () => readLine(conn, MAX_REQUEST_BYTES),
+      );
+      if (line === null) return; // idle: closed by the deadline
       let reply: unknown;
       try {
         const req = JSON.parse(line) as Record<string, unknown>;
@@ -93,11 +104,15 @@ export class ControlServer implements AsyncDisposable {
       } catch (e) {
         reply = { ok: false, error: e instanceof Error ? e.message : String(e) };
       }
-      await writeAll(conn, new TextEncoder().encode(JSON.stringify(reply) + "\n"));
+      await withDeadline(
+        conn,
+        REPLY_TIMEOUT_MS,
+        () => writeAll(conn, new TextEncoder().encode(JSON.stringify(reply) + "\n")),
+      );
     } finally {
       try {
         conn.close();
-      } catch { /* closed by peer */ }
+      } catch { /* closed by peer or by a deadline */ }
     }
   }
 
