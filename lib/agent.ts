@@ -383,6 +383,7 @@ export class Agent {
         if (this.#runners.get(r.spec.name) === r) this.#socketRetry.failed(r.spec.name, e);
       },
       guards: (spec) => this.#kernel!.guards(spec),
+      writers: (spec) => this.#announce === null ? [] : [this.#announce.writerFor(spec.name)],
     });
     this.#runners.set(ip.spec.name, runner);
     this.#instancePlans.set(ip.spec.name, ip);

@@ -1,6 +1,7 @@
 /**
  * The agent's side of announcing to BGP: it feeds the announce table (lib/announce) with VRRP
- * state (from the runners) and virtual-server quorum (from the load-balancer side), builds the
+ * state (each runner's InstanceAnnounceWriter says when its instance holds its VIPs) and
+ * virtual-server quorum (from the load-balancer side), builds the
  * entries, decides when leftovers of an earlier run may be purged, and moves to a new table or
  * protocol on reload. It holds no protocol state of its own.
  *
@@ -9,6 +10,7 @@
 import { announceEntries, type AnnounceEntry, type AnnounceView } from "../announce/desired.ts";
 import type { AnnouncePlan, QuorumReport } from "../announce/plan.ts";
 import { AnnounceTable, type RouteWriter } from "../announce/table.ts";
+import { InstanceAnnounceWriter } from "../announce/instance_writer.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { AnnounceStatus } from "./status_types.ts";
@@ -19,6 +21,7 @@ export interface AnnounceDeps {
   log: Logger;
   clock: Clock;
   linkIndex(name: string): number | null;
+  /** The instance's VRRP state, for the reasons shown in status. */
   instanceState: AnnounceView["instanceState"];
   holder: AnnounceView["holder"];
 }
@@ -33,6 +36,8 @@ export class AnnounceRuntime {
   #plan: AnnouncePlan | null = null;
   #table: AnnounceTable | null = null;
   readonly #quorum = new Map<string, QuorumReport>();
+  /** Instances that hold their VIPs, as their writers said. */
+  readonly #holding = new Set<string>();
   #entries: AnnounceEntry[] = [];
   /** Every source has reported once: leftovers nobody claims may go. */
   #complete = false;
@@ -68,6 +73,22 @@ export class AnnounceRuntime {
     this.refresh();
   }
 
+  /** The writer an instance's runner runs after its VIP writer (see instance_writer.ts). */
+  writerFor(name: string): InstanceAnnounceWriter {
+    return new InstanceAnnounceWriter(
+      name,
+      (n, holds) => this.#hold(n, holds),
+      () => this.settled(),
+    );
+  }
+
+  #hold(name: string, holds: boolean): void {
+    if (holds === this.#holding.has(name)) return;
+    if (holds) this.#holding.add(name);
+    else this.#holding.delete(name);
+    this.refresh();
+  }
+
   /** The load-balancer side's quorum reports (all of them; empty when it died). */
   setQuorum(reports: readonly QuorumReport[]): void {
     this.#quorum.clear();
@@ -90,6 +111,7 @@ export class AnnounceRuntime {
     if (plan === null || table === null || this.#stopped) return;
     const d = this.#deps;
     this.#entries = announceEntries(plan, {
+      instanceHolds: (name) => this.#holding.has(name),
       instanceState: d.instanceState,
       quorum: (key) => this.#quorum.get(key) ?? null,
       holder: d.holder,

@@ -9,6 +9,8 @@ import type { AnnouncePlan, Family, QuorumReport } from "./plan.ts";
 
 /** What the agent knows at one moment. */
 export interface AnnounceView {
+  /** Whether the instance holds its VIPs (between its "add-vips" and "remove-vips"). */
+  instanceHolds(name: string): boolean;
   /** The instance's VRRP state (`MASTER`, `BACKUP`, ...), or null when it is not running. */
   instanceState(name: string): string | null;
   /** The latest quorum report of a virtual server, or null when none came. */
@@ -65,12 +67,13 @@ export function announceEntries(plan: AnnouncePlan, view: AnnounceView): Announc
     byAddress.set(key, e);
   };
   for (const inst of plan.instances) {
-    const state = view.instanceState(inst.name);
+    const holds = view.instanceHolds(inst.name);
+    const state = holds ? "MASTER" : view.instanceState(inst.name) ?? "not running";
     for (const a of inst.addresses) {
       add(a.family, a.address, {
         name: inst.name,
-        held: state === "MASTER",
-        reason: `${inst.name} ${state ?? "not running"}`,
+        held: holds,
+        reason: `${inst.name} ${state}`,
         device: a.device,
       });
     }

@@ -32,6 +32,7 @@ function view(
   holders: Record<string, string> = {},
 ): AnnounceView {
   return {
+    instanceHolds: (n) => states[n] === "MASTER",
     instanceState: (n) => states[n] ?? null,
     quorum: (k) => quorum[k] ?? null,
     holder: (_f, a) => holders[a] ?? null,

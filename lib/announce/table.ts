@@ -54,7 +54,8 @@ export class AnnounceTable implements Disposable {
   readonly #errors = new Map<string, string>();
   #last: AnnounceEntry[] = [];
   #purge = false;
-  #chain: Promise<void> = Promise.resolve();
+  /** Requests in flight: each is sent at once, so the kernel sees them in the order asked. */
+  readonly #pending = new Set<Promise<void>>();
   #retry: Timer | null = null;
   #closed = false;
   #adds = 0;
@@ -172,33 +173,31 @@ export class AnnounceTable implements Disposable {
     }
     const spec = this.#specOf(e.family, e.address, e.prefix, ifindex);
     this.#held.set(key, { spec, device: e.device });
-    this.#run(async () => {
-      try {
-        await this.#writer.replaceRoute(spec);
+    this.#track(
+      this.#writer.replaceRoute(spec).then(() => {
         this.#adds++;
         this.#errors.delete(key);
         this.#log.info(`announcing ${key} dev ${e.device} (${e.reasons.join("; ")})`);
-      } catch (err) {
+      }, (err) => {
         if (this.#held.get(key)?.spec === spec) this.#held.delete(key);
         this.#fail(key, (err as Error).message);
-      }
-    });
+      }),
+    );
   }
 
   #withdraw(key: string, spec: RouteSpec): void {
     this.#held.delete(key);
     this.#errors.delete(key);
-    this.#run(async () => {
-      try {
-        await this.#writer.deleteRoute(spec);
+    this.#track(
+      this.#writer.deleteRoute(spec).then(() => {
         this.#deletes++;
         this.#log.info(`withdrew ${key}`);
-      } catch (err) {
+      }, (err) => {
         // Already gone (deleted by hand, or the interface went away with it).
         if (err instanceof SyscallError && (err.errno === ESRCH || err.errno === ENOENT)) return;
         this.#log.error(`cannot withdraw ${key}: ${(err as Error).message}`);
-      }
-    });
+      }),
+    );
   }
 
   #specOf(family: "ipv4" | "ipv6", to: string, prefix: number, ifindex: number | undefined) {
@@ -224,13 +223,14 @@ export class AnnounceTable implements Disposable {
     }
   }
 
-  #run(op: () => Promise<void>): void {
-    this.#chain = this.#chain.then(op);
+  #track(p: Promise<void>): void {
+    this.#pending.add(p);
+    p.finally(() => this.#pending.delete(p));
   }
 
-  /** Resolves once every change requested so far has been answered. */
-  settled(): Promise<void> {
-    return this.#chain;
+  /** Resolves once every change requested so far (and meanwhile) has been answered. */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
   }
 
   /** Withdraws every route of ours (announced, or left by an earlier run) and stops. */
@@ -242,7 +242,7 @@ export class AnnounceTable implements Disposable {
       this.#withdraw(key, this.#specOf(r.family, r.to, r.prefix, undefined));
     }
     this.#close();
-    await this.#chain;
+    await this.settled();
   }
 
   #close(): void {
