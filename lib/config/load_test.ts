@@ -392,3 +392,14 @@ Deno.test("announce: a group service needs an address or range to announce", () 
     "6:15 virtual_servers[0].announce | group marks has no address or range to announce",
   ]);
 });
+
+Deno.test("announce: a service on an instance's VIP is a warning (the backups would announce it)", () => {
+  const text = "vrrp_instances:\n  VI_1:\n    interface: eth0\n    vrid: 51\n" +
+    "    virtual_ipaddresses: [192.0.2.10/24]\n" +
+    "virtual_servers:\n  - address: 192.0.2.10:80\n    announce: true\n";
+  const r = loadConfigText(text, "a.yaml");
+  assert(r.ok);
+  const w = r.warnings.find((i) => i.path === "virtual_servers[0].announce");
+  assertEquals([w?.line, w?.col], [8, 15]);
+  assert(w!.message.includes("is a virtual address of VI_1"), w!.message);
+});

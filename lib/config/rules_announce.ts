@@ -51,10 +51,24 @@ export function announceRules(
       w.error(w.at(p), p, "the instance has no virtual_ipaddresses to announce");
     }
   }
+  const vipOf = new Map<string, string>();
+  for (const inst of cfg.vrrpInstances) {
+    for (const v of [...inst.vips, ...inst.excludedVips]) vipOf.set(v.address, inst.name);
+  }
   for (const vs of cfg.virtualServers) {
     if (!vs.announce) continue;
     announcing++;
     const p = `${w.pathOf.get(vs) ?? "virtual_servers"}.announce`;
+    const owner = vs.address === undefined ? undefined : vipOf.get(vs.address);
+    if (owner !== undefined) {
+      w.warn(
+        w.at(p),
+        p,
+        `${vs.address} is a virtual address of ${owner}: announced while the quorum holds, ` +
+          `it is announced by the backups too (announce it from ${owner} instead, and let ` +
+          `${owner} track the service)`,
+      );
+    }
     if (vs.fwmark !== undefined) {
       w.error(w.at(p), p, "a fwmark service has no address to announce");
     } else if (
