@@ -25,6 +25,7 @@ import { serveMetrics } from "./agent/metrics.ts";
 import { VERSION } from "./runtime/version.ts";
 import type { TextServer } from "./runtime/http_text.ts";
 import { raiseOpenFilesLimit } from "./runtime/open_files.ts";
+import { PidFileInUse, removePidFile, writePidFile } from "./runtime/pid_file.ts";
 import { Rtnl, type RtnlEvent } from "./netlink/rtnl.ts";
 import { formatIp, parseIp } from "./net/ip.ts";
 import { ControlServer } from "./runtime/control.ts";
@@ -152,7 +153,7 @@ export class Agent {
     this.#plan = plan;
     this.#applyMail(plan);
     this.#applyScriptPolicy(plan);
-    await this.#writePidFile(plan.pidFile);
+    await writePidFile(plan.pidFile);
     this.#pidFile = plan.pidFile;
     const reactor = this.#reactor;
     reactor.run().catch((e) => this.#log.error(`event loop stopped: ${e}`));
@@ -317,21 +318,6 @@ export class Agent {
       onQuorum: (reports) => this.#onQuorum(reports),
     });
     await this.#lvs.start(lvs);
-  }
-
-  async #writePidFile(path: string): Promise<void> {
-    try {
-      const old = Number((await Deno.readTextFile(path)).trim());
-      if (Number.isInteger(old) && old > 0 && old !== Deno.pid && isAlive(old)) {
-        throw new PidFileInUse(path, old);
-      }
-    } catch (e) {
-      // A missing or unreadable pid file is overwritten; one naming a live agent is not.
-      if (e instanceof PidFileInUse) throw e;
-    }
-    const dir = path.replace(/\/[^/]*$/, "");
-    if (dir && dir !== path) await Deno.mkdir(dir, { recursive: true }).catch(() => {});
-    await Deno.writeTextFile(path, `${Deno.pid}\n`);
   }
 
   /** VIPs found on interfaces at start (left by a crash) are removed unless we own them. */
@@ -701,14 +687,7 @@ export class Agent {
       await step("announce socket", () => this.#frames?.[Symbol.dispose]());
       await step("clock", () => this.#clock[Symbol.dispose]());
       await step("event loop", () => this.#reactor.close());
-      if (this.#pidFile !== null) {
-        const pidFile = this.#pidFile;
-        try {
-          if ((await Deno.readTextFile(pidFile)).trim() === String(Deno.pid)) {
-            await Deno.remove(pidFile);
-          }
-        } catch { /* already gone */ }
-      }
+      if (this.#pidFile !== null) await removePidFile(this.#pidFile);
     } finally {
       this.#log.info("stopped");
       this.#done();
@@ -790,6 +769,8 @@ export class Agent {
   }
 }
 
+export { PidFileInUse };
+
 /** The configuration was refused; `errors` are formatted `FILE:LINE:COL: ...` lines. */
 export class ConfigRefused extends Error {
   readonly errors: string[];
@@ -825,33 +806,10 @@ function processStatus(): AgentStatus["process"] {
 }
 
 /** The pid file names another process that is running: is another agent running? */
-export class PidFileInUse extends Error {
-  /** The pid file. */
-  readonly path: string;
-  /** The pid it names. */
-  readonly pid: number;
-  constructor(path: string, pid: number) {
-    super(`pid file ${path} names a running process (${pid}): is another agent running?`);
-    this.name = "PidFileInUse";
-    this.path = path;
-    this.pid = pid;
-  }
-}
-
 /** Whether IPv6 forwarding is on for an interface (RFC 4861: NAs then carry the Router flag). */
 function ipv6Forwarding(ifname: string): boolean {
   try {
     return Deno.readTextFileSync(`/proc/sys/net/ipv6/conf/${ifname}/forwarding`).trim() === "1";
-  } catch {
-    return false;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    const cmd = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
-    return cmd.length > 0;
   } catch {
     return false;
   }
