@@ -136,7 +136,10 @@ export class FifoWriter {
     return this.#chain;
   }
 
-  /** Writes what is queued (for at most `graceMs` if the pipe stays full), then closes. */
+  /**
+   * Writes what is queued (for at most `graceMs` if the pipe stays full), then closes; the lines
+   * still waiting then are counted in the log, never lost silently.
+   */
   async close(graceMs: number): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
@@ -144,6 +147,12 @@ export class FifoWriter {
       new Promise((r) => timer = setTimeout(r, graceMs)),
     ]);
     clearTimeout(timer);
+    if (this.#queued > 0 || this.#dropped > 0) {
+      this.#log.warn(
+        `notify fifo ${this.#path}: ${this.#queued + this.#dropped} lines not written ` +
+          `(nobody read the FIFO)`,
+      );
+    }
     await this.#reset(true);
   }
 
