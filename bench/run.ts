@@ -21,6 +21,7 @@ export const BENCHMARKS: readonly { name: string; what: string }[] = [
   { name: "failover", what: "failover time, keepalived vs haagent (v2 1 s, v3 100 ms, 10 ms)" },
   { name: "jitter", what: "advert interval deviation at 10 ms, CPU and RSS, vs keepalived" },
   { name: "announce", what: "event -> upstream's RIB change through BIRD (BGP announce)" },
+  { name: "firewall", what: "no_accept nftables batches and VMAC up/down, vs running nft" },
   { name: "soak", what: "2 hours with reloads: fds, RSS, keep-alive gaps (only when named)" },
 ];
 
