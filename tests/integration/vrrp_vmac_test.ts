@@ -325,3 +325,55 @@ Deno.test({
     await lab.stop(ka);
   },
 });
+
+Deno.test({
+  name: "vmac: vmac_xmit_base - adverts from the base's MAC, VIP and GARPs on the VMAC",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using lab = await VrrpLab.create("vw");
+    const cap = lab.lab.spawn("c", [
+      "tcpdump",
+      "-l",
+      "-n",
+      "-e",
+      "-i",
+      "eth0",
+      "arp or ip proto 112",
+    ], {
+      stdout: "piped",
+      stderr: "null",
+    });
+    const frames: string[] = [];
+    void (async () => {
+      const dec = new TextDecoder();
+      for await (const c of cap.child.stdout) frames.push(...dec.decode(c).split("\n"));
+    })();
+    await new Promise((r) => setTimeout(r, 1000));
+    const ha = lab.startHaagent(
+      "r1",
+      haagentYaml("r1", 150).replace("use_vmac: true", "use_vmac: true\n    vmac_xmit_base: true"),
+    );
+    const ka = lab.startKeepalived(
+      "r2",
+      keepalivedConf("r2", 100).replace("use_vmac", "use_vmac\n  vmac_xmit_base"),
+    );
+    await lab.waitVip("r1", VIP, 10_000);
+    assertEquals((await vmacOf(lab, "r1"))?.vip, true, "the VIP is on the VMAC");
+    await new Promise((r) => setTimeout(r, 3000));
+    assert(!(await lab.hasVip("r2", VIP)), "keepalived hears haagent on its base and stays backup");
+    assert(await ping(lab));
+    cap.kill("SIGINT");
+    await cap.child.status;
+    const adverts = frames.filter((l) => l.includes(`${ROUTERS.r1.addr4} > 224.0.0.18`));
+    assert(adverts.length >= 3, `${adverts.length} adverts`);
+    assert(adverts.every((l) => l.includes(`${ROUTERS.r1.mac} > 01:00:5e:00:00:12`)), adverts[0]);
+    const garps = frames.filter((l) =>
+      l.includes(`Request who-has ${VIP}`) && l.includes(`tell ${VIP}`)
+    );
+    assert(garps.length >= 5 && garps.every((l) => l.includes(`${VMAC} > ff:ff:ff:ff:ff:ff`)));
+    assertEquals(await lab.stop(ha), 0);
+    await lab.stop(ka);
+  },
+});
