@@ -24,14 +24,14 @@ export function featureRules(cfg: Config, inst: VrrpInstanceConfig, p: string, w
       w.error(
         w.at(at),
         at,
-        "strict mode does not allow unicast peers (keepalived refuses the instance; expected no unicast_peers, or strict_mode: false)",
+        "strict mode does not allow unicast peers (keepalived 2.2.7 does not start with it; expected no unicast_peers, or strict_mode: false)",
       );
     }
     if (inst.vips.length === 0) {
       w.error(
         w.at(p),
         p,
-        "strict mode needs at least one virtual_ipaddresses entry (keepalived refuses the instance)",
+        "strict mode needs at least one virtual_ipaddresses entry (keepalived 2.2.7 does not start without)",
       );
     }
     if ((inst.state === "MASTER") !== (inst.priority === 255) && given("state")) {
