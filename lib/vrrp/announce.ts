@@ -6,6 +6,7 @@
  * @module
  */
 import { PacketSocket } from "../../ffi/packet.ts";
+import { Errno, SyscallError } from "../../ffi/errno.ts";
 import { gratuitousArp } from "../net/arp.ts";
 import { unsolicitedNa } from "../net/nd.ts";
 import type { Clock, Timer } from "../runtime/clock.ts";
@@ -67,7 +68,12 @@ export class FramePort implements Disposable {
     this.#log = log;
   }
 
-  /** Sends one frame; logs (rate-limited by the caller) and returns false on failure. */
+  /**
+   * Sends one frame; logs (rate-limited by the caller) and returns false on failure. A socket
+   * whose interface went down holds ENETDOWN for its next send (the kernel's packet notifier
+   * sets sk_err): that send is the first after a flap, and is made again at once, so the first
+   * burst after a flap loses nothing.
+   */
   send(t: AnnounceTarget, frame: Uint8Array): boolean {
     const ethertype = t.family === "ipv4" ? ETH_P_ARP : ETH_P_IPV6;
     const key = `${t.ifname}/${t.ifindex}/${ethertype}`;
@@ -77,7 +83,12 @@ export class FramePort implements Disposable {
         s = PacketSocket.open(t.ifindex, t.ifname, ethertype);
         this.#socks.set(key, s);
       }
-      return s.send(frame);
+      try {
+        return s.send(frame);
+      } catch (e) {
+        if (!(e instanceof SyscallError) || e.errno !== Errno.ENETDOWN) throw e;
+        return s.send(frame);
+      }
     } catch (e) {
       this.#log.warn(`cannot announce on ${t.ifname}`, { error: (e as Error).message });
       const s = this.#socks.get(key);
