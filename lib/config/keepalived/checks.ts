@@ -237,7 +237,7 @@ function hexPayload(n: KaNode, ctx: Ctx): string | null {
     }
   }
   if (out === "") {
-    ctx.warn(n, `${n.keyword}: missing value; keepalived ignores the line`);
+    ctx.missing(n);
     return null;
   }
   return `hex:${out.toLowerCase()}`;

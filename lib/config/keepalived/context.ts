@@ -71,12 +71,25 @@ export class Ctx {
     );
   }
 
-  /** The argument at `i`, or null with a warning (keepalived ignores a line without it). */
+  /**
+   * The argument at `i`, or null with an error: keepalived 2.2.7 stops reading the file at a
+   * line without the value its handler reads (lib/parser.c null_strvec: "missing a parameter",
+   * exit), so it does not start.
+   */
   arg(n: KaNode, i = 0): string | null {
     this.use(n, i + 1);
     const v = n.args[i];
-    if (v === undefined) this.warn(n, `${n.keyword}: missing value; ${IGNORED}`);
+    if (v === undefined) this.missing(n);
     return v ?? null;
+  }
+
+  /** Reports a missing value (see arg). */
+  missing(n: KaNode): void {
+    this.error(
+      n,
+      `${n.keyword}: missing value; keepalived 2.2.7 refuses the file at this line ` +
+        `("missing a parameter") and does not start`,
+    );
   }
 
   /**
@@ -89,7 +102,7 @@ export class Ctx {
     this.useAll(n);
     const cmd = n.args[0];
     if (cmd === undefined) {
-      this.warn(n, `${n.keyword}: missing value; ${IGNORED}`);
+      this.missing(n);
       return null;
     }
     const rest = n.args.slice(1);
@@ -131,8 +144,17 @@ export class Ctx {
     return x;
   }
 
-  /** A keepalived <TIMER> (decimal seconds, microsecond resolution) in milliseconds. */
-  secondsMs(n: KaNode, maxSec: number, i = 0): number | null {
+  /**
+   * A keepalived <TIMER> (decimal seconds, microsecond resolution) in milliseconds. `kaRange`
+   * is the range keepalived's handler reads (outside it, keepalived logs the line and ignores
+   * it: a warning); above `maxSec` (haagent's limit) is an error.
+   */
+  secondsMs(
+    n: KaNode,
+    maxSec: number,
+    i = 0,
+    kaRange?: readonly [minSec: number, maxSec: number],
+  ): number | null {
     const v = this.arg(n, i);
     if (v === null) return null;
     if (!/^[0-9]+(\.[0-9]+)?$/.test(v)) {
@@ -140,6 +162,10 @@ export class Ctx {
       return null;
     }
     const s = Number(v);
+    if (kaRange !== undefined && (s < kaRange[0] || s > kaRange[1])) {
+      this.warn(n, `${n.keyword}: "${v}" is not ${kaRange[0]}-${kaRange[1]} seconds; ${IGNORED}`);
+      return null;
+    }
     if (s > maxSec) {
       this.error(n, `${n.keyword}: "${v}" is not in 0-${maxSec} seconds`);
       return null;

@@ -130,9 +130,9 @@ export function convertInstance(
     }, ctx),
     advert_int: (c) => {
       ctx.noBlock(c);
-      const ms = ctx.secondsMs(c, 255);
-      if (ms === 0) ctx.error(c, `advert_int: "${c.args[0]}" must be more than 0`);
-      else if (ms !== null) d.advertMs = ms;
+      // vrrp_adv_handler: 0.01-255 s, else logged and ignored (the interval stays 1 s).
+      const ms = ctx.secondsMs(c, 255, 0, [0.01, 255]);
+      if (ms !== null) d.advertMs = ms;
     },
     vrrp_version: (c) => {
       ctx.useAll(c);

@@ -54,6 +54,27 @@ Deno.test("tolerance: priority out of range is 100 (vrrp_prio_handler)", () => {
   assertEquals(r.warnings.length, 1);
 });
 
+Deno.test("tolerance: advert_int outside 0.01-255 s keeps 1 s (vrrp_adv_handler)", () => {
+  for (const v of ["0", "300"]) {
+    const r = tolerated(instance(` advert_int ${v}`));
+    assertMatch(r.yaml, /advert_interval: 1s\n/);
+    assertEquals(r.warnings, [
+      `/k.conf:4:2: warning: advert_int: "${v}" is not 0.01-255 seconds; keepalived logs this and ignores the line, and so does the import`,
+    ]);
+  }
+});
+
+Deno.test("tolerance: vrrp_garp_interval 0 is ignored (vrrp_garp_interval_handler)", () => {
+  const r = tolerated(
+    `global_defs {\n vrrp_garp_interval 0\n vrrp_gna_interval 2.5\n}\n${instance("")}`,
+  );
+  assert(!/garp_interval/.test(r.yaml), r.yaml);
+  assertMatch(r.yaml, /gna_interval: 2.5s/);
+  assertEquals(r.warnings, [
+    '/k.conf:2:2: warning: vrrp_garp_interval: "0" is not 0.000001-4294.967295 seconds; keepalived logs this and ignores the line, and so does the import',
+  ]);
+});
+
 Deno.test("tolerance: track_interface without braces takes the lines up to the next }", () => {
   // The last keyword of the instance: keepalived takes the instance's "}" as the end of the
   // track_interface block, tracks nothing, and reads on to the end of the file.

@@ -21,6 +21,9 @@ import { normalizeScalar } from "../scalars.ts";
 import type { KaNode } from "./parser.ts";
 import { convertProcess, convertScript, convertTrackFile } from "./tracking.ts";
 
+/** The range keepalived reads vrrp_garp_interval and vrrp_gna_interval in (1 us to UINT_MAX us). */
+const GAP_RANGE = [0.000001, 4294.967295] as const;
+
 /** The result of converting the VRRP side. */
 export interface VrrpOut {
   global: Obj;
@@ -107,8 +110,10 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
       return out;
     }, ctx),
     vrrp_garp_master_refresh: set("garp_master_refresh", (n) => secs(n, 0, MAX_TIMER_SEC), ctx),
-    vrrp_garp_interval: set("garp_interval", (n) => timer(n, 1), ctx),
-    vrrp_gna_interval: set("gna_interval", (n) => timer(n, 1), ctx),
+    // vrrp_garp_interval_handler: 1 us to UINT_MAX us, else logged and ignored (the default,
+    // no gap, stays).
+    vrrp_garp_interval: set("garp_interval", (n) => timer(n, GAP_RANGE[1], GAP_RANGE), ctx),
+    vrrp_gna_interval: set("gna_interval", (n) => timer(n, GAP_RANGE[1], GAP_RANGE), ctx),
     vrrp_strict: set("vrrp_strict", (n) => {
       ctx.extra(n, 0);
       ctx.strict = true;
@@ -145,8 +150,12 @@ export function convertVrrp(nodes: KaNode[], ctx: Ctx): VrrpOut {
     return s === null ? null : formatMs(s * 1000);
   }
 
-  function timer(n: KaNode, maxSec: number): string | null {
-    const ms = ctx.secondsMs(n, maxSec);
+  function timer(
+    n: KaNode,
+    maxSec: number,
+    kaRange?: readonly [number, number],
+  ): string | null {
+    const ms = ctx.secondsMs(n, maxSec, 0, kaRange);
     return ms === null ? null : formatMs(ms);
   }
 
