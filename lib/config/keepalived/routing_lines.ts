@@ -32,7 +32,12 @@ const PROTOS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, ipv6_icmp: 58
 function table(ctx: Ctx, n: KaNode, what: string, t: string | undefined): number | null {
   const id = t === undefined ? undefined : /^[0-9]+$/.test(t) ? Number(t) : TABLES[t];
   if (id === undefined || id < 1 || id > 4294967295) {
-    ctx.error(n, `${what}: table "${t ?? ""}" is not 1-4294967295, local, main or default`);
+    ctx.warn(
+      n,
+      `${what}: table "${
+        t ?? ""
+      }" is not 1-4294967295, local, main or default; keepalived drops the line, and so does the import`,
+    );
     return null;
   }
   return id;
@@ -60,18 +65,32 @@ function cNumber(t: string | undefined): number | null {
   return /^[0-9]+$/.test(t) ? Number(t) : null;
 }
 
+/** The words of each `nexthop` group of `words` (which starts with "nexthop"). */
+function nexthops(words: readonly string[]): string[][] {
+  const hops: string[][] = [];
+  for (const w of words) {
+    if (w === "nexthop") hops.push([]);
+    else hops[hops.length - 1]!.push(w);
+  }
+  return hops;
+}
+
 /** One route line: `[TYPE] [to] PREFIX [via|gw A] [src A] [dev IF] [table T] [metric M] ...`. */
 export function convertRouteLine(rt: KaNode, ctx: Ctx, what: string): Obj | null {
   const words = [rt.keyword, ...rt.args];
   const o: Obj = {};
   let family: string | null = null;
   let anyDest = false;
+  /** keepalived drops a route with any bad word (vrrp_iproute.c alloc_route: goto err). */
+  let dropped = false;
   const addr = (w: string | undefined): string | null => {
     if (w === undefined) {
-      ctx.error(rt, `${what}: missing address`);
+      ctx.warn(rt, `${what}: missing address; keepalived drops the line, and so does the import`);
+      dropped = true;
       return null;
     }
     const a = ctx.ip(rt, w);
+    if (a === null) dropped = true;
     return a === null ? null : formatIp(a.bytes);
   };
   for (let i = 0; i < words.length; i++) {
@@ -86,18 +105,61 @@ export function convertRouteLine(rt: KaNode, ctx: Ctx, what: string): Obj | null
     } else if (k === "dev" || k === "oif") o.device = words[++i];
     else if (k === "table") {
       const t = table(ctx, rt, what, words[++i]);
-      if (t !== null) o.table = t;
+      if (t === null) dropped = true;
+      else o.table = t;
     } else if (k === "metric" || k === "preference" || k === "priority") {
       const m = cNumber(words[++i]);
-      if (m === null) ctx.error(rt, `${what}: metric "${words[i] ?? ""}" is not a number`);
-      else o.metric = m;
+      if (m === null) {
+        ctx.warn(
+          rt,
+          `${what}: metric "${
+            words[i] ?? ""
+          }" is not a number; keepalived drops the line, and so does the import`,
+        );
+        dropped = true;
+      } else o.metric = m;
     } else if (k === "scope") {
       const s = SCOPES[words[++i] ?? ""];
       if (s === undefined) {
-        ctx.error(rt, `${what}: scope "${words[i] ?? ""}" is not global|site|link|host|nowhere`);
+        ctx.warn(
+          rt,
+          `${what}: scope "${
+            words[i] ?? ""
+          }" is not global|site|link|host|nowhere; keepalived drops the line, and so does the import`,
+        );
+        dropped = true;
       } else o.scope = s;
     } else if (k === "onlink") o.onlink = true;
-    else if (k === "no_track") {
+    else if (k === "or") {
+      // Deprecated two-gateway multipath form (parse_route): via A or B.
+      ctx.warn(
+        rt,
+        `${what}: "or ${words[++i] ?? ""}" makes keepalived's route multipath; haagent has no ` +
+          `multipath routes, so the route keeps only its first gateway`,
+      );
+    } else if (k === "nexthop") {
+      // parse_nexthops: every word after the first "nexthop" belongs to the nexthops.
+      const hops = nexthops(words.slice(i));
+      const first = hops[0] ?? [];
+      for (let j = 0; j < first.length; j++) {
+        const h = first[j]!;
+        if (h === "via") {
+          let w = first[++j];
+          if (w === "inet" || w === "inet6") w = first[++j];
+          o.via = addr(w) ?? undefined;
+        } else if (h === "dev") o.device = first[++j];
+        else if (h === "onlink") o.onlink = true;
+        else if (h === "weight" || h === "realms") j++;
+      }
+      if (hops.length > 1) {
+        ctx.warn(
+          rt,
+          `${what}: ${hops.length} nexthops make keepalived's route multipath; haagent has no ` +
+            `multipath routes, so the route goes via the first nexthop only`,
+        );
+      }
+      break;
+    } else if (k === "no_track") {
       // keepalived's route tracking (restoring a route deleted by hand) is not carried over.
     } else if (k === "protocol") {
       ctx.warn(rt, `${what}: "protocol ${words[++i]}" dropped: routes carry proto keepalived`);
@@ -113,7 +175,12 @@ export function convertRouteLine(rt: KaNode, ctx: Ctx, what: string): Obj | null
       }
       const p = prefix(w, family);
       if (p === null) {
-        ctx.error(rt, `${what}: "${w ?? ""}" is not an address or ADDRESS/PREFIX`);
+        ctx.warn(
+          rt,
+          `${what}: "${
+            w ?? ""
+          }" is not an address or ADDRESS/PREFIX; keepalived drops the line, and so does the import`,
+        );
         return null;
       }
       anyDest = family === null && (w === "default" || w === "any" || w === "all");
@@ -127,8 +194,12 @@ export function convertRouteLine(rt: KaNode, ctx: Ctx, what: string): Obj | null
       i++;
     }
   }
+  if (dropped) return null;
   if (o.to === undefined) {
-    ctx.error(rt, `${what}: no destination given`);
+    ctx.warn(
+      rt,
+      `${what}: no destination given; keepalived drops the line, and so does the import`,
+    );
     return null;
   }
   // parse_route: default / any / all have no family of their own (AF_UNSPEC); the gateway or
@@ -163,7 +234,12 @@ export function convertRuleLine(n: KaNode, ctx: Ctx, what: string): Obj | null {
       const w = words[++i];
       const p = prefix(w, family);
       if (p === null) {
-        ctx.error(n, `${what}: invalid rule ${k} address "${w ?? ""}"`);
+        ctx.warn(
+          n,
+          `${what}: invalid rule ${k} address "${
+            w ?? ""
+          }"; keepalived drops the line, and so does the import`,
+        );
         return null;
       }
       if (w !== "all" && w !== "any" && w !== "default") {
@@ -178,14 +254,24 @@ export function convertRuleLine(n: KaNode, ctx: Ctx, what: string): Obj | null {
     else if (k === "preference" || k === "order" || k === "priority") {
       const v = cNumber(words[++i]);
       if (v === null || v > 4294967295) {
-        ctx.error(n, `${what}: invalid rule preference "${words[i] ?? ""}"`);
+        ctx.warn(
+          n,
+          `${what}: invalid rule preference "${
+            words[i] ?? ""
+          }"; keepalived drops the line, and so does the import`,
+        );
         return null;
       }
       o.priority = v;
     } else if (k === "tos" || k === "dsfield") {
       const v = cNumber(words[++i]);
       if (v === null || v > 255) {
-        ctx.error(n, `${what}: TOS value "${words[i] ?? ""}" is invalid`);
+        ctx.warn(
+          n,
+          `${what}: TOS value "${
+            words[i] ?? ""
+          }" is invalid; keepalived drops the line, and so does the import`,
+        );
         return null;
       }
       o.tos = v;
@@ -193,7 +279,12 @@ export function convertRuleLine(n: KaNode, ctx: Ctx, what: string): Obj | null {
       const [m, mask] = (words[++i] ?? "").split("/");
       const mv = cNumber(m), kv = mask === undefined ? undefined : cNumber(mask);
       if (mv === null || mv > 4294967295 || kv === null || (kv ?? 0) > 4294967295) {
-        ctx.error(n, `${what}: invalid rule fwmark "${words[i] ?? ""}"`);
+        ctx.warn(
+          n,
+          `${what}: invalid rule fwmark "${
+            words[i] ?? ""
+          }"; keepalived drops the line, and so does the import`,
+        );
         return null;
       }
       o.fwmark = mv;
@@ -201,7 +292,12 @@ export function convertRuleLine(n: KaNode, ctx: Ctx, what: string): Obj | null {
     } else if (k === "suppress_prefixlength" || k === "sup_pl") {
       const v = cNumber(words[++i]);
       if (v === null || v > 128) {
-        ctx.error(n, `${what}: invalid suppress_prefixlength "${words[i] ?? ""}"`);
+        ctx.warn(
+          n,
+          `${what}: invalid suppress_prefixlength "${
+            words[i] ?? ""
+          }"; keepalived drops the line, and so does the import`,
+        );
         return null;
       }
       o.suppress_prefixlength = v;
@@ -210,15 +306,26 @@ export function convertRuleLine(n: KaNode, ctx: Ctx, what: string): Obj | null {
     else if (k === "uidrange") {
       const v = words[++i];
       if (v === undefined || !/^[0-9]+-[0-9]+$/.test(v)) {
-        ctx.error(n, `${what}: invalid uidrange "${v ?? ""}"`);
+        ctx.warn(
+          n,
+          `${what}: invalid uidrange "${
+            v ?? ""
+          }"; keepalived drops the line, and so does the import`,
+        );
         return null;
       }
       o.uid_range = v;
     } else if (k === "ipproto") {
       const v = words[++i] ?? "";
       const p = /^[0-9]+$/.test(v) ? Number(v) : PROTOS[v.replace("-", "_")];
-      if (p === undefined || p > 255) ctx.error(n, `${what}: invalid ipproto "${v}"`);
-      else o.ip_proto = p;
+      if (p === undefined || p > 255) {
+        ctx.warn(
+          n,
+          `${what}: invalid ipproto "${v}"; keepalived drops the line, and so does the import`,
+        );
+        return null;
+      }
+      o.ip_proto = p;
     } else if (k === "sport" || k === "dport") {
       const v = range(k, words[++i]);
       if (v !== null) o[k] = v;
@@ -238,20 +345,31 @@ export function convertRuleLine(n: KaNode, ctx: Ctx, what: string): Obj | null {
       if (a === "goto") {
         const v = cNumber(words[++i]);
         if (v === null) {
-          ctx.error(n, `${what}: invalid goto target "${words[i] ?? ""}"`);
+          ctx.warn(
+            n,
+            `${what}: invalid goto target "${
+              words[i] ?? ""
+            }"; keepalived drops the line, and so does the import`,
+          );
           return null;
         }
         o.action = "goto";
         o.goto = v;
       } else if (RULE_ACTIONS.has(a)) o.action = a;
       else {
-        ctx.error(n, `${what}: unknown rule option "${a}"`);
+        ctx.warn(
+          n,
+          `${what}: unknown rule option "${a}"; keepalived drops the line, and so does the import`,
+        );
         return null;
       }
     }
   }
   if (o.action === undefined && o.table === undefined) {
-    ctx.error(n, `${what}: no action specified for rule (keepalived ignores it)`);
+    ctx.warn(
+      n,
+      `${what}: no action specified for rule; keepalived drops the line, and so does the import`,
+    );
     return null;
   }
   if (family === "ipv6" && o.from === undefined && o.to === undefined) o.family = "ipv6";

@@ -19,10 +19,11 @@ Deno.test("import: rule lines as keepalived's alloc_rule reads them", () => {
 }
 `);
   assertEquals(r.issues, [
-    "k.conf:8:3: static_rules: no action specified for rule (keepalived ignores it)",
     'k.conf:4:3: warning: static_rules: "dport 80" dropped: keepalived 2.2.7 accepts only ' +
     "FIRST-LAST here and ignores anything else",
     'k.conf:7:3: warning: static_rules: option "realms 3" is not supported and was dropped',
+    "k.conf:8:3: warning: static_rules: no action specified for rule; keepalived drops the line, " +
+    "and so does the import",
   ]);
   const loaded = loadConfigText(r.yaml.replace(/^.*from: 10\.5.*$/m, ""), "t.yaml");
   if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join("\n"));
@@ -89,4 +90,32 @@ Deno.test("import: UDP_CHECK require_reply with data becomes reply_data", () => 
   if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join("\n"));
   const ck = loaded.config.virtualServers[0]!.realServers[0]!.checks[0]!;
   assertEquals(ck.type === "UDP_CHECK" && [ck.requireReply, ck.replyData], [true, "01 xx 03"]);
+});
+
+Deno.test("import: a multipath route keeps its first gateway, with a warning", () => {
+  const r = imp(`static_routes {
+  10.1.0.0/16 via 10.0.0.1 or 10.0.0.2
+  10.2.0.0/16 nexthop via 10.0.0.3 dev eth0 weight 2 nexthop via 10.0.0.4 dev eth1
+  10.3.0.0/16 nexthop via inet 10.0.0.5 dev eth0 onlink
+  10.4.0.0/16 via 10.0.0.6 metric x
+}
+`);
+  assertEquals(r.issues, [
+    'k.conf:2:3: warning: static_routes: "or 10.0.0.2" makes keepalived\'s route multipath; ' +
+    "haagent has no multipath routes, so the route keeps only its first gateway",
+    "k.conf:3:3: warning: static_routes: 2 nexthops make keepalived's route multipath; haagent " +
+    "has no multipath routes, so the route goes via the first nexthop only",
+    'k.conf:5:3: warning: static_routes: metric "x" is not a number; keepalived drops the line, ' +
+    "and so does the import",
+  ]);
+  const loaded = loadConfigText(r.yaml, "t.yaml");
+  if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join("\n"));
+  assertEquals(
+    loaded.config.staticRoutes.map((x) => [x.to.address, x.via, x.device, x.onlink]),
+    [
+      ["10.1.0.0", "10.0.0.1", undefined, false],
+      ["10.2.0.0", "10.0.0.3", "eth0", false],
+      ["10.3.0.0", "10.0.0.5", "eth0", true],
+    ],
+  );
 });
