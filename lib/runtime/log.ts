@@ -29,6 +29,8 @@ interface LogState {
   json: boolean;
   /** Lines carry `<N>` instead of a timestamp (absent: no). */
   journal?: boolean;
+  /** Lines the sink threw on. */
+  lost?: number;
 }
 
 /**
@@ -102,20 +104,48 @@ export class Logger {
     const ts = new Date().toISOString();
     const prio = this.#state.journal === true ? `<${SYSLOG_PRIORITY[level]}>` : "";
     if (this.#state.json) {
-      const line = JSON.stringify({ ts, level, component: this.#component, msg, ...fields });
-      this.#state.sink(prio + line);
+      let line: string;
+      try {
+        line = JSON.stringify({ ts, level, component: this.#component, msg, ...fields });
+      } catch {
+        line = JSON.stringify({ ts, level, component: this.#component, msg });
+      }
+      this.#emit(prio + line);
       return;
     }
-    const extra = fields === undefined ? "" : " " +
-      Object.entries(fields).map(([k, v]) =>
-        `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`
-      )
-        .join(" ");
+    const value = (v: unknown) => {
+      if (typeof v === "string") return v;
+      try {
+        return JSON.stringify(v);
+      } catch {
+        return String(v);
+      }
+    };
+    const extra = fields === undefined
+      ? ""
+      : " " + Object.entries(fields).map(([k, v]) => `${k}=${value(v)}`).join(" ");
     const head = this.#state.journal === true ? prio : `${ts} `;
     let line = `${head}${level.toUpperCase().padEnd(5)} ${this.#component}: ${msg}${extra}`;
     // The journal stores each line of a stream as an entry: a stack trace keeps its priority.
     if (prio !== "" && line.includes("\n")) line = line.replaceAll("\n", `\n${prio}`);
-    this.#state.sink(line);
+    this.#emit(line);
+  }
+
+  /**
+   * Lines the sink could not take (stderr closed: EPIPE). Logging never throws: a log call
+   * sits in timers, signal handlers and catch blocks, where an exception from a broken stderr
+   * kept the agent spinning at half a core and unable to stop.
+   */
+  get lost(): number {
+    return this.#state.lost ?? 0;
+  }
+
+  #emit(line: string): void {
+    try {
+      this.#state.sink(line);
+    } catch {
+      this.#state.lost = (this.#state.lost ?? 0) + 1;
+    }
   }
 
   error(msg: string, fields?: Record<string, unknown>): void {

@@ -83,3 +83,20 @@ console.log(stderrIsJournal());`;
   assertEquals(await run("unset JOURNAL_STREAM"), "false");
   assertEquals(typeof stderrIsJournal(), "boolean");
 });
+
+Deno.test("log: a sink that throws (stderr closed: EPIPE) never reaches the caller", () => {
+  const log = new Logger("t", {
+    level: "info",
+    sink: () => {
+      throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+    },
+    json: false,
+  });
+  log.error("one");
+  log.child("c").warn("two", { big: 1n });
+  log.setSink(() => {
+    throw new Error("closed");
+  }, true);
+  log.info("three", { big: 1n });
+  assertEquals(log.lost, 3);
+});
