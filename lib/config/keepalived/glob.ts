@@ -4,15 +4,35 @@
  *
  * @module
  */
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { MAX_FILE_BYTES } from "../limits.ts";
 import { normalizePath, type ReadFs } from "./parser.ts";
 
-/** The real file system: `Deno.readTextFileSync` and a small glob (`*`, `?`, `[..]`, `{a,b}`). */
+/**
+ * The real file system: regular files read boundedly and a small glob (`*`, `?`, `[..]`,
+ * `{a,b}`). A FIFO, a device or a directory reads as unreadable, as keepalived skips a file that
+ * is "not a regular non-executable file" (opened non-blocking, so a FIFO cannot hang the
+ * import); so does a file over MAX_FILE_BYTES.
+ */
 export const realFs: ReadFs = {
   readText(path: string): string | null {
+    let fd: number | null = null;
     try {
-      return Deno.readTextFileSync(path);
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.size > MAX_FILE_BYTES) return null;
+      const buf = new Uint8Array(st.size);
+      let len = 0;
+      while (len < buf.length) {
+        const n = readSync(fd, buf, len, buf.length - len, null);
+        if (n === 0) break;
+        len += n;
+      }
+      return new TextDecoder().decode(buf.subarray(0, len));
     } catch {
       return null;
+    } finally {
+      if (fd !== null) closeSync(fd);
     }
   },
   glob(pattern: string, relativeTo: string): string[] {
