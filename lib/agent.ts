@@ -16,7 +16,8 @@ import { VrrpKernel } from "./agent/vrrp_kernel.ts";
 import type { InstancePlan, Plan, SyncGroupPlan } from "./agent/plan.ts";
 import { diffReload } from "./agent/reload_diff.ts";
 import type { AgentStatus, InstanceStatus, MailStatus } from "./agent/status_types.ts";
-import type { LvsFactory, LvsRuntime } from "./agent/lvs.ts";
+import type { LvsFactory, LvsRuntime, LvsStopOptions } from "./agent/lvs.ts";
+import { ipvsStatePath, readIpvsState } from "./agent/ipvs_state.ts";
 import { AnnounceRuntime } from "./agent/announce.ts";
 import type { QuorumReport } from "./announce/plan.ts";
 import { Notifier, vrrpAlert } from "./agent/notify.ts";
@@ -100,6 +101,7 @@ export class Agent {
   /** Retries of instances whose VRRP sockets could not be opened. */
   readonly #socketRetry: SocketRetry;
   readonly #testHooks: boolean;
+  readonly #onStopRequest: (opts: LvsStopOptions) => void;
 
   constructor(opts: {
     configFile: string;
@@ -111,6 +113,11 @@ export class Agent {
     service?: ServiceNotifier | null;
     /** Test builds only (HAAGENT_TEST_HOOKS=1): the `test-stall` and `test-gc` control commands. */
     testHooks?: boolean;
+    /**
+     * Called for the control socket's `stop` (`haagent stop`): the CLI stops the agent as it
+     * does on SIGTERM (with its deadline). Default: `stop(opts)`.
+     */
+    onStopRequest?: (opts: LvsStopOptions) => void;
   }) {
     this.#configFile = opts.configFile;
     this.#load = opts.load;
@@ -118,6 +125,7 @@ export class Agent {
     this.#lvsFactory = opts.lvs ?? null;
     this.#service = opts.service ?? null;
     this.#testHooks = opts.testHooks ?? false;
+    this.#onStopRequest = opts.onStopRequest ?? ((o) => void this.stop(o));
     this.#reactor = new Reactor({ onFailure: failureLogger(opts.log.child("reactor")) });
     this.#clock = new ReactorClock(this.#reactor, failureLogger(opts.log.child("clock")));
     this.#socketRetry = new SocketRetry(this.#clock, {
@@ -157,6 +165,12 @@ export class Agent {
     this.#pidFile = plan.pidFile;
     const reactor = this.#reactor;
     reactor.run().catch((e) => this.#log.error(`event loop stopped: ${e}`));
+    // IPVS first: the load-balancer side starts before anything that can wait, also when the
+    // file has no virtual server left but an earlier agent's services are still ours.
+    const lvsStarting = plan.hasVirtualServers ||
+        (await readIpvsState(ipvsStatePath(plan.pidFile), () => {}))?.owned.length
+      ? this.#startLvs(loaded.lvs).then(() => null, (e: unknown) => e)
+      : Promise.resolve(null);
     // The keep-alive runs on this thread's Reactor timers: a stalled VRRP loop stops it.
     this.#service?.attach(this.#clock, () => this.summary());
     this.#rtnl = Rtnl.open(reactor);
@@ -169,6 +183,11 @@ export class Agent {
     this.#control = await ControlServer.listen(plan.control, {
       status: () => this.status(),
       reload: () => this.reload(),
+      stop: (req) => {
+        const ipvs = req.ipvs === "keep" || req.ipvs === "remove" ? req.ipvs : undefined;
+        this.#onStopRequest(ipvs !== undefined ? { ipvs } : {});
+        return { stopping: true };
+      },
       ...(this.#testHooks
         ? { "test-stall": (req) => this.#testStall(req), "test-gc": () => testGc() }
         : {}),
@@ -193,7 +212,8 @@ export class Agent {
     this.#tracking.apply(plan);
     for (const ip of plan.instances) this.#startInstance(ip);
     this.#buildGroups(plan.syncGroups);
-    if (plan.hasVirtualServers) await this.#startLvs(loaded.lvs);
+    const lvsFailed = await lvsStarting;
+    if (lvsFailed !== null) throw lvsFailed;
     // Instances have started and the load-balancer side has reported its first quorum.
     this.#announce?.complete();
     this.#pushSyncRole();
@@ -317,7 +337,7 @@ export class Agent {
       scripts: this.#scriptsQueue,
       onQuorum: (reports) => this.#onQuorum(reports),
     });
-    await this.#lvs.start(lvs);
+    await this.#lvs.start(lvs, { stateFile: ipvsStatePath(this.#pidFile ?? "/run/haagent") });
   }
 
   /** VIPs found on interfaces at start (left by a crash) are removed unless we own them. */
@@ -632,10 +652,13 @@ export class Agent {
     return { ok: true, message };
   }
 
-  /** Stops cleanly: masters send priority 0 and remove their VIPs; files are removed. */
-  stop(): Promise<void> {
+  /**
+   * Stops cleanly: masters send priority 0 and remove their VIPs; files are removed; IPVS
+   * services go or stay as `opts.ipvs` or `global.ipvs_on_stop` says.
+   */
+  stop(opts: LvsStopOptions = {}): Promise<void> {
     // Assigned before `#stop` runs, so that callbacks during the stop see it.
-    this.#stopping ??= Promise.resolve().then(() => this.#stop());
+    this.#stopping ??= Promise.resolve().then(() => this.#stop(opts));
     return this.#stopping;
   }
 
@@ -643,7 +666,7 @@ export class Agent {
    * Every step runs whatever the others did: one that throws is logged and the stop goes on,
    * so `done` always resolves (run.ts ends the process anyway after STOP_DEADLINE_MS).
    */
-  async #stop(): Promise<void> {
+  async #stop(opts: LvsStopOptions): Promise<void> {
     const step = async (what: string, fn: () => unknown): Promise<void> => {
       try {
         await fn();
@@ -668,7 +691,7 @@ export class Agent {
       await step("kernel settings", () => this.#kernel?.stop());
       await step("static addresses and routes", () => this.#statics?.stop());
       await step("tracking", () => this.#tracking.stop());
-      if (this.#lvs !== null) await step("load balancer", () => this.#lvs!.stop());
+      if (this.#lvs !== null) await step("load balancer", () => this.#lvs!.stop(opts));
       // Notify scripts and mail get 5 s; the notify FIFO its own 1 s in close(): a FIFO nobody
       // reads never drains, and waiting for it delayed the stop by the whole 5 s.
       await step("scripts", () =>

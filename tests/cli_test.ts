@@ -181,6 +181,7 @@ const usageErrors: [string, string[], RegExp][] = [
   ["import-keepalived with an unknown flag", ["import-keepalived", "--in", "x"], /'--in'/],
   ["status with an unknown flag", ["status", "--yaml"], /Unknown option '--yaml'/],
   ["reload with an argument", ["reload", "now"], /unexpected argument "now"/],
+  ["stop with both IPVS choices", ["stop", "--keep-ipvs", "--remove-ipvs"], /exclusive/],
   ["schema with an argument", ["schema", "out.json"], /unexpected argument "out.json"/],
   ["demo with an unknown flag", ["demo", "--routers", "3"], /Unknown option '--routers'/],
 ];
@@ -202,6 +203,7 @@ const SUBCOMMANDS = [
   "import-keepalived",
   "status",
   "reload",
+  "stop",
   "schema",
   "demo",
   "version",
@@ -363,10 +365,10 @@ Deno.test("import-keepalived: includes are followed relative to the file", async
 
 // ---- status / reload without an agent ---------------------------------------------------
 
-Deno.test("status and reload: no agent on the control socket exits 3", async () => {
-  for (const cmd of ["status", "reload"]) {
+Deno.test("status, reload and stop: no agent on the control socket exits 3", async () => {
+  for (const cmd of ["status", "reload", "stop"]) {
     for (const extra of [[], ["--json"]]) {
-      if (cmd === "reload" && extra.length > 0) continue;
+      if (cmd !== "status" && extra.length > 0) continue;
       const r = await haagent(cmd, "--control", "/nonexistent/haagent.sock", ...extra);
       assertEquals(r.code, 3, show(r));
       assertMatch(r.stderr, /\/nonexistent\/haagent\.sock/);

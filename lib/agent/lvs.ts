@@ -11,14 +11,28 @@ import type { ScriptQueue } from "../runtime/script.ts";
 import type { QuorumReport } from "../announce/plan.ts";
 import type { AgentStatus } from "./status_types.ts";
 
+/** How the load-balancer side starts. */
+export interface LvsStartOptions {
+  /** Where it keeps what it owns in IPVS (ipvs_state.ts), or null for nowhere. */
+  stateFile: string | null;
+}
+
+/** How one stop treats the IPVS rules: as `global.ipvs_on_stop` says, or as given here. */
+export interface LvsStopOptions {
+  ipvs?: "keep" | "remove";
+}
+
 /** What the agent needs from the load-balancer runtime. */
 export interface LvsRuntime {
-  /** Starts checkers and programs IPVS from the loader's `lvs` part. */
-  start(lvs: unknown): Promise<void>;
+  /** Programs IPVS (first), then starts checkers, from the loader's `lvs` part. */
+  start(lvs: unknown, opts: LvsStartOptions): Promise<void>;
   /** Applies a new configuration; unchanged real servers keep their check state. */
   reload(lvs: unknown): Promise<void>;
-  /** Stops checkers; removes rules only where the configuration says so (omega). */
-  stop(): Promise<void>;
+  /**
+   * Stops checkers; removes the rules it programmed unless this stop or `ipvs_on_stop` keeps
+   * them (omega scripts run only when they go).
+   */
+  stop(opts?: LvsStopOptions): Promise<void>;
   /** The role of the IPVS sync daemon (global.lvs_sync_daemon), following its instance. */
   setSyncRole(role: "master" | "backup"): Promise<void>;
   /** For `haagent status`. */

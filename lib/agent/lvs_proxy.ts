@@ -136,6 +136,7 @@ export function lvsWorkerFactory(opts: LvsWorkerOptions = {}): LvsFactory {
       });
     };
 
+    let stateFile: string | null = null;
     const send = (type: "start" | "reload", lvs: unknown): Promise<void> => {
       // The loader's JSON text goes on as is; a Config object (tests) is turned into one.
       const config = typeof lvs === "string" ? lvs : JSON.stringify(lvs as Config);
@@ -144,14 +145,17 @@ export function lvsWorkerFactory(opts: LvsWorkerOptions = {}): LvsFactory {
         spawn();
         type = "start";
       }
-      return request({ type, id: nextId++, config, log: logSettings() });
+      return request({ type, id: nextId++, config, log: logSettings(), stateFile });
     };
 
     const runtime: LvsRuntime = {
-      start: (lvs) => send("start", lvs),
+      start: (lvs, opts) => {
+        stateFile = opts.stateFile;
+        return send("start", lvs);
+      },
       reload: (lvs) => send("reload", lvs),
       setSyncRole: (role) => request({ type: "sync", id: nextId++, role }),
-      async stop() {
+      async stop(opts = {}) {
         const w = worker;
         if (w === null) return;
         if (dead === null) {
@@ -160,7 +164,7 @@ export function lvsWorkerFactory(opts: LvsWorkerOptions = {}): LvsFactory {
             timer = setTimeout(() => r(false), stopTimeoutMs);
           });
           const ok = await Promise.race([
-            request({ type: "stop", id: nextId++ }).then(() => true, (e) => {
+            request({ type: "stop", id: nextId++, ...opts }).then(() => true, (e) => {
               log.error(`load-balancer stop failed: ${(e as Error).message}`);
               return true;
             }),

@@ -71,7 +71,9 @@ Deno.test({
       errors: 0,
       syncDaemon: null,
     });
-    await rt.start(config(`virtual_servers:\n${vs(80, [upPort, downPort])}`));
+    await rt.start(config(`virtual_servers:\n${vs(80, [upPort, downPort])}`), {
+      stateFile: null,
+    });
     // The snapshot is posted before the reply: checked-yet or not, both servers are listed.
     assertEquals(rt.status().virtualServers[0]?.realServers.length, 2);
     assertMatch(rt.status().ipvs.reason, /IPVS|netlink|genl/i);
@@ -111,7 +113,7 @@ Deno.test({
     const lines: string[] = [];
     const rt = lvsWorkerFactory({ workerUrl: new URL(`file://${bad}`).href })(deps(lines));
     const cfg = config(`virtual_servers:\n${vs(80, [1])}`);
-    await rt.start(cfg);
+    await rt.start(cfg, { stateFile: null });
     await until("the death", () => rt.status().ipvs.reason !== "starting");
     assertEquals(rt.status().ipvs.available, false);
     assertMatch(rt.status().ipvs.reason, /worker died: .*boom at load/);

@@ -16,7 +16,8 @@ import type { SyncDaemon } from "../ipvs/codec.ts";
 import { IpvsManager } from "../ipvs/manager.ts";
 import type { DesiredService } from "../ipvs/types.ts";
 import type { Timer } from "../runtime/clock.ts";
-import type { LvsFactory, LvsRuntime } from "./lvs.ts";
+import type { LvsFactory, LvsRuntime, LvsStartOptions, LvsStopOptions } from "./lvs.ts";
+import { type IpvsState, readIpvsState, writeIpvsState } from "./ipvs_state.ts";
 import {
   aliveWeight,
   buildModels,
@@ -72,6 +73,9 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
   let syncRole: "master" | "backup" = "backup";
   let syncApplied = "null";
   let syncStatus: string | null = null;
+  /** Where what this side owns is kept (ipvs_state.ts), or null. */
+  let stateFile: string | null = null;
+  let stateWritten = "";
 
   /** The sync daemon the configuration and the instance's role ask for, or null. */
   const wantedSync = (): SyncDaemon | null => {
@@ -136,6 +140,7 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
       lastOps = r.ops.length;
       errors += r.errors.length;
       for (const e of r.errors) log.error(`IPVS: ${e.error.message}`);
+      await persist("running");
     }).catch((e) => log.error(`IPVS reconcile failed: ${(e as Error).message}`));
   };
 
@@ -237,12 +242,18 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
     schedule();
   };
 
-  const startRs = (vsId: string, alpha: boolean, model: RsModel): RsRun => {
+  /** `wasUp`: the state a previous agent left (a restart in place), else from alpha. */
+  const startRs = (vsId: string, alpha: boolean, model: RsModel, wasUp?: boolean): RsRun => {
+    const checked = model.checks.length > 0;
     const r: RsRun = {
       model,
       runners: [],
-      state: { up: !alpha || model.checks.length === 0, dynamicWeight: null },
-      reason: model.checks.length === 0 ? "no checks" : "not checked yet",
+      state: { up: !checked || (wasUp ?? !alpha), dynamicWeight: null },
+      reason: !checked
+        ? "no checks"
+        : wasUp === undefined
+        ? "not checked yet"
+        : `not checked yet (${wasUp ? "up" : "down"} before the restart)`,
     };
     if (
       icmp === null && model.checks.some((c) => c.type === "PING_CHECK" || c.type === "UDP_CHECK")
@@ -257,7 +268,7 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
       });
       r.runners.push(
         new CheckRunner(spec, checker, clock, () => onCheck(vsId, model.id), {
-          initiallyUp: !spec.alpha,
+          initiallyUp: wasUp ?? !spec.alpha,
           onFailedAttempt: (reason, attempt) =>
             log.info(
               `${spec.type} of real server ${model.name} failed (attempt ${attempt} of ` +
@@ -269,10 +280,35 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
     return r;
   };
 
-  const apply = (next: Config) => {
+  /**
+   * Takes a configuration: the sync daemon, the models and their checkers. `initial` (at start)
+   * is the state a previous agent left; with `deferChecks` the new checkers are returned, not
+   * started (the first IPVS pass goes first).
+   */
+  const apply = (
+    next: Config,
+    opts: { initial?: IpvsState | null; deferChecks?: boolean } = {},
+  ): RsRun[] => {
     config = next;
     applySync();
-    applyChecks(next);
+    return applyChecks(next, opts.initial ?? null, opts.deferChecks ?? false);
+  };
+
+  /** Writes what this side owns when it changed (after every IPVS pass). */
+  const persist = (left: IpvsState["left"]) => {
+    if (stateFile === null || ipvs === null) return Promise.resolve();
+    const down: string[] = [];
+    for (const v of vss.values()) {
+      for (const r of v.rs.values()) if (!r.state.up) down.push(r.model.id);
+    }
+    const state: IpvsState = { version: 1, owned: ipvs.ownedServices(), down: down.sort(), left };
+    const text = JSON.stringify(state);
+    if (text === stateWritten) return Promise.resolve();
+    const file = stateFile;
+    return writeIpvsState(file, state).then(
+      () => void (stateWritten = text),
+      (e) => log.warn((e as Error).message),
+    );
   };
 
   /** This thread's script policy, and every script of the virtual servers checked at once. */
@@ -297,7 +333,8 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
     }
   };
 
-  const applyChecks = (config: Config) => {
+  const applyChecks = (config: Config, initial: IpvsState | null, deferChecks: boolean) => {
+    const wasDown = new Set(initial?.down ?? []);
     heloName = config.global.routerId ?? heloName;
     const settings = mailSettings(config.global, config.global.routerId ?? Deno.hostname());
     mailer = mailerFor(mailer, settings, log.child("mail"));
@@ -315,7 +352,12 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
           v.rs.set(rsm.id, { ...prev, model: rsm });
           old!.rs.delete(rsm.id);
         } else {
-          const r = startRs(m.id, m.config.alpha, rsm);
+          const r = startRs(
+            m.id,
+            m.config.alpha,
+            rsm,
+            initial === null ? undefined : !wasDown.has(rsm.id),
+          );
           started.push(r);
           v.rs.set(rsm.id, r);
         }
@@ -334,15 +376,20 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
       for (const r of v.rs.values()) r.runners.forEach((c) => c.dispose());
     }
     vss = next;
-    for (const r of started) r.runners.forEach((c) => c.start());
+    if (!deferChecks) { for (const r of started) r.runners.forEach((c) => c.start()); }
     reportQuorum();
     schedule();
+    return started;
   };
 
   const runtime: LvsRuntime = {
-    async start(lvs: unknown) {
+    async start(lvs: unknown, opts: LvsStartOptions = { stateFile: null }) {
       const config = lvs as Config;
-      if (config.virtualServers.length === 0) {
+      stateFile = opts.stateFile;
+      const initial = stateFile === null
+        ? null
+        : await readIpvsState(stateFile, (m) => log.warn(m));
+      if (config.virtualServers.length === 0 && (initial?.owned.length ?? 0) === 0) {
         unavailable = "no virtual servers configured";
         return;
       }
@@ -355,7 +402,21 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
             `VRRP and the health checks keep running`,
         );
       }
-      apply(config);
+      if (initial !== null) {
+        // What an earlier agent programmed is ours: the first pass deletes what is no longer
+        // wanted, and a restart in place starts from the real servers' last states.
+        ipvs?.adopt(initial.owned);
+        log.info(
+          `IPVS state of the previous agent (${initial.left}): ${initial.owned.length} ` +
+            `service(s) owned, ${initial.down.length} real server(s) down`,
+        );
+      }
+      // IPVS first: the first pass runs before thousands of checkers are created.
+      const checkers = apply(config, { initial, deferChecks: true });
+      reconcile();
+      await running;
+      if (stopped) return;
+      for (const r of checkers) r.runners.forEach((c) => c.start());
       const tick = () => {
         reconcile();
         applySync();
@@ -368,7 +429,7 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
       if (
         ipvs === null && config.virtualServers.length > 0 && unavailable.startsWith("no virtual")
       ) {
-        await this.start(config);
+        await this.start(config, { stateFile });
         return;
       }
       apply(config);
@@ -378,18 +439,20 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
       applySync();
       await running;
     },
-    async stop() {
+    async stop(opts: LvsStopOptions = {}) {
+      const keep = (opts.ipvs ?? config?.global.ipvsOnStop ?? "remove") === "keep";
       stopped = true;
       pending?.cancel();
       resync?.cancel();
       for (const v of vss.values()) {
         for (const r of v.rs.values()) {
           r.runners.forEach((c) => c.dispose());
-          if (v.model.config.omega && r.state.up) {
+          // Kept rules go on serving: nothing goes down, no omega hook runs.
+          if (!keep && v.model.config.omega && r.state.up) {
             runScript(`RS:${r.model.id}`, r.model.config.notifyDown);
           }
         }
-        if (v.model.config.omega && v.quorumUp) {
+        if (!keep && v.model.config.omega && v.quorumUp) {
           runScript(`VS:${v.model.name}`, v.model.config.quorumDown);
         }
       }
@@ -403,7 +466,15 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
         ]);
         (t as Timer | null)?.cancel();
       }
-      if (ipvs !== null) {
+      if (ipvs !== null && keep) {
+        // A restart in place: the kernel keeps serving; the next agent reconciles in place.
+        log.info(
+          `leaving ${ipvs.ownedServices().length} IPVS service(s) and the sync daemon in place ` +
+            `(ipvs_on_stop: keep)`,
+        );
+        await persist("kept");
+        ipvs[Symbol.dispose]();
+      } else if (ipvs !== null) {
         // Like keepalived: the services we programmed go away with us.
         const r = await ipvs.reconcile([]).catch((e) => {
           log.error(`cannot remove IPVS services: ${(e as Error).message}`);
@@ -418,6 +489,8 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
             );
           }
         }
+        // Services whose delete failed are still ours for the next agent.
+        await persist("removed");
         ipvs[Symbol.dispose]();
       }
       icmp?.close();

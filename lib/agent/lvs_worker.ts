@@ -30,8 +30,15 @@ export interface LvsLogSettings {
 /** Messages to the worker. `id` is echoed in the `done` (or `error`) reply. */
 export type ToLvsWorker =
   /** `config` is the loaded Config as JSON text (one string crosses threads in one copy). */
-  | { type: "start" | "reload"; id: number; config: string; log: LvsLogSettings }
-  | { type: "stop"; id: number }
+  | {
+    type: "start" | "reload";
+    id: number;
+    config: string;
+    log: LvsLogSettings;
+    /** Where the IPVS state is kept (a start only). */
+    stateFile: string | null;
+  }
+  | { type: "stop"; id: number; ipvs?: "keep" | "remove" }
   | { type: "sync"; id: number; role: "master" | "backup" };
 
 /**
@@ -108,7 +115,7 @@ function serve(scope: WorkerScope): void {
         if (started) await runtime.reload(config);
         else {
           started = true;
-          await runtime.start(config);
+          await runtime.start(config, { stateFile: m.stateFile });
         }
         sendStatus(true);
         break;
@@ -117,7 +124,7 @@ function serve(scope: WorkerScope): void {
         if (!stopped) {
           stopped = true;
           clearInterval(statusTimer);
-          await runtime.stop();
+          await runtime.stop(m.ipvs !== undefined ? { ipvs: m.ipvs } : {});
           await Promise.race([
             scripts.idle(),
             new Promise((r) => setTimeout(r, SCRIPTS_IDLE_MS)),

@@ -22,6 +22,7 @@ const commands: Record<string, () => Promise<Command>> = {
   "import-keepalived": async () => (await import("./import.ts")).importCommand,
   status: async () => (await import("./status.ts")).statusCommand,
   reload: async () => (await import("./status.ts")).reloadCommand,
+  stop: async () => (await import("./status.ts")).stopCommand,
   schema: async () => (await import("./check.ts")).schemaCommand,
   demo: async () => (await import("./demo.ts")).demoCommand,
   version: () =>
@@ -48,6 +49,7 @@ Usage:
   haagent import-keepalived FILE [--out OUT]   convert keepalived.conf to haagent YAML
   haagent status [--control PATH] [--json]     show the running agent's state
   haagent reload [--control PATH]              make the running agent re-read its file (as SIGHUP)
+  haagent stop [--control PATH] [--keep-ipvs]  stop the agent (as SIGTERM), keeping IPVS rules
   haagent schema                               print the JSON Schema of the configuration
   haagent demo                                 failover demo in throw-away namespaces (root)
   haagent version                              print the version

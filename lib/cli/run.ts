@@ -7,6 +7,7 @@
  * @module
  */
 import type { PlanLoader } from "../agent.ts";
+import type { LvsStopOptions } from "../agent/lvs.ts";
 import { DUMP_FILE, renderDump, renderStats, STATS_FILE } from "../agent/dump.ts";
 import { type LoadedPlan, LoaderThread, type LoadRequest } from "../agent/loader_thread.ts";
 import { writeDumpFile } from "../runtime/dump_file.ts";
@@ -142,6 +143,7 @@ STOPPING and a STATUS line, and sends the watchdog keep-alive when WatchdogSec i
     const service = serviceNotifierFromEnv(log.child("systemd"));
     const testHooks = Deno.env.get(TEST_HOOKS_ENV) === "1";
     if (testHooks) log.warn(`${TEST_HOOKS_ENV}=1: test-only hooks are enabled`);
+    let requestStop: (opts: LvsStopOptions) => void = () => {};
     const agent = new Agent({
       configFile: file,
       load,
@@ -150,13 +152,15 @@ STOPPING and a STATUS line, and sends the watchdog keep-alive when WatchdogSec i
         (await import("../agent/lvs_proxy.ts")).lvsWorkerFactory({ logFormat: format }),
       service,
       testHooks,
+      onStopRequest: (o) => requestStop(o),
     });
     // Signals: installed before the start, so that none can kill a starting agent; the early
     // listeners of main.ts are released only once these are in place.
     let ready = false;
     let stopping = false;
+    let stopOpts: LvsStopOptions = {};
     let pendingReload = false;
-    const stop = (sig: string) => () => {
+    const stop = (sig: string, opts: LvsStopOptions = {}) => () => {
       if (stopping) {
         log.warn(
           `${sig}: already stopping (forced exit at most ${STOP_DEADLINE_MS / 1000} s ` +
@@ -165,14 +169,17 @@ STOPPING and a STATUS line, and sends the watchdog keep-alive when WatchdogSec i
         return;
       }
       stopping = true;
+      stopOpts = opts;
       forceExitAfter(STOP_DEADLINE_MS, () => agent.pidFile);
       if (!ready) {
         log.info(`${sig} during start-up: stopping as soon as the start ends`);
         return;
       }
       log.info(`${sig}: stopping`);
-      agent.stop().catch((e) => log.error(`stop failed: ${e}`));
+      agent.stop(opts).catch((e) => log.error(`stop failed: ${e}`));
     };
+    // `haagent stop` through the control socket: as SIGTERM, with its choice for IPVS.
+    requestStop = (o) => stop(`haagent stop${o.ipvs ? ` (IPVS: ${o.ipvs})` : ""}`, o)();
     const hup = () => {
       if (!ready) {
         if (!pendingReload) log.info("SIGHUP during start-up: reloading once started");
@@ -238,7 +245,7 @@ STOPPING and a STATUS line, and sends the watchdog keep-alive when WatchdogSec i
     ready = true;
     if (stopping) {
       log.info("stopping: a stop signal arrived during start-up");
-      agent.stop().catch((e) => log.error(`stop failed: ${e}`));
+      agent.stop(stopOpts).catch((e) => log.error(`stop failed: ${e}`));
     } else if (pendingReload) {
       log.info("reloading: SIGHUP arrived during start-up");
       agent.reload();

@@ -1,6 +1,6 @@
 /**
- * `haagent status` (table, `--json`, or keepalived-style `--dump` / `--stats`) and `haagent
- * reload`, both through the control socket.
+ * `haagent status` (table, `--json`, or keepalived-style `--dump` / `--stats`), `haagent
+ * reload` and `haagent stop`, through the control socket.
  *
  * @module
  */
@@ -77,6 +77,59 @@ export const reloadCommand: Command = {
       console.error(`haagent reload: ${(e as Error).message}`);
       return e instanceof ControlUnreachable ? EXIT_UNREACHABLE : EXIT_FAILURE;
     }
+  },
+};
+
+/** How long `haagent stop` waits for the agent to be gone. */
+const STOP_WAIT_MS = 30_000;
+
+/** `haagent stop`. */
+export const stopCommand: Command = {
+  name: "stop",
+  summary: "stop the running agent (as SIGTERM), keeping or removing its IPVS rules",
+  usage: "haagent stop [--control PATH] [--keep-ipvs | --remove-ipvs]",
+  async run(args) {
+    const p = parseFlags(args, {
+      control: { type: "string" },
+      "keep-ipvs": { type: "boolean" },
+      "remove-ipvs": { type: "boolean" },
+    });
+    if (p.values.help) {
+      console.log(
+        `usage: ${this.usage}\n\nStops the agent as SIGTERM does and waits until it is gone. ` +
+          `--keep-ipvs leaves the IPVS services it programmed (and the sync daemon) in place ` +
+          `for a restart in place: the next agent reconciles them without a gap. ` +
+          `--remove-ipvs removes them. Without either, global.ipvs_on_stop decides ` +
+          `(default remove). Exit 3 when no agent answers.`,
+      );
+      return EXIT_OK;
+    }
+    if (p.values["keep-ipvs"] && p.values["remove-ipvs"]) {
+      throw new UsageError("--keep-ipvs and --remove-ipvs are exclusive");
+    }
+    const path = str(p, "control") ?? DEFAULT_CONTROL;
+    const ipvs = p.values["keep-ipvs"] ? "keep" : p.values["remove-ipvs"] ? "remove" : undefined;
+    try {
+      await controlRequest(path, { cmd: "stop", ...(ipvs ? { ipvs } : {}) });
+    } catch (e) {
+      console.error(`haagent stop: ${(e as Error).message}`);
+      return e instanceof ControlUnreachable ? EXIT_UNREACHABLE : EXIT_FAILURE;
+    }
+    const end = Date.now() + STOP_WAIT_MS;
+    for (;;) {
+      try {
+        await controlRequest(path, { cmd: "status" }, 2000);
+      } catch (e) {
+        if (e instanceof ControlUnreachable) break;
+      }
+      if (Date.now() > end) {
+        console.error(`haagent stop: the agent still answers after ${STOP_WAIT_MS / 1000} s`);
+        return EXIT_FAILURE;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    console.log(`stopped${ipvs ? ` (IPVS rules: ${ipvs})` : ""}`);
+    return EXIT_OK;
   },
 };
 

@@ -432,6 +432,17 @@ const GLOBAL = obj("global", "Settings for the whole agent (keepalived global_de
     19,
     { default: 10, keepalived: "checker_priority" },
   ),
+  ipvs_on_stop: oneOf(
+    "What a stop (SIGTERM, SIGINT, `haagent stop`) does to the IPVS services the agent " +
+      "programmed: `remove` them (keepalived's way; a stopped agent checks nothing, so nothing " +
+      "is left to send traffic to failed real servers), or `keep` them as they are, with the " +
+      "sync daemon, for a restart in place (upgrades, `systemctl restart`): the next agent " +
+      "reconciles the kernel's rules without removing them first, starting from the real " +
+      "servers' last states, so no connection breaks and no new one fails. `haagent stop " +
+      "--keep-ipvs` / `--remove-ipvs` chooses for one stop. VRRP instances stop as always.",
+    ["remove", "keep"],
+    { default: "remove" },
+  ),
   lvs_sync_daemon: obj(
     "lvs_sync_daemon",
     "The kernel's IPVS connection sync daemon, master while `instance` is MASTER and backup " +

@@ -293,6 +293,19 @@ export class IpvsManager implements Disposable {
     return { ops, errors };
   }
 
+  /** The names (`serviceName`) of the services this manager has programmed and not deleted. */
+  ownedServices(): string[] {
+    return [...this.#owned].sort();
+  }
+
+  /**
+   * Takes services programmed by an earlier agent (by name) as this manager's own: the next
+   * reconcile deletes those that are no longer desired. Services it does not know stay foreign.
+   */
+  adopt(names: Iterable<string>): void {
+    for (const n of names) this.#owned.add(n);
+  }
+
   /** Deletes every virtual service (IPVS_CMD_FLUSH). */
   async flush(): Promise<void> {
     await this.#send(encodeFlush(), "Cannot flush IPVS");

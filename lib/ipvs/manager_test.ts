@@ -236,6 +236,22 @@ for (const batching of [false, true]) {
   });
 }
 
+Deno.test("manager: services adopted from an earlier agent are deleted once no longer wanted", async () => {
+  const kernel = new FakeIpvs();
+  const { m: first } = await open(kernel);
+  await first.reconcile([svc(web, [dest("10.0.0.11")]), svc(v6, [])]);
+  assertEquals(first.ownedServices(), ["TCP 10.0.0.50:80", "UDP [2001:db8::50]:53"].sort());
+  // A new manager (the next agent) knows nothing of them until it adopts what was persisted.
+  const { m: fresh } = await open(kernel);
+  assertEquals((await fresh.reconcile([svc(web, [dest("10.0.0.11")])])).ops, []);
+  assertEquals(kernel.services.size, 2, "an unknown service is foreign and stays");
+  const { m } = await open(kernel);
+  m.adopt(first.ownedServices());
+  const r = await m.reconcile([svc(web, [dest("10.0.0.11")])]);
+  assertEquals(r.ops, [{ op: "delete-service", key: v6 }]);
+  assertEquals(m.ownedServices(), ["TCP 10.0.0.50:80"]);
+});
+
 Deno.test("manager: batched reconcile of many services, then a second pass sends nothing", async () => {
   const kernel = new FakeIpvs();
   const { m, conn } = await open(kernel, true);
