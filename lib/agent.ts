@@ -14,7 +14,8 @@ import { LinkCache } from "./agent/links.ts";
 import { StaticRouting } from "./agent/routing.ts";
 import { VrrpKernel } from "./agent/vrrp_kernel.ts";
 import type { InstancePlan, Plan, SyncGroupPlan } from "./agent/plan.ts";
-import { diffReload } from "./agent/reload_diff.ts";
+import { diffReload, type ReloadDiff } from "./agent/reload_diff.ts";
+import { Slicer } from "./runtime/slicer.ts";
 import type { AgentStatus, InstanceStatus, MailStatus } from "./agent/status_types.ts";
 import type { LvsFactory, LvsRuntime, LvsStopOptions } from "./agent/lvs.ts";
 import { ipvsStatePath, readIpvsState } from "./agent/ipvs_state.ts";
@@ -46,8 +47,20 @@ import { SocketTransport } from "./vrrp/transport.ts";
  * must not parse on this thread (adverts are due during a reload): see `LoaderThread`.
  */
 export type PlanLoader = () => Promise<
-  { ok: true; plan: Plan; lvs: unknown; warnings: string[] } | { ok: false; errors: string[] }
+  | {
+    ok: true;
+    plan: Plan;
+    lvs: unknown;
+    warnings: string[];
+    /** The loader's number for this plan, and the reload diff from its plan number `from`. */
+    seq?: number;
+    diff?: { from: number; value: ReloadDiff };
+  }
+  | { ok: false; errors: string[] }
 >;
+
+/** Synchronous work the VRRP thread does in one go while applying a reload. */
+const APPLY_SLICE_MS = 2;
 
 /** The running agent. */
 export class Agent {
@@ -96,6 +109,8 @@ export class Agent {
   /** Resolves when the agent has stopped. */
   readonly done: Promise<void>;
   #reloadChain: Promise<unknown> = Promise.resolve();
+  /** The loader's number of the running plan (its reload diffs are relative to one). */
+  #planSeq: number | null = null;
   /** The service manager (sd_notify), or null when none listens. */
   readonly #service: ServiceNotifier | null;
   /** Retries of instances whose VRRP sockets could not be opened. */
@@ -159,6 +174,7 @@ export class Agent {
     const plan = loaded.plan;
     this.#log.setLevel(plan.logLevel);
     this.#plan = plan;
+    this.#planSeq = loaded.seq ?? null;
     this.#applyMail(plan);
     this.#applyScriptPolicy(plan);
     await writePidFile(plan.pidFile);
@@ -606,7 +622,24 @@ export class Agent {
     this.#applyMail(plan);
     this.#applyScriptPolicy(plan);
     await this.#statics?.reload(plan.statics);
-    const d = diffReload(old, plan);
+    // The loader thread diffs against the plan it loaded before, when that is the running one.
+    const d = loaded.diff !== undefined && this.#planSeq !== null &&
+        loaded.diff.from === this.#planSeq
+      ? loaded.diff.value
+      : diffReload(old, plan);
+    this.#planSeq = loaded.seq ?? null;
+    // Applying it yields to the event loop every few ms: adverts stay on time. A stop that
+    // begins meanwhile ends the reload (the stop takes the runners as they are).
+    const slicer = new Slicer(APPLY_SLICE_MS);
+    const stopped = async () => {
+      await slicer.due();
+      return this.#stopping !== null;
+    };
+    const interrupted = () => {
+      const message = `reload of ${this.#configFile} interrupted: the agent is stopping`;
+      this.#log.warn(message);
+      return { ok: false, message };
+    };
     const nextPlans = new Map(plan.instances.map((i) => [i.spec.name, i]));
     for (const name of d.hooksChanged) {
       // New hooks (notify scripts, e-mail alerts) apply from the next transition.
@@ -618,6 +651,7 @@ export class Agent {
       this.#instancePlans.set(name, nextPlans.get(name)!);
       this.#runners.get(name)?.setBasePriority(to);
       this.#log.info(`instance ${name}: priority ${from} -> ${to}`);
+      if (await stopped()) return interrupted();
     }
     for (const name of [...d.restarted, ...d.removed]) {
       const runner = this.#runners.get(name);
@@ -628,12 +662,17 @@ export class Agent {
       this.#socketRetry.forget(name);
       this.#runners.delete(name);
       this.#instancePlans.delete(name);
+      if (await stopped()) return interrupted();
     }
     this.#tracking.apply(plan);
     for (const ip of plan.instances) {
       if (!this.#runners.has(ip.spec.name)) this.#startInstance(ip);
+      if (await stopped()) return interrupted();
     }
-    for (const name of this.#runners.keys()) this.#updateTracking(name);
+    for (const name of [...this.#runners.keys()]) {
+      this.#updateTracking(name);
+      if (await stopped()) return interrupted();
+    }
     if (d.rebuildGroups) this.#buildGroups(plan.syncGroups);
     if (this.#lvs !== null) await this.#lvs.reload(loaded.lvs);
     else if (plan.hasVirtualServers) await this.#startLvs(loaded.lvs);

@@ -27,6 +27,12 @@ function interfaceExists(name: string): boolean {
 }
 
 const scope = globalThis as unknown as WorkerScope;
+/** The last plan loaded, numbered: the next one is diffed against it. */
+let previous:
+  | { seq: number; plan: Extract<FromLoadWorker["result"], { ok: true }>["plan"] }
+  | null = null;
+// A random start: numbers of a replaced worker never match the running plan by chance.
+let seq = Math.floor(Math.random() * 2 ** 30);
 scope.addEventListener("message", async (e) => {
   const { id, request, helperNice } = e.data;
   let result: FromLoadWorker["result"];
@@ -36,10 +42,18 @@ scope.addEventListener("message", async (e) => {
     } catch { /* the thread keeps its priority: loading still works */ }
     const { loadPlan } = await import("./loader.ts");
     const { readReservedProtocols } = await import("../config/rt_protos.ts");
-    result = await loadPlan(request, {
+    const { diffReload } = await import("./reload_diff.ts");
+    const r = await loadPlan(request, {
       interfaceExists,
       reservedProtocols: readReservedProtocols(),
     });
+    if (r.ok) {
+      const diff = previous === null
+        ? undefined
+        : { from: previous.seq, value: diffReload(previous.plan, r.plan) };
+      previous = { seq: ++seq, plan: r.plan };
+      result = { ...r, seq, ...(diff !== undefined ? { diff } : {}) };
+    } else result = r;
   } catch (err) {
     const why = (err as Error)?.message ?? String(err);
     result = { ok: false, errors: [`${request.file}: cannot load the file: ${why}`] };

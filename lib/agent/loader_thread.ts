@@ -10,10 +10,22 @@
  */
 import type { Overrides } from "./from_config.ts";
 import type { Plan } from "./plan.ts";
+import type { ReloadDiff } from "./reload_diff.ts";
 
-/** A loaded file: the plan, the Config as JSON text (for the load-balancer side), warnings. */
+/**
+ * A loaded file: the plan, the Config as JSON text (for the load-balancer side), warnings; from
+ * the loader thread also the plan's number and the reload diff from the plan it loaded before
+ * (so that the VRRP thread does not compare a thousand instances itself).
+ */
 export type LoadedPlan =
-  | { ok: true; plan: Plan; lvs: string; warnings: string[] }
+  | {
+    ok: true;
+    plan: Plan;
+    lvs: string;
+    warnings: string[];
+    seq?: number;
+    diff?: { from: number; value: ReloadDiff };
+  }
   | { ok: false; errors: string[] };
 
 /** What to load and how: the file, the command line's overrides and the default router_id. */
