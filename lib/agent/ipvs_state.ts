@@ -3,8 +3,9 @@
  * `/run/haagent.ipvs.json`) so that the next agent knows it after a crash or a stop that kept
  * the rules: the services it programmed (a service it owned and no longer wants is deleted; one
  * added by hand or by another tool never is) and the real servers its checks had taken down (a
- * restart in place starts from those states instead of putting failed real servers back until
- * their checks fail again). Written whole to a new file,
+ * restart in place, or a start after a crash, starts from those states instead of putting
+ * failed real servers back until their checks fail again; after a stop that removed the rules,
+ * the configuration decides, as at a first start). Written whole to a new file,
  * then renamed; mode 0600.
  *
  * @module

@@ -53,8 +53,18 @@ interface VsRun {
   quorumUp: boolean;
 }
 
+/** Opens IPVS (the kernel's, or a fake kernel's in tests). */
+export type IpvsOpener = (
+  reactor: Parameters<LvsFactory>[0]["reactor"],
+  log: Parameters<LvsFactory>[0]["log"],
+) => Promise<IpvsManager | { unavailable: string }>;
+
 /** Builds the LVS runtime (checkers + IPVS). */
-export const makeLvsRuntime: LvsFactory = (deps) => {
+export const makeLvsRuntime: LvsFactory = (deps) =>
+  lvsRuntimeWith((reactor, log) => IpvsManager.open(reactor, log))(deps);
+
+/** A factory of LVS runtimes that open IPVS with `openIpvs`. */
+export const lvsRuntimeWith = (openIpvs: IpvsOpener): LvsFactory => (deps) => {
   const { clock, reactor, log, scripts } = deps;
   const onQuorum = deps.onQuorum ?? null;
   let lastQuorum = "";
@@ -393,7 +403,7 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
         unavailable = "no virtual servers configured";
         return;
       }
-      const m = await IpvsManager.open(reactor, log);
+      const m = await openIpvs(reactor, log);
       if (m instanceof IpvsManager) ipvs = m;
       else {
         unavailable = m.unavailable;
@@ -411,8 +421,12 @@ export const makeLvsRuntime: LvsFactory = (deps) => {
             `service(s) owned, ${initial.down.length} real server(s) down`,
         );
       }
-      // IPVS first: the first pass runs before thousands of checkers are created.
-      const checkers = apply(config, { initial, deferChecks: true });
+      // IPVS first: the first pass runs before thousands of checkers are created. Real servers
+      // start as the previous agent left them if its rules stayed (kept, or a crash).
+      const carried = initial?.left === "removed" ? null : initial;
+      const checkers = apply(config, { initial: carried, deferChecks: true });
+      pending?.cancel();
+      pending = null;
       reconcile();
       await running;
       if (stopped) return;
