@@ -102,6 +102,9 @@ export interface ChaosReport {
   probeFailures: { unexplained: number; total: number; probes: number };
   /** The log of faults, one line each. */
   log: string[];
+  /** For each interval worth a look (live dual holders over the bound, the longest gaps): the
+   * fault log lines from 6 s before it to its end. */
+  context: string[];
 }
 
 /** A small seeded PRNG (mulberry32): numbers in [0, 1). */
@@ -200,6 +203,8 @@ interface RouterState {
   busy: boolean;
   /** The VIP's presence changes: [time, present]. */
   vip: [number, boolean][];
+  /** State transitions the agents logged: [time read, line]. */
+  transitions: [number, string][];
   prioToggled: boolean;
 }
 
@@ -242,6 +247,7 @@ class Chaos {
   };
   readonly #deaths: string[] = [];
   readonly #log: string[] = [];
+  readonly #logAt: number[] = [];
   #probes = 0;
   #probeFailures: { t: number; router: RouterState }[] = [];
   #ending = false;
@@ -259,12 +265,14 @@ class Chaos {
       down: [],
       busy: false,
       vip: [],
+      transitions: [],
       prioToggled: false,
     }));
   }
 
   #note(line: string): void {
     const t = new Date().toISOString().slice(11, 23);
+    this.#logAt.push(now());
     this.#log.push(`${t} ${line}`);
     this.#opts.progress?.(`${t} ${line}`);
   }
@@ -414,6 +422,9 @@ class Chaos {
     const ready = r.kind === "haagent" ? / started: / : /Entering (BACKUP|MASTER) STATE/;
     void readLines(proc.child.stderr, log, (l) => {
       if (inc.readyAt === null && ready.test(l)) inc.readyAt = now();
+      if (/-> (MASTER|BACKUP|FAULT)|Entering (MASTER|BACKUP|FAULT) STATE/.test(l)) {
+        r.transitions.push([now(), l.replace(/^\S+ /, "").slice(0, 120)]);
+      }
     });
     inc.exited = proc.child.status.then((s) => {
       inc.exitedAt = now();
@@ -664,6 +675,28 @@ class Chaos {
     }
   }
 
+  #context(items: { from: number; to: number; holders: string[]; what: string }[]): string[] {
+    const out: string[] = [];
+    for (const i of items) {
+      out.push(
+        `${i.what} ${iso(i.from)}-${iso(i.to)} (${(i.to - i.from).toFixed(0)} ms)` +
+          (i.holders.length > 0 ? ` held by ${i.holders.join("+")}` : ""),
+      );
+      for (const r of this.#routers) {
+        const ev = r.vip.filter(([t]) => t >= i.from - 6000 && t <= i.to + 1000);
+        if (ev.length > 0) {
+          out.push(
+            `    ${r.name} VIP ${ev.map(([t, p]) => `${p ? "+" : "-"}${iso(t)}`).join(" ")}`,
+          );
+        }
+      }
+      for (const [k, t] of this.#logAt.entries()) {
+        if (t >= i.from - 6000 && t <= i.to) out.push(`    ${this.#log[k]}`);
+      }
+    }
+    return out;
+  }
+
   #report(t0: number, t1: number, stopCodes: Record<string, number>): ChaosReport {
     const live = (r: RouterState, t: number) =>
       !r.down.some((w) => t >= w.from && t < w.to) &&
@@ -746,8 +779,19 @@ class Chaos {
         probes: this.#probes,
       },
       log: this.#log,
+      context: this.#context([
+        ...of("dual").filter((i) => ms(i) > DUAL_BOUND_MS).map((i) => ({ ...i, what: "dual" })),
+        ...of("none").sort((a, b) => ms(b) - ms(a)).slice(0, 3).map((i) => ({
+          ...i,
+          what: "no holder",
+        })),
+      ]),
     };
   }
+}
+
+function iso(t: number): string {
+  return new Date(t).toISOString().slice(11, 23);
 }
 
 function readProc(path: string): string {
@@ -792,6 +836,8 @@ export function formatReport(r: ChaosReport): string {
     `clean stop at the end (haagent exit codes): ${JSON.stringify(r.stopCodes)}`,
     `control socket probes: ${r.probeFailures.probes}, failed ${r.probeFailures.total} ` +
     `(${r.probeFailures.unexplained} not explained by a fault on that router)`,
+    ...(r.context.length > 0 ? ["intervals worth a look, with the faults before them:"] : []),
+    ...r.context.map((l) => `  ${l}`),
     `fds and RSS (agents that ran a minute or more; keepalived: parent + VRRP child):`,
     ...Object.entries(r.usage).map(([k, u]) =>
       `  ${k.padEnd(6)} fds ${u.start.fds} -> ${u.end.fds} (max ${u.maxFds}), RSS ` +
