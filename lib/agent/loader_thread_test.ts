@@ -42,6 +42,18 @@ Deno.test({
       a.plan.instances.map((i) => i.spec.name),
       r.plan.instances.map((i) => i.spec.name),
     );
+    // Each plan is numbered; a load carries the reload diff from the plan loaded before it.
+    assert(r.seq !== undefined && a.seq === r.seq + 1 && b.seq === a.seq + 1);
+    assertEquals(r.diff, undefined, "the first load has nothing to diff against");
+    assertEquals(a.diff?.from, r.seq);
+    assertEquals(a.diff?.value.unchanged, r.plan.instances.map((i) => i.spec.name));
+    assertEquals(b.diff?.from, a.seq);
+    assertEquals(
+      b.diff?.value.added,
+      b.plan.instances.map((i) => i.spec.name).filter((n) =>
+        !a.plan.instances.some((i) => i.spec.name === n)
+      ),
+    );
     // helperNice 10: the loader's thread ran at nice 10.
     assert(workerNices().includes(10), `worker nices ${workerNices()}`);
   },
