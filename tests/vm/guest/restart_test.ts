@@ -19,6 +19,8 @@
 import { assert, assertEquals } from "../../helpers/assert.ts";
 import { Lab, readLines, waitFor } from "../../helpers/netns.ts";
 import type { DesiredService } from "../../../lib/ipvs/types.ts";
+import type { AgentStatus } from "../../../lib/agent/status_types.ts";
+import { controlRequest } from "../../../lib/runtime/control.ts";
 import { ipvsUnavailable, openManager, type Session, sh } from "./helpers.ts";
 
 const MAIN = new URL("../../../main.ts", import.meta.url).pathname;
@@ -205,12 +207,27 @@ async function restartWithTraffic(lab: Lab, session: Session, dir: string) {
   const t = performance.now();
   await waitProgrammed(session, 600_000);
   const backMs = performance.now() - t;
+  // The new agent's first IPVS pass is done once it wrote the state file ("running"); the
+  // traffic goes on through it, and 3 s more.
+  await waitFor(
+    async () => {
+      try {
+        return JSON.parse(await Deno.readTextFile(`${dir}/ha.ipvs.json`)).left === "running";
+      } catch {
+        return false;
+      }
+    },
+    600_000,
+    100,
+  );
+  const status = await controlRequest(`${dir}/ha.sock`, { cmd: "status" }, 30_000) as AgentStatus;
+  const passMs = performance.now() - t;
   await new Promise((r) => setTimeout(r, 3000));
   await Deno.writeTextFile(stopFile, "");
   const held = await hold.result();
   const probed = await probe.result();
   const gap = await watch.stop();
-  return { stopped, second, backMs, held, probed, gap };
+  return { stopped, second, backMs, passMs, status, held, probed, gap };
 }
 
 Deno.test({
@@ -232,7 +249,8 @@ Deno.test({
         console.log(
           `ipvs_on_stop ${mode}: service absent ${r.gap.absentMs.toFixed(0)} ms ` +
             `[${r.gap.windows.join(", ")}]; new agent exec -> service programmed ` +
-            `${r.backMs.toFixed(0)} ms; held connections ${r.held.opened}/${HELD} opened, ` +
+            `${r.backMs.toFixed(0)} ms, -> its first IPVS pass done ${r.passMs.toFixed(0)} ms ` +
+            `(${r.status.ipvs.lastOps} op(s)); held connections ${r.held.opened}/${HELD} opened, ` +
             `${r.held.broken} broken (slowest echo ${r.held.maxEchoMs} ms); new connections ` +
             `${r.probed.tried} tried, ${r.probed.failed} failed (slowest ${r.probed.maxMs} ms); ` +
             `state ${JSON.stringify(state)}`,
@@ -244,7 +262,10 @@ Deno.test({
           assertEquals(r.gap.absentMs, 0, `the service was absent: ${r.gap.windows.join(", ")}`);
           assertEquals(r.held.broken, 0, r.held.reasons?.join("; "));
           assertEquals(r.probed.failed, 0, JSON.stringify(r.probed.failures));
+          // Reconciled in place: the new agent found the rules as they should be.
           assertEquals(state.left, "running");
+          assertEquals(r.status.ipvs.lastOps, 0);
+          assertEquals(r.status.ipvs.errors, 0);
         } else {
           // The default removes the service at stop (nothing unchecked is left serving).
           assert(r.gap.absentMs > 0, "remove: the stop removed the service");
