@@ -22,11 +22,16 @@ export const BENCHMARKS: readonly { name: string; what: string }[] = [
   { name: "jitter", what: "advert interval deviation at 10 ms, CPU and RSS, vs keepalived" },
   { name: "announce", what: "event -> upstream's RIB change through BIRD (BGP announce)" },
   { name: "firewall", what: "no_accept nftables batches and VMAC up/down, vs running nft" },
+  {
+    name: "reload_stall",
+    what: "advert gaps while the master reloads 1,000 x 10 virtual servers, vs keepalived",
+  },
+  { name: "chaos", what: "seeded chaos, 2 haagent + keepalived, 30 min (only when named)" },
   { name: "soak", what: "2 hours with reloads: fds, RSS, keep-alive gaps (only when named)" },
 ];
 
 /** Benchmarks that run for hours: only when named. */
-const BY_NAME_ONLY = ["soak"];
+const BY_NAME_ONLY = ["soak", "chaos"];
 
 const here = new URL(".", import.meta.url);
 
