@@ -689,6 +689,9 @@ class Chaos {
             `    ${r.name} VIP ${ev.map(([t, p]) => `${p ? "+" : "-"}${iso(t)}`).join(" ")}`,
           );
         }
+        for (const [t, l] of r.transitions) {
+          if (t >= i.from - 6000 && t <= i.to + 1000) out.push(`    ${r.name} ${iso(t)} ${l}`);
+        }
       }
       for (const [k, t] of this.#logAt.entries()) {
         if (t >= i.from - 6000 && t <= i.to) out.push(`    ${this.#log[k]}`);
