@@ -261,7 +261,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     } as SoakResult["heapAfterGcKb"];
     let reloads = 0;
     let variant: "A" | "B" = "A";
+    /** Wall-clock times of the reloads, to tell which flaps followed one. */
+    const reloadTimes: number[] = [];
     const reload = async () => {
+      reloadTimes.push(Date.now());
       variant = variant === "A" ? "B" : "A";
       for (const r of ["r1", "r2"] as const) {
         await Deno.writeTextFile(`${lab.dir}/${r}.yaml`, soakYaml(r, variant));
@@ -326,7 +329,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const errors: string[] = [];
     for (const r of ["r1", "r2"] as const) {
       for (const l of agents[r].log.slice(logMark[r])) {
-        if (/vrrp VI_[1-4]: \S+ -> \S+/.test(l)) flaps.push(`${r}: ${l}`);
+        if (/vrrp VI_[1-4]: \S+ -> \S+/.test(l)) {
+          // The log line starts with its ISO time: how long after the last reload was it?
+          const t = Date.parse(l.slice(0, 24));
+          const last = reloadTimes.filter((x) => x <= t).at(-1);
+          const after = last === undefined
+            ? ""
+            : ` (${((t - last) / 1000).toFixed(1)} s after a reload)`;
+          flaps.push(`${r}: ${l}${after}`);
+        }
         if (/\bERROR\b/.test(l)) errors.push(`${r}: ${l}`);
       }
     }
