@@ -25,10 +25,10 @@ async function cli(...args: string[]) {
   return { code: o.code, stdout: dec.decode(o.stdout), stderr: dec.decode(o.stderr) };
 }
 
-/** The text without the lines that move with time (the header and the uptime). */
+/** The text without the lines that move with time (header, uptime, memory, fds in use). */
+const MOVING = ["------< haagent", " Started = ", " Memory = ", " Open file descriptors = "];
 const steady = (t: string) =>
-  t.split("\n").filter((l) => !l.startsWith("------< haagent") && !l.startsWith(" Started = "))
-    .join("\n");
+  t.split("\n").filter((l) => !MOVING.some((m) => l.startsWith(m))).join("\n");
 
 Deno.test({
   name: "dumps: SIGUSR1 / SIGUSR2 write haagent.data / haagent.stats; status --dump / --stats",
