@@ -203,7 +203,7 @@ Deno.test({
       `SIGHUPs that arrived before the runtime ran main.ts: ${early.length} of ${delays.length}` +
         (early.length > 0 ? ` (${early.join(", ")})` : ""),
     );
-    // How long the runtime takes to reach main.ts depends on the load (over 400 ms with the
-    // load at 11 on 2 cores): reported, not asserted.
+    // How long the runtime takes to reach main.ts depends on the load (175-322 ms at load 1.6,
+    // over 400 ms at 11, on 2 cores): reported, not asserted.
   },
 });
