@@ -150,6 +150,8 @@ export class RawSocket implements Disposable {
   readonly protocol: number;
   #fd: number;
   #device = "";
+  /** The IPv4 address bound with `bindAddress`: the source of every send (pktinfo spec_dst). */
+  #boundV4: Uint8Array | null = null;
   readonly #dests = new Map<string, Destination>();
   readonly #level: number;
   // Send-only sockets never pay for the 64 KiB receive buffer.
@@ -232,6 +234,10 @@ export class RawSocket implements Disposable {
       : encodeSockaddrIn6({ addr: address, port: 0, flowinfo: 0, scopeId: ifindex });
     if (libc().bind(this.#fdOrThrow(), sa, sa.byteLength) < 0) {
       throw new SyscallError("bind", errno(), `Cannot bind raw socket to ${addressText(address)}`);
+    }
+    if (this.family === "ipv4") {
+      this.#boundV4 = address.slice();
+      this.#dests.clear();
     }
   }
 
@@ -398,11 +404,13 @@ export class RawSocket implements Disposable {
     if (this.family === "ipv4") {
       sa = encodeSockaddrIn({ addr, port: 0 });
       if (oif > 0) {
+        // A pktinfo's spec_dst replaces the bound address as the source (ip_cmsg_send): a zero
+        // one would let the kernel pick any address of the interface, a VIP included.
         const zero = new Uint8Array(4);
         control = encodeCmsgs([{
           level: SOL_IP,
           type: IP_PKTINFO,
-          data: encodeInPktinfo({ ifindex: oif, specDst: zero, addr: zero }),
+          data: encodeInPktinfo({ ifindex: oif, specDst: this.#boundV4 ?? zero, addr: zero }),
         }]);
       }
     } else {

@@ -235,3 +235,47 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "adverts leave from the bound source, not an address the kernel would pick (a VIP)",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using lab = await VrrpLab.create("sr");
+    // A secondary address as unicast_src_ip: the kernel's own choice would be the primary.
+    await lab.lab.exec("r1", ["ip", "addr", "add", "10.77.0.11/24", "dev", "eth0"]);
+    const cap = await lab.capture("r1");
+    const a = lab.startHaagent(
+      "r1",
+      `vrrp_instances:
+  VI_1:
+    interface: eth0
+    vrid: 51
+    priority: 150
+    advert_interval: 100ms
+    version: 3
+    unicast_src_ip: 10.77.0.11
+    unicast_peers: [10.77.0.2]
+    virtual_ipaddresses: [10.77.0.50/24]
+  VI_2:
+    interface: lo
+    vrid: 52
+    priority: 150
+    advert_interval: 1s
+    virtual_ipaddresses: [10.79.0.50/32]
+`,
+    );
+    await lab.waitVip("r1", "10.77.0.50", 5000);
+    await lab.waitVip("r1", "10.79.0.50", 10_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    const adverts = (await cap.stop()).filter((p) => p.vrid === 51);
+    assert(adverts.length > 5, cap.raw());
+    assertEquals([...new Set(adverts.map((p) => p.src))], ["10.77.0.11"], cap.raw());
+    // On lo the instance hears its own adverts: from its own address they are ignored, where
+    // from the VIP (the kernel's pick) each was answered at once, a storm.
+    const st = (await lab.status(a))?.instances.find((i) => i.name === "VI_2");
+    assert(st !== undefined && st.state === "MASTER", JSON.stringify(st));
+    assert((st.stats["advertsSent"] ?? 0) < 20, JSON.stringify(st.stats));
+  },
+});
