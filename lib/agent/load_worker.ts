@@ -1,6 +1,7 @@
 /**
  * The loader thread's Web Worker (see `loader_thread.ts`): loads, validates and plans the
- * configuration file off the VRRP thread and posts the result back. It first makes its own thread a helper
+ * configuration file off the VRRP thread, diffs it against the plan before (the one it loaded,
+ * or the start plan it was seeded with) and posts the result back. It first makes its own thread a helper
  * (SCHED_OTHER at the agent's checker nice: it may have inherited SCHED_RR from the VRRP
  * thread), and only then loads the modules that do the work. An exception becomes a refused
  * load.
@@ -34,6 +35,11 @@ let previous:
 // A random start: numbers of a replaced worker never match the running plan by chance.
 let seq = Math.floor(Math.random() * 2 ** 30);
 scope.addEventListener("message", async (e) => {
+  if (e.data.type === "seed") {
+    previous = { seq: e.data.seq, plan: e.data.plan };
+    seq = e.data.seq;
+    return;
+  }
   const { id, request, helperNice } = e.data;
   let result: FromLoadWorker["result"];
   try {

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch } from "../../tests/helpers/assert.ts";
 import { loadConfigFile } from "../config/load.ts";
-import { LoaderThread } from "./loader_thread.ts";
+import { LoaderThread, planNumber } from "./loader_thread.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const REQ = { overrides: {}, hostname: "h1" };
@@ -53,6 +53,20 @@ Deno.test({
       b.plan.instances.map((i) => i.spec.name).filter((n) =>
         !a.plan.instances.some((i) => i.spec.name === n)
       ),
+    );
+    // A plan loaded elsewhere (at start) seeds a new loader: its first load diffs against it.
+    using seeded = new LoaderThread();
+    const seq = planNumber();
+    seeded.seed(b.plan, seq);
+    const c = await seeded.load({ file, ...REQ }, 10);
+    assert(c.ok);
+    assertEquals(c.diff?.from, seq);
+    assertEquals(c.seq, seq + 1);
+    assertEquals(
+      c.diff?.value.removed.length,
+      b.plan.instances.length -
+        c.plan.instances.filter((i) => b.plan.instances.some((j) => j.spec.name === i.spec.name))
+          .length,
     );
     // helperNice 10: the loader's thread ran at nice 10.
     assert(workerNices().includes(10), `worker nices ${workerNices()}`);

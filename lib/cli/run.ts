@@ -9,7 +9,9 @@
 import type { PlanLoader } from "../agent.ts";
 import type { LvsStopOptions } from "../agent/lvs.ts";
 import { DUMP_FILE, renderDump, renderStats, STATS_FILE } from "../agent/dump.ts";
-import { type LoadedPlan, LoaderThread, type LoadRequest } from "../agent/loader_thread.ts";
+import { LoaderThread, type LoadRequest, planNumber } from "../agent/loader_thread.ts";
+import type { Plan } from "../agent/plan.ts";
+import { interfaceExists } from "./host.ts";
 import { writeDumpFile } from "../runtime/dump_file.ts";
 import { releaseStartSignals } from "../runtime/early_signals.ts";
 import { type Level, log, stderrIsJournal, SYSLOG_PRIORITY } from "../runtime/log.ts";
@@ -122,23 +124,37 @@ STOPPING and a STATUS line, and sends the watchdog keep-alive when WatchdogSec i
       },
       hostname: Deno.hostname(),
     };
-    // The file is read on its own thread, at start and at every reload (adverts go on). The
-    // first load runs at full priority while this thread loads the agent's modules.
-    using loader = new LoaderThread();
-    let first: Promise<LoadedPlan> | null = loader.load(request, null);
+    // At start the file is read here (no advert is due yet); every reload reads it on the loader
+    // thread, started once the agent has started (see LoaderThread).
+    let loader: LoaderThread | null = null;
+    let startPlan: { plan: Plan; seq: number } | null = null;
     const { Agent, ConfigRefused } = await import("../agent.ts");
     let helperNice = 10;
-    let started = false;
     const load: PlanLoader = async () => {
-      const r = await (first ?? loader.load(request, helperNice));
-      first = null;
-      if (r.ok) helperNice = r.plan.checkerNice;
-      if (r.ok && !started) {
-        started = true;
-        const json = (format ?? r.plan.logFormat) === "json";
-        log.setSink((l) => console.error(l), json);
+      if (startPlan !== null) {
+        loader ??= new LoaderThread();
+        const r = await loader.load(request, helperNice);
+        if (r.ok) helperNice = r.plan.checkerNice;
+        return r;
       }
-      return r;
+      const { loadPlan } = await import("../agent/loader.ts");
+      const { readReservedProtocols } = await import("../config/rt_protos.ts");
+      const r = await loadPlan(request, {
+        interfaceExists,
+        reservedProtocols: readReservedProtocols(),
+      });
+      if (!r.ok) return r;
+      helperNice = r.plan.checkerNice;
+      const json = (format ?? r.plan.logFormat) === "json";
+      log.setSink((l) => console.error(l), json);
+      startPlan = { plan: r.plan, seq: planNumber() };
+      return { ...r, seq: startPlan.seq };
+    };
+    /** Starts the loader thread, seeded with the start plan (once the agent has started). */
+    const startLoader = () => {
+      if (loader !== null || startPlan === null) return;
+      loader = new LoaderThread();
+      loader.seed(startPlan.plan, startPlan.seq);
     };
     const service = serviceNotifierFromEnv(log.child("systemd"));
     const testHooks = Deno.env.get(TEST_HOOKS_ENV) === "1";
@@ -240,9 +256,11 @@ STOPPING and a STATUS line, and sends the watchdog keep-alive when WatchdogSec i
       if (!stopping) forceExitAfter(STOP_DEADLINE_MS, () => agent.pidFile);
       await agent.stop().catch(() => {});
       service?.[Symbol.dispose]();
+      (loader as LoaderThread | null)?.[Symbol.dispose]();
       return EXIT_FAILURE;
     }
     ready = true;
+    startLoader();
     if (stopping) {
       log.info("stopping: a stop signal arrived during start-up");
       agent.stop(stopOpts).catch((e) => log.error(`stop failed: ${e}`));
@@ -252,6 +270,7 @@ STOPPING and a STATUS line, and sends the watchdog keep-alive when WatchdogSec i
     }
     await agent.done;
     service?.[Symbol.dispose]();
+    (loader as LoaderThread | null)?.[Symbol.dispose]();
     Deno.removeSignalListener("SIGTERM", term);
     Deno.removeSignalListener("SIGINT", int);
     Deno.removeSignalListener("SIGHUP", hup);
