@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { processCpuNs } from "../ffi/cputime.ts";
 import type { Lab, LabProcess } from "../tests/helpers/netns.ts";
 import { readLines, waitFor } from "../tests/helpers/netns.ts";
 import type { RouterName } from "../tests/helpers/vrrp_lab.ts";
@@ -312,8 +313,15 @@ export function machine(): string {
     `Deno ${Deno.version.deno}`;
 }
 
+/** A reading of the machine's CPU counters (`machineJiffies`). */
+export interface MachineSample {
+  busy: number;
+  total: number;
+  steal: number;
+}
+
 /** Busy and total jiffies of all CPUs (every process on the machine), from /proc/stat. */
-export function machineJiffies(): { busy: number; total: number; steal: number } {
+export function machineJiffies(): MachineSample {
   const f = Deno.readTextFileSync("/proc/stat").split("\n")[0]!.trim().split(/\s+/).slice(1)
     .map(Number);
   const total = f.reduce((a, b) => a + b, 0);
@@ -362,4 +370,50 @@ export function intervalStats(times: number[], intervalMs: number): IntervalStat
     over2: dev.filter((d) => d > 2).length,
     late,
   };
+}
+
+/** "busy B %, steal S %, load L" over a window between two `machineJiffies()` readings. */
+export function windowLoad(m0: MachineSample, m1: MachineSample): string {
+  const total = Math.max(1, m1.total - m0.total);
+  return `busy ${(100 * (m1.busy - m0.busy) / total).toFixed(0)} %, steal ${
+    (100 * (m1.steal - m0.steal) / total).toFixed(1)
+  } %, load ${Deno.loadavg()[0]!.toFixed(1)}`;
+}
+
+/**
+ * CPU time (user + system) of a process in ms, to the nanosecond, every thread included (exited
+ * ones too); NaN if the process is gone.
+ */
+export function processCpuMs(pid: number): number {
+  try {
+    return processCpuNs(pid) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+/** A process's memory in kB: resident, anonymous resident, proportional set size. */
+export interface ProcessMemory {
+  rssKb: number;
+  anonKb: number;
+  pssKb: number;
+}
+
+/** VmRSS and RssAnon (/proc/PID/status) and Pss (smaps_rollup) of a process; NaN if gone. */
+export function processMemory(pid: number): ProcessMemory {
+  const field = (text: string, name: string) => {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text);
+    return m === null ? NaN : Number(m[1]);
+  };
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const rollup = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`);
+    return {
+      rssKb: field(status, "VmRSS"),
+      anonKb: field(status, "RssAnon"),
+      pssKb: field(rollup, "Pss"),
+    };
+  } catch {
+    return { rssKb: NaN, anonKb: NaN, pssKb: NaN };
+  }
 }

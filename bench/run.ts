@@ -27,6 +27,10 @@ export const BENCHMARKS: readonly { name: string; what: string }[] = [
     what: "advert gaps while the master reloads 1,000 x 10 virtual servers, vs keepalived",
   },
   { name: "chaos", what: "seeded chaos, 2 haagent + keepalived, 30 min (only when named)" },
+  {
+    name: "footprint",
+    what: "CPU per event, memory and start-up from 1 to 1,000 instances, vs keepalived",
+  },
   { name: "soak", what: "2 hours with reloads: fds, RSS, keep-alive gaps (only when named)" },
 ];
 

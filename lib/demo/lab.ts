@@ -160,15 +160,17 @@ export class Lab implements AsyncDisposable {
 
   /**
    * Plugs namespace `host` into bridge `bridge` of namespace `sw` with a veth whose end in
-   * `host` is called `ifname`; optional MAC and addresses; both ends up.
+   * `host` is called `ifname`; optional MAC and addresses; both ends up. The end in `sw` is
+   * called `peer` (default: the lab's prefix and `host`; give one when a host has several links
+   * into one switch namespace).
    */
   async plug(
     host: string,
     ifname: string,
     sw: string,
-    opts: { bridge?: string; mac?: string; addrs?: string[] } = {},
+    opts: { bridge?: string; mac?: string; addrs?: string[]; peer?: string } = {},
   ): Promise<void> {
-    const peer = `${this.prefix}${host}`.slice(0, 15);
+    const peer = (opts.peer ?? `${this.prefix}${host}`).slice(0, 15);
     const tmp = `${this.prefix}t${Math.floor(Math.random() * 1e5)}`.slice(0, 15);
     await this.exec(null, ["ip", "link", "add", tmp, "type", "veth", "peer", "name", peer]);
     await this.exec(null, ["ip", "link", "set", tmp, "netns", this.ns(host)]);
