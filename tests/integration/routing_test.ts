@@ -149,16 +149,27 @@ Deno.test({
       const t = await tables(lab);
       return t.some((l) => l.includes("10.85.0.0/16")) && t.some((l) => l.includes("fd93::/32"));
     };
+    // Start-up and the master-down interval at 1 s adverts (3.4 s) on a busy machine: generous;
+    // a timeout shows the agent's log and the tables it left.
+    const waitSettled = async (agent: { log: string[] }) => {
+      try {
+        await waitFor(settled, 30_000);
+      } catch (e) {
+        throw new Error(
+          `${(e as Error).message}\n${(await tables(lab)).join("\n")}\n${agent.log.join("\n")}`,
+        );
+      }
+    };
 
     const ka = lab.startKeepalived("r1", KEEPALIVED);
-    await waitFor(settled, 15_000);
+    await waitSettled(ka);
     await new Promise((r) => setTimeout(r, 500));
     const kaRunning = await tables(lab);
     await lab.stop(ka);
     const kaStopped = await tables(lab);
 
     const ha = lab.startHaagent("r1", HAAGENT);
-    await waitFor(settled, 15_000);
+    await waitSettled(ha);
     await new Promise((r) => setTimeout(r, 500));
     const haRunning = await tables(lab);
     await lab.stop(ha);
@@ -168,7 +179,7 @@ Deno.test({
     const imported = importKeepalivedText(KEEPALIVED, "keepalived.conf", realFs);
     assertEquals(imported.errors, []);
     const im = lab.startHaagent("r1", imported.yaml);
-    await waitFor(settled, 15_000);
+    await waitSettled(im);
     await new Promise((r) => setTimeout(r, 500));
     const imRunning = await tables(lab);
     await lab.stop(im);

@@ -106,6 +106,10 @@ async function crashAndReturn(
   const backup = start("r2", backupKind, 100);
   const downS = 3 * intervalS + 1;
   await lab.waitVip("r1", vip, (downS + 5) * 1000);
+  // A haagent backup may still be starting when a keepalived master already holds the VIP
+  // (Deno's own start-up takes over a second on a busy machine): it must answer as BACKUP
+  // before the window in which it has to stay backup begins.
+  if (backupKind === "haagent") await lab.waitState(backup, "BACKUP", 10_000);
   // The backup stays backup under the master's adverts.
   await new Promise((r) => setTimeout(r, Math.max(500, intervalS * 3000)));
   assert(!(await lab.hasVip("r2", vip)), "the backup must not hold the VIP");

@@ -51,8 +51,9 @@ Deno.test({
     await Deno.writeTextFile(flag, "");
     const r1 = lab.startHaagent("r1", yaml(150, flag, -60, false));
     const r2 = lab.startHaagent("r2", yaml(100, null, 0, false));
-    await lab.waitVip("r1", "10.77.0.50", 5000);
-    await lab.waitState(r2, "BACKUP", 5000);
+    // Start-up (Deno's included) takes seconds on a busy machine: generous, it is not tested here.
+    await lab.waitVip("r1", "10.77.0.50", 15_000);
+    await lab.waitState(r2, "BACKUP", 15_000);
     await Deno.remove(flag);
     await lab.waitVip("r2", "10.77.0.50", 5000);
     await lab.waitVip("r1", "10.77.0.50", 2000, false);
