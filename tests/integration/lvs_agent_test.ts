@@ -57,7 +57,7 @@ virtual_servers:
       stdout: "piped",
     });
     const agent = lab.startHaagent("r1", yaml);
-    await lab.waitVip("r1", "10.77.0.50", 5000);
+    await lab.waitVip("r1", "10.77.0.50", 15_000);
     const rs = async () =>
       (await lab.status(agent) as AgentStatus | null)?.virtualServers[0]?.realServers;
     await waitFor(async () => {

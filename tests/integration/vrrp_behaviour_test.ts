@@ -62,7 +62,7 @@ Deno.test({
     await using lab = await VrrpLab.create("ga");
     const arp = await sniff(lab, "arp or icmp6");
     lab.startHaagent("r1", CONFIG);
-    await lab.waitVip("r1", "10.77.0.50", 5000);
+    await lab.waitVip("r1", "10.77.0.50", 15_000);
     await new Promise((r) => setTimeout(r, 6000));
     const lines = await arp.stop();
     const garps = lines.filter((l) =>
@@ -91,7 +91,7 @@ Deno.test({
   async fn() {
     await using lab = await VrrpLab.create("vr");
     lab.startHaagent("r1", CONFIG);
-    await lab.waitVip("r1", "10.77.0.51", 5000);
+    await lab.waitVip("r1", "10.77.0.51", 15_000);
     await new Promise((r) => setTimeout(r, 500));
     const arp = await sniff(lab, "arp");
     const t0 = performance.now();
@@ -118,8 +118,8 @@ Deno.test({
     await using lab = await VrrpLab.create("lf");
     const r1 = lab.startHaagent("r1", CONFIG);
     const r2 = lab.startHaagent("r2", CONFIG.replaceAll("priority: 150", "priority: 100"));
-    await lab.waitVip("r1", "10.77.0.50", 5000);
-    await lab.waitState(r2, "BACKUP", 5000);
+    await lab.waitVip("r1", "10.77.0.50", 15_000);
+    await lab.waitState(r2, "BACKUP", 15_000);
     // Cut r1's carrier from the switch side: its interface stays up but stops running.
     await lab.lab.exec("sw", ["ip", "link", "set", `${lab.lab.prefix}r1`, "down"]);
     await lab.waitState(r1, "FAULT", 3000);
@@ -151,7 +151,7 @@ Deno.test({
         "{ to: 192.168.78.0/24, blackhole: true }]\n",
     );
     const a = lab.startHaagent("r1", cfg);
-    await lab.waitVip("r1", "10.77.0.50", 5000);
+    await lab.waitVip("r1", "10.77.0.50", 15_000);
     const routes = async () => (await lab.lab.exec("r1", ["ip", "route", "show"])).trim();
     await waitFor(async () => (await routes()).includes("192.168.78.0/24"), 3000);
     const on = await routes();
@@ -223,7 +223,7 @@ Deno.test({
   async fn() {
     await using lab = await VrrpLab.create("sl");
     lab.startHaagent("r1", CONFIG);
-    await lab.waitVip("r1", "10.77.0.50", 5000);
+    await lab.waitVip("r1", "10.77.0.50", 15_000);
     await new Promise((r) => setTimeout(r, 1500));
     const ts = threads(await agentPid(lab, "r1"));
     const show = JSON.stringify(ts);

@@ -138,7 +138,7 @@ Deno.test({
     assertMatch(await ruleset(lab, "r1"), /table ip haagent/);
     // A restarted agent that starts as backup must not keep dropping traffic to the address.
     const again = lab.startHaagent("r1", haagentYaml("r1", 150));
-    await lab.waitState(again, "BACKUP", 5000);
+    await lab.waitState(again, "BACKUP", 15_000);
     assertEquals((await ruleset(lab, "r1")).trim(), "", "the leftover table is gone at start");
     assertMatch(again.log.join("\n"), /removed table ip haagent left by an earlier run/);
     await lab.waitVip("r1", NO_ACCEPT, 10_000);

@@ -77,8 +77,8 @@ Deno.test({
     const flag = `${lab.dir}/flag`;
     await Deno.writeTextFile(flag, "");
     const r1 = lab.startHaagent("r1", yaml(150, flag, 0, true));
-    await lab.waitVip("r1", "10.77.0.50", 5000);
-    await lab.waitVip("r1", "10.77.0.52", 5000);
+    await lab.waitVip("r1", "10.77.0.50", 15_000);
+    await lab.waitVip("r1", "10.77.0.52", 15_000);
     await Deno.remove(flag);
     await lab.waitVip("r1", "10.77.0.50", 3000, false);
     await lab.waitVip("r1", "10.77.0.52", 3000, false);
@@ -126,7 +126,7 @@ vrrp_instances:
     track_processes: [daemon]
 `,
       );
-      await lab.waitVip("r1", "10.77.0.50", 5000);
+      await lab.waitVip("r1", "10.77.0.50", 15_000);
       assertEquals((await lab.status(r1))?.instances[0]?.state, "MASTER");
       daemon.kill("SIGKILL");
       await daemon.status;
