@@ -139,7 +139,10 @@ export class TrackingRuntime {
       this.#scripts.set(name, run);
       if (problem !== null) {
         this.#log.error(
-          `Disabling track script ${name} since not found/accessible: ${problem} ` +
+          // keepalived's two wordings, so that a search for either finds the line.
+          `Disabling track script ${name} ${
+            /refused/.test(problem) ? "due to insecure" : "since not found/accessible"
+          }: ${problem} ` +
             `(as keepalived: the instances tracking it go on without it)`,
         );
         continue;

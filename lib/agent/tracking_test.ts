@@ -152,7 +152,12 @@ Deno.test("track scripts: one keepalived would not run is disabled, the instance
     () => {},
     () => Promise.resolve([]),
     () => [],
-    (sp) => (sp.command.startsWith("/missing") ? `${sp.command}: not found` : null),
+    (sp) =>
+      sp.command.startsWith("/missing")
+        ? `${sp.command}: not found`
+        : sp.command.startsWith("/unsafe")
+        ? `refused by enable_script_security: ${sp.command} is writable by uid 1000`
+        : null,
   );
   const script = (command: string) => ({
     name: "chk",
@@ -199,5 +204,12 @@ Deno.test("track scripts: one keepalived would not run is disabled, the instance
   clock.advance(0);
   await new Promise((r) => setTimeout(r, 300));
   assertEquals(rt.compute(ip, () => true)?.fault, true);
+  // Refused by the script security: disabled too, in keepalived's words for it.
+  rt.apply(plan("/unsafe/chk.sh"));
+  assertEquals(rt.compute(ip, () => true), { fault: false, reasons: [], priority: 100 });
+  assertEquals(
+    lines.filter((l) => l.includes("Disabling track script chk due to insecure")).length,
+    1,
+  );
   rt.stop();
 });
