@@ -181,6 +181,77 @@ export function setLatencySlice(
   return n;
 }
 
+/**
+ * The runtime's pool threads (tokio's blocking pool: Deno names them `tokio-runtime-worker`, cut
+ * to 15 characters). Every `nonblocking` FFI call runs on one of them, the Reactor's epoll_wait
+ * included, whichever thread asked for it, and a pool thread is started by whichever thread
+ * needed one: one a Web Worker started has the worker's nice.
+ */
+export function isRuntimeThread(name: string): boolean {
+  return name.startsWith("tokio-runtime-w");
+}
+
+/**
+ * Gives the runtime's pool threads (`isRuntimeThread`) that `seen` does not hold yet the VRRP
+ * thread's scheduling: SCHED_RR at `realtimePriority`, or else the nice of the process's main
+ * thread (the VRRP thread) with a `sliceUs` slice. A pool thread started by a Web Worker (nice
+ * 10, see `demoteThisThread`) may later run the Reactor's wait, and then the VRRP thread's
+ * timers wake through a thread that loses the CPU to everything at nice 0. Lowering a nice
+ * needs CAP_SYS_NICE or RLIMIT_NICE. Adds the ids it looked at to `seen` (and forgets the ids
+ * of threads gone); returns how many threads were changed and the first failure, if any.
+ */
+export function promoteRuntimeThreads(
+  seen: Set<number>,
+  realtimePriority: number | null,
+  sliceUs: number,
+): { changed: number; error: SyscallError | null } {
+  const ids = threadIds();
+  const live = new Set(ids);
+  for (const tid of seen) if (!live.has(tid)) seen.delete(tid);
+  let changed = 0;
+  let error: SyscallError | null = null;
+  let mainNice: number | null = null;
+  for (const tid of ids) {
+    if (seen.has(tid)) continue;
+    seen.add(tid);
+    if (!isRuntimeThread(threadName(tid))) continue;
+    try {
+      const st = threadSched(tid);
+      if (realtimePriority !== null) {
+        if (st.policy === SCHED_RR) continue;
+        setScheduler(tid, SCHED_RR, realtimePriority);
+      } else {
+        mainNice ??= threadSched(Deno.pid).nice;
+        if (st.policy !== SCHED_OTHER || st.nice <= mainNice) continue;
+        setOtherAttr(tid, mainNice, sliceUs);
+      }
+      changed++;
+    } catch (e) {
+      if (e instanceof SyscallError && e.code === "ESRCH") continue; // ended meanwhile
+      if (e instanceof SyscallError) error ??= e;
+      else if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  return { changed, error };
+}
+
+/** sched_setattr: SCHED_OTHER at `nice` with a `sliceUs` slice. Throws SyscallError. */
+function setOtherAttr(tid: number, nice: number, sliceUs: number): void {
+  const attr = new Uint8Array(SCHED_ATTR_SIZE);
+  const v = new DataView(attr.buffer);
+  v.setUint32(0, SCHED_ATTR_SIZE, true);
+  v.setUint32(4, SCHED_OTHER, true);
+  v.setInt32(16, nice, true);
+  v.setBigUint64(24, BigInt(Math.round(sliceUs * 1000)), true);
+  if (libc().sched_setattr(syscallNumber("sched_setattr"), tid, attr, 0) !== 0n) {
+    throw new SyscallError(
+      "sched_setattr",
+      errno(),
+      `Cannot give thread ${tid} nice ${nice} and a ${sliceUs} us slice`,
+    );
+  }
+}
+
 /** The policy (field 41) and nice value (field 19) of a thread, from one read of its stat. */
 function threadSched(tid: number): { policy: number; nice: number } {
   const stat = Deno.readTextFileSync(`/proc/self/task/${tid}/stat`);

@@ -2,7 +2,9 @@ import { assert, assertEquals, assertThrows } from "../tests/helpers/assert.ts";
 import {
   clearRealtimePriority,
   isHelperThread,
+  isRuntimeThread,
   processThreads,
+  promoteRuntimeThreads,
   setHelperNice,
   setRealtimePriority,
   threadName,
@@ -98,4 +100,57 @@ Deno.test("sched: helper threads get a nice value, the others keep theirs", () =
     if (Deno.uid() === 0) setHelperNice(0);
   }
   assertThrows(() => setHelperNice(20), RangeError);
+});
+
+Deno.test({
+  name: "sched: pool threads a nice-10 Worker started get the main thread's nice back",
+  ignore: !root,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // The worker lowers its own priority (as the load-balancer and loader workers do), then
+    // blocks six pool threads at once (nonblocking poll() calls): the pool must grow, and the
+    // threads it starts from the worker's thread inherit nice 10.
+    const src = `
+      const c = Deno.dlopen("libc.so.6", {
+        setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
+        poll: { parameters: ["pointer", "u64", "i32"], result: "i32", nonblocking: true },
+      });
+      self.onmessage = async () => {
+        c.symbols.setpriority(0, 0, 10);
+        await Promise.all(Array.from({ length: 6 }, () => c.symbols.poll(null, 0n, 300)));
+        self.postMessage("done");
+      };
+      self.postMessage("up");`;
+    const w = new Worker(`data:application/javascript,${encodeURIComponent(src)}`, {
+      type: "module",
+    });
+    try {
+      let next!: (v: unknown) => void;
+      w.onmessage = (e) => next(e.data);
+      await new Promise((r) => (next = r));
+      const done = new Promise((r) => (next = r));
+      w.postMessage("go");
+      await done;
+      const pool = () => processThreads().filter((t) => isRuntimeThread(threadName(t)));
+      const niced = pool().filter((t) => niceOf(t) === 10);
+      assert(niced.length > 0, `no pool thread at nice 10: ${pool().map(niceOf)}`);
+      const seen = new Set<number>();
+      const r = promoteRuntimeThreads(seen, null, 100);
+      assertEquals(r.error, null);
+      assert(r.changed >= niced.length, `${r.changed} changed, ${niced.length} at nice 10`);
+      for (const t of pool()) assertEquals(niceOf(t) ?? 0, 0, `pool thread ${t}`);
+      // Threads looked at once are not looked at again.
+      assertEquals(promoteRuntimeThreads(seen, null, 100).changed, 0);
+    } finally {
+      w.terminate();
+    }
+  },
+});
+
+Deno.test("sched: pool threads are told apart by name", () => {
+  assert(isRuntimeThread("tokio-runtime-w"));
+  assert(!isRuntimeThread("worker-1"));
+  assert(!isRuntimeThread("deno"));
+  assert(!isRuntimeThread("V8 DefaultWorke"));
 });

@@ -8,8 +8,13 @@
 import { scriptPolicy } from "./runtime/script_security.ts";
 import { type Mailer, mailerFor } from "./runtime/mail.ts";
 import { Reactor } from "../ffi/reactor.ts";
-import { ReactorClock } from "../ffi/timer.ts";
-import { setHelperNice, setLatencySlice, setRealtimePriority } from "../ffi/sched.ts";
+import { ReactorClock, type ReactorTimer } from "../ffi/timer.ts";
+import {
+  promoteRuntimeThreads,
+  setHelperNice,
+  setLatencySlice,
+  setRealtimePriority,
+} from "../ffi/sched.ts";
 import { LinkCache } from "./agent/links.ts";
 import { StaticRouting } from "./agent/routing.ts";
 import { VrrpKernel } from "./agent/vrrp_kernel.ts";
@@ -103,6 +108,12 @@ export class Agent {
   #reloads = 0;
   /** The SCHED_RR priority applied at start (a reload does not change it), or null. */
   #realtime: number | null = null;
+  /** The runtime's pool threads already looked at (see `#promoteRuntimeThreads`). */
+  readonly #runtimeThreads = new Set<number>();
+  #runtimeThreadsWarned = false;
+  /** Reloads under way: pool threads are then looked for every 100 ms, not every second. */
+  #reloading = 0;
+  #sweepTimer: ReactorTimer | null = null;
   #lastReload: AgentStatus["lastReload"] = null;
   #stopping: Promise<void> | null = null;
   #done!: () => void;
@@ -241,6 +252,7 @@ export class Agent {
       this.#applyHelperNice();
       if (this.#realtime !== null) this.#applyRealtime(this.#realtime, true);
     });
+    this.#sweepRuntimeThreads();
     this.#log.info(
       `haagent ${VERSION} started: ${plan.instances.length} VRRP instance(s), ` +
         `control ${plan.control}, pid ${Deno.pid}`,
@@ -312,6 +324,38 @@ export class Agent {
     } catch (e) {
       this.#log.warn(`${(e as Error).message}: helper threads keep their priority`);
     }
+  }
+
+  /**
+   * The runtime's pool threads run the Reactor's wait, so the VRRP thread's timers wake through
+   * one of them; one that a worker started has the worker's nice 10 and loses the CPU on a busy
+   * machine (the VRRP thread was seen asleep in epoll_wait for 0.41 and 1.25 s while adverts
+   * were due): they get the VRRP thread's scheduling (`promoteRuntimeThreads`). A failure (no
+   * CAP_SYS_NICE) is logged once.
+   */
+  #promoteRuntimeThreads(): void {
+    try {
+      const { error } = promoteRuntimeThreads(this.#runtimeThreads, this.#realtime, 100);
+      if (error !== null && !this.#runtimeThreadsWarned) {
+        this.#runtimeThreadsWarned = true;
+        this.#log.warn(
+          `${error.message}: runtime threads started by helper threads keep their nice ` +
+            `(without CAP_SYS_NICE adverts may be late on a busy machine)`,
+        );
+      }
+    } catch { /* /proc unreadable: the threads keep what they have */ }
+  }
+
+  /** Looks for new pool threads now, then every second (100 ms during a reload) until stop. */
+  #sweepRuntimeThreads(): void {
+    this.#sweepTimer?.cancel();
+    this.#sweepTimer = null;
+    if (this.#stopping !== null) return;
+    this.#promoteRuntimeThreads();
+    this.#sweepTimer = this.#clock.setTimer(
+      this.#reloading > 0 ? 100 : 1000,
+      () => this.#sweepRuntimeThreads(),
+    );
   }
 
   #applyRealtime(priority: number, quiet = false): void {
@@ -588,9 +632,14 @@ export class Agent {
   /** Re-reads the file; unchanged instances keep their state and VIPs. Never throws. */
   reload(): Promise<{ ok: boolean; message: string }> {
     this.#service?.reloadBegin();
+    this.#reloading++;
+    if (this.#sweepTimer !== null) this.#sweepRuntimeThreads();
     const next = this.#reloadChain.then(() => this.#reload());
     this.#reloadChain = next.catch(() => {});
-    next.finally(() => this.#service?.reloadDone()).catch(() => {});
+    next.finally(() => {
+      this.#reloading--;
+      this.#service?.reloadDone();
+    }).catch(() => {});
     return next;
   }
 
