@@ -130,7 +130,9 @@ if (import.meta.main) {
   const log: string[] = [];
   const gcLines: { tMs: number; line: string }[] = [];
   const flags = ["--v8-flags=--trace-gc" + (values.extra ? `,${values.extra}` : "")];
+  // V8 prints the GC lines through C stdio: line-buffered by stdbuf, they arrive when printed.
   const proc = vl.lab.spawn("r1", [
+    ...(haveCommand("stdbuf") ? ["stdbuf", "-oL"] : []),
     Deno.execPath(),
     "run",
     "-A",
