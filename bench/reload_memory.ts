@@ -10,8 +10,8 @@
  *
  *   deno run -A bench/reload_memory.ts [--agents=LABEL=CMD,...] [--reloads=20] [--rounds=1]
  *
- * CMD is a compiled binary (`dist/haagent`) or a main.ts, run as `deno task start` does (with
- * `--v8-flags=--no-memory-reducer`); the default is this checkout's main.ts.
+ * CMD is a compiled binary (`dist/haagent`) or a main.ts, run with the V8 flags of this
+ * checkout's `deno task start`; the default is this checkout's main.ts.
  *
  * @module
  */
@@ -36,11 +36,15 @@ const RELOADS = Number(values.reloads);
 const CHECKPOINTS = [1, 5, 20, 50, 100].filter((n) => n <= RELOADS);
 const VIP = "10.77.0.51";
 
+/** The V8 flags of `deno task start` (the compiled binary has them built in). */
+function startFlags(): string[] {
+  const tasks = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url))).tasks;
+  return String(tasks?.start ?? "").split(/\s+/).filter((a) => a.startsWith("--v8-flags="));
+}
+
 /** The command that runs one agent. */
 function command(spec: string): string[] {
-  if (spec.endsWith(".ts")) {
-    return [Deno.execPath(), "run", "-A", "--v8-flags=--no-memory-reducer", spec];
-  }
+  if (spec.endsWith(".ts")) return [Deno.execPath(), "run", "-A", ...startFlags(), spec];
   return [spec];
 }
 
