@@ -18,6 +18,13 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const VIP_A = "10.77.0.51";
 const VIP_B = "10.77.0.52";
 const INTERVAL_S = 0.1;
+/**
+ * The longest gap allowed between the master's adverts around a reload: three intervals, under
+ * the backup's master-down interval (3 x 100 ms + its skew, 361 ms), so it never takes over. A
+ * reload that blocked the VRRP thread (0.8 s before the loader thread) fails it; a busy machine
+ * that gives the thread no CPU for two intervals does not (224 ms seen once in a full run).
+ */
+const MAX_GAP_S = 3 * INTERVAL_S;
 
 function yaml(router: string, prioA: number | string, prioB: number | null): string {
   const b = prioB === null ? "" : `  VI_B:
@@ -164,7 +171,7 @@ Deno.test({
         );
         assert(g.count >= 8, `${how}: only ${g.count} adverts for vrid ${vrid}`);
         assertEquals(g.prio0, 0, `${how}: priority-0 adverts for vrid ${vrid}`);
-        assert(g.maxGap <= 2 * INTERVAL_S, `${how}: vrid ${vrid} advert gap ${g.maxGap} s`);
+        assert(g.maxGap <= MAX_GAP_S, `${how}: vrid ${vrid} advert gap ${g.maxGap} s`);
       }
       assert(r1.log.some((l) => l.includes(`reloaded ${file}: 2 instance(s) unchanged`)), how);
     }
@@ -235,7 +242,7 @@ Deno.test({
     const gB = advertGaps(adverts, ROUTERS.r1.addr4, 52);
     console.log(`priority change: vrid 52 max gap ${(gB.maxGap * 1000).toFixed(0)} ms`);
     assertEquals(gB.prio0, 0);
-    assert(gB.maxGap <= 2 * INTERVAL_S, `vrid 52 advert gap ${gB.maxGap} s`);
+    assert(gB.maxGap <= MAX_GAP_S, `vrid 52 advert gap ${gB.maxGap} s`);
     const gA = advertGaps(adverts, ROUTERS.r2.addr4, 51);
     assert(gA.count > 3, "r2 does not advertise VI_A");
     // The monitor does see deletions (VI_A's VIP left r1), and none of VI_B's.
