@@ -1,13 +1,22 @@
 /**
- * The one event loop for file descriptors: an epoll set waited on by a single `nonblocking`
- * epoll_wait (on a helper thread), with every handler run synchronously on the JS thread, so
- * handlers do their I/O with MSG_DONTWAIT and read errno correctly. An eventfd wakes the wait
- * for `close()`. See ENVIRONMENT.md "Deno" for why it has this shape.
+ * The one event loop for file descriptors: an epoll set whose handlers all run synchronously on
+ * the JS thread, so handlers do their I/O with MSG_DONTWAIT and read errno correctly. See
+ * ENVIRONMENT.md "Deno" for why it has this shape.
+ *
+ * Two ways to wait, chosen before each wait:
+ * - on the JS thread (`waitOnThread`, main thread only): a synchronous epoll_wait, with the Deno
+ *   runtime's own epoll fd in the set and the runtime's timers' deadlines as the timeout
+ *   (ffi/runtime_wait.ts), one wake-up per event, as a C daemon has;
+ * - on a helper thread: a single `nonblocking` epoll_wait, while the JS thread is back in the
+ *   runtime's event loop. Used whenever the runtime has work of its own (its fd was readable,
+ *   a timer of its is due, a signal interrupted the wait), for one wait, and always without
+ *   `waitOnThread`. An eventfd wakes this wait for `close()`.
  *
  * @module
  */
 import { errno, libc } from "./libc.ts";
 import { Errno, SyscallError } from "./errno.ts";
+import { findRuntimeWait, type RuntimeWait } from "./runtime_wait.ts";
 import {
   decodeEpollEvent,
   EFD_CLOEXEC,
@@ -36,6 +45,21 @@ export interface ReactorOptions {
   onFailure?: FailureReport;
   /** Events fetched per epoll_wait (default 64). */
   maxEvents?: number;
+  /**
+   * Wait on the JS thread when the runtime has nothing to do (see @module); only honoured on
+   * the main thread, where one Reactor at a time may use it. Default false.
+   */
+  waitOnThread?: boolean;
+}
+
+/** How the Reactor's waits went: per kind of wait, and the rounds handed to the runtime. */
+export interface ReactorWaits {
+  /** Waits on the JS thread. */
+  onThread: number;
+  /** Waits on a helper thread (`nonblocking`). */
+  onHelper: number;
+  /** Waits on the JS thread that ended for the runtime (its fd, a timer, a signal). */
+  forRuntime: number;
 }
 
 interface Watch {
@@ -43,12 +67,37 @@ interface Watch {
   token: bigint;
   onReady: () => void;
   label: string;
+  quiet: boolean;
+}
+
+/** How a handler behaves (`Reactor.watch`). */
+export interface WatchOptions {
+  /**
+   * The handler only does synchronous work (reads, sends, computes, sets timers) and leaves no
+   * promise continuation behind; when it does start asynchronous work it says so with
+   * `Reactor.busy()`. After a round of quiet handlers, a wait on the JS thread needs no pass of
+   * the runtime's event loop first. Default false.
+   */
+  quiet?: boolean;
 }
 
 const WAKE_TOKEN = 0n;
-// After a wait returns, poll this many more times synchronously before waiting again: cheap
-// when busy, bounded so timers and other tasks still run.
+/** The runtime's epoll fd, while it is in the set. */
+const RUNTIME_TOKEN = 0xffff_ffff_ffff_ffffn;
+// After a wait on a helper thread returns, poll this many more times synchronously before
+// waiting again: cheap when busy, bounded so timers and other tasks still run.
 const DRAIN_ROUNDS = 8;
+/**
+ * The longest the runtime goes without a round of its own while the Reactor waits on the JS
+ * thread: a bound for what its fd and tracked timers do not show (a timer set before tracking
+ * began).
+ */
+const RUNTIME_ROUND_MAX_MS = 5000;
+/**
+ * The longest between passes of the runtime's event loop while only quiet handlers run: a
+ * bound for a quiet handler that left a continuation after all.
+ */
+const TURN_MAX_MS = 1000;
 
 /** Runs readable- and writable-fd handlers on the JS thread from one epoll set. */
 export class Reactor implements Disposable {
@@ -62,6 +111,19 @@ export class Reactor implements Disposable {
   #closed = false;
   #running = false;
   readonly #onFailure: FailureReport;
+  /** The runtime of this thread, when waits may run on the JS thread (found by `run()`). */
+  #runtime: RuntimeWait | null = null;
+  readonly #wantThread: boolean;
+  #runtimeInSet = false;
+  /** The runtime has work: the next wait runs on a helper thread. */
+  #runtimeBusy = true;
+  #lastRuntimeRoundMs = 0;
+  /** A handler of this round may have left promise continuations: the next wait turns first. */
+  #roundBusy = true;
+  #lastTurnMs = 0;
+  readonly #waits: ReactorWaits = { onThread: 0, onHelper: 0, forRuntime: 0 };
+  readonly #beforeWait = new Set<() => void>();
+  #helperWaiting = false;
 
   /** Creates the epoll set (EPOLL_CLOEXEC) and its wake-up eventfd (non-blocking). */
   constructor(opts: ReactorOptions = {}) {
@@ -83,6 +145,52 @@ export class Reactor implements Disposable {
       this.#release();
       throw new SyscallError("epoll_ctl", e, "Cannot watch the reactor's eventfd");
     }
+    this.#wantThread = opts.waitOnThread === true;
+  }
+
+  /**
+   * Whether waits may run on the JS thread (`waitOnThread` was asked and is possible here; known
+   * once `run()` has started).
+   */
+  get waitsOnThread(): boolean {
+    return this.#runtime !== null;
+  }
+
+  /** Whether a wait is running on a helper thread now (the JS thread is free meanwhile). */
+  get helperWaiting(): boolean {
+    return this.#helperWaiting;
+  }
+
+  /**
+   * Calls `fn` right before every wait (a clock arms its timer there, once per round, for
+   * whatever the handlers of the round changed). Dispose to stop.
+   */
+  onBeforeWait(fn: () => void): Disposable {
+    this.#beforeWait.add(fn);
+    return { [Symbol.dispose]: () => this.#beforeWait.delete(fn) };
+  }
+
+  #runBeforeWait(): void {
+    for (const fn of this.#beforeWait) {
+      try {
+        fn();
+      } catch (e) {
+        this.#onFailure("a before-wait hook", e);
+      }
+    }
+  }
+
+  /**
+   * A quiet handler (or timer) started asynchronous work: before the next wait on the JS thread
+   * the runtime's event loop gets a pass, so that promise continuations run.
+   */
+  busy(): void {
+    this.#roundBusy = true;
+  }
+
+  /** How many waits ran where (a copy). */
+  get waits(): ReactorWaits {
+    return { ...this.#waits };
   }
 
   /** Whether `run()` is looping. */
@@ -99,9 +207,15 @@ export class Reactor implements Disposable {
    * Calls `onReadable` on the JS thread whenever `fd` is readable (level-triggered); the
    * handler reads until EAGAIN. Disposing the result stops watching. `events` (default EPOLLIN)
    * picks other epoll events; EPOLLERR and EPOLLHUP are always reported, so a handler must
-   * find out what happened itself (read, or getsockopt SO_ERROR).
+   * find out what happened itself (read, or getsockopt SO_ERROR). See `WatchOptions.quiet`.
    */
-  watch(fd: number, onReadable: () => void, label: string, events: number = EPOLLIN): Disposable {
+  watch(
+    fd: number,
+    onReadable: () => void,
+    label: string,
+    events: number = EPOLLIN,
+    opts: WatchOptions = {},
+  ): Disposable {
     if (this.#closed) throw new Error(`Cannot watch ${label}: the reactor is closed`);
     const token = this.#nextToken++;
     const ev = encodeEpollEvent({ events, data: token });
@@ -111,7 +225,7 @@ export class Reactor implements Disposable {
     // The kernel drops a closed fd from the set by itself, so an fd number can come back.
     const stale = this.#byFd.get(fd);
     if (stale !== undefined) this.#byToken.delete(stale.token);
-    const w: Watch = { fd, token, onReady: onReadable, label };
+    const w: Watch = { fd, token, onReady: onReadable, label, quiet: opts.quiet === true };
     this.#byToken.set(token, w);
     this.#byFd.set(fd, w);
     return { [Symbol.dispose]: () => this.#unwatch(w) };
@@ -136,18 +250,79 @@ export class Reactor implements Disposable {
   }
 
   /**
-   * Runs the wait loop until `close()`: one `nonblocking` epoll_wait in flight at a time; the
-   * ready handlers run synchronously on the JS thread; a handler that throws is logged and the
-   * loop goes on. Rejects only if epoll itself fails.
+   * Runs the wait loop until `close()`: one wait at a time (see @module for where); the ready
+   * handlers run synchronously on the JS thread; a handler that throws is logged and the loop
+   * goes on. Rejects only if epoll itself fails.
    */
   async run(): Promise<void> {
     if (this.#running) throw new Error("The reactor is already running");
     if (this.#closed) return;
     this.#running = true;
+    if (this.#wantThread) this.#runtime = await findRuntimeWait();
+    this.#lastRuntimeRoundMs = performance.now();
     const c = libc();
     try {
       while (!this.#closed) {
-        let n = await c.epoll_wait(this.#epfd, this.#events, this.#maxEvents, -1);
+        const rt = this.#runtime;
+        if (rt !== null && !this.#runtimeBusy) {
+          // What the runtime has queued runs first: the wait below holds the thread.
+          if (this.#roundBusy || performance.now() - this.#lastTurnMs >= TURN_MAX_MS) {
+            await rt.turn();
+            this.#roundBusy = false;
+            this.#lastTurnMs = performance.now();
+            if (this.#closed) break;
+          }
+          const now = performance.now();
+          const timerDue = rt.nextTimerMs();
+          const roundDue = this.#lastRuntimeRoundMs + RUNTIME_ROUND_MAX_MS;
+          const turnDue = this.#lastTurnMs + TURN_MAX_MS;
+          if (timerDue <= now || roundDue <= now) {
+            this.#runtimeBusy = true; // a round of its own: its timers fire there
+            this.#waits.forRuntime++;
+            continue;
+          }
+          if (turnDue <= now) {
+            this.#roundBusy = true;
+            continue;
+          }
+          const until = Math.min(timerDue, roundDue, turnDue);
+          this.#watchRuntime(true);
+          this.#runBeforeWait();
+          this.#waits.onThread++;
+          const n = c.epoll_wait_now(
+            this.#epfd,
+            this.#events,
+            this.#maxEvents,
+            Math.ceil(until - now),
+          );
+          if (n < 0) {
+            const e = errno();
+            if (e !== Errno.EINTR) {
+              throw new SyscallError("epoll_wait", e, "Cannot wait for events");
+            }
+            // A signal: the runtime's handler has something for its listeners.
+            this.#runtimeBusy = true;
+          } else if (n > 0) {
+            this.#dispatch(n);
+          }
+          // n === 0: a runtime timer, a runtime round or a turn is due (the next round sees).
+          if (this.#runtimeBusy) this.#waits.forRuntime++;
+          continue;
+        }
+        this.#watchRuntime(false);
+        this.#runBeforeWait();
+        this.#waits.onHelper++;
+        this.#helperWaiting = true;
+        let n: number;
+        try {
+          n = await c.epoll_wait(this.#epfd, this.#events, this.#maxEvents, -1);
+        } finally {
+          this.#helperWaiting = false;
+        }
+        // The runtime had the thread while this wait ran.
+        this.#runtimeBusy = false;
+        this.#roundBusy = true;
+        this.#lastRuntimeRoundMs = performance.now();
         if (this.#closed) break;
         if (n < 0) {
           // errno of a nonblocking call is another thread's: ask again synchronously.
@@ -172,6 +347,25 @@ export class Reactor implements Disposable {
     }
   }
 
+  /** Puts the runtime's epoll fd in the set (waits on the JS thread) or takes it out. */
+  #watchRuntime(on: boolean): void {
+    const rt = this.#runtime;
+    if (rt === null || on === this.#runtimeInSet) return;
+    const ev = encodeEpollEvent({ events: EPOLLIN, data: RUNTIME_TOKEN });
+    if (libc().epoll_ctl(this.#epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, rt.fd, ev) < 0) {
+      const e = errno();
+      // The runtime's fd cannot be watched: wait on a helper thread from now on.
+      this.#runtime = null;
+      rt.close();
+      this.#onFailure(
+        "watching the runtime's epoll fd",
+        new SyscallError("epoll_ctl", e, `fd ${rt.fd}`),
+      );
+      return;
+    }
+    this.#runtimeInSet = on;
+  }
+
   #dispatch(n: number): void {
     const ready: bigint[] = [];
     for (let i = 0; i < n; i++) ready.push(decodeEpollEvent(this.#events, i).data);
@@ -181,8 +375,13 @@ export class Reactor implements Disposable {
         libc().read(this.#efd, new Uint8Array(8), 8n);
         continue;
       }
+      if (token === RUNTIME_TOKEN) {
+        this.#runtimeBusy = true;
+        continue;
+      }
       const w = this.#byToken.get(token);
       if (w === undefined) continue;
+      if (!w.quiet) this.#roundBusy = true;
       try {
         w.onReady();
       } catch (e) {
@@ -195,6 +394,7 @@ export class Reactor implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // A wait on the JS thread is not running while this runs: only a helper's needs waking.
     if (this.#running) {
       const one = new Uint8Array(8);
       one[0] = 1;
@@ -209,6 +409,9 @@ export class Reactor implements Disposable {
   }
 
   #release(): void {
+    this.#beforeWait.clear();
+    this.#runtime?.close();
+    this.#runtime = null;
     this.#byToken.clear();
     this.#byFd.clear();
     if (this.#efd >= 0) libc().close(this.#efd);

@@ -5,6 +5,11 @@
  * the earliest deadline of a binary heap, and runs due callbacks on the JS thread when the
  * Reactor sees it readable.
  *
+ * The timerfd is armed at most once per round of the Reactor, right before it waits, and only
+ * when the earliest deadline changed: a master's advert costs one timerfd_settime, a backup's
+ * received advert (its Master_Down_Timer moved later) one too, and never an early wake-up. Only a
+ * timer set earlier than the armed deadline while a wait runs on a helper thread arms at once.
+ *
  * @module
  */
 import { errno, libc } from "./libc.ts";
@@ -21,6 +26,7 @@ interface Entry {
   at: number;
   seq: number;
   fn: (() => void) | null;
+  quiet: boolean;
 }
 
 /** A pending timer; cancelling it (or disposing it) more than once is harmless. */
@@ -39,7 +45,10 @@ export class ReactorClock implements Disposable {
   #cancelled = 0;
   /** The deadline the timerfd is armed for (Infinity when disarmed). */
   #armedAt = Infinity;
+  #arms = 0;
   #watch: Disposable;
+  readonly #hook: Disposable;
+  readonly #reactor: Reactor;
   readonly #spec = new BigInt64Array(4);
   readonly #buf = new Uint8Array(8);
   readonly #onFailure: FailureReport;
@@ -47,15 +56,19 @@ export class ReactorClock implements Disposable {
   /** `onFailure` is told when a timer callback throws (default: a line on stderr). */
   constructor(reactor: Reactor, onFailure: FailureReport = stderrFailure) {
     this.#onFailure = onFailure;
+    this.#reactor = reactor;
     const c = libc();
     this.#fd = c.timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (this.#fd < 0) throw new SyscallError("timerfd_create", errno(), "Cannot create a timer");
     try {
-      this.#watch = reactor.watch(this.#fd, () => this.#fire(), "timerfd");
+      this.#watch = reactor.watch(this.#fd, () => this.#fire(), "timerfd", undefined, {
+        quiet: true,
+      });
     } catch (e) {
       c.close(this.#fd);
       throw e;
     }
+    this.#hook = reactor.onBeforeWait(() => this.#arm());
   }
 
   /** Monotonic milliseconds (fractional). */
@@ -63,16 +76,31 @@ export class ReactorClock implements Disposable {
     return performance.now();
   }
 
+  /** How many times the timerfd was armed or disarmed (timerfd_settime calls). */
+  get arms(): number {
+    return this.#arms;
+  }
+
   /** How many timers are pending (cancelled ones excluded). */
   get pending(): number {
     return this.#heap.length - this.#cancelled;
   }
 
-  /** Runs `fn` once after `delayMs` (clamped to >= 0). */
-  setTimer(delayMs: number, fn: () => void): ReactorTimer {
-    const entry: Entry = { at: this.now() + Math.max(0, delayMs), seq: this.#seq++, fn };
+  /**
+   * Runs `fn` once after `delayMs` (clamped to >= 0). `quiet`: `fn` leaves no promise
+   * continuation behind (see `WatchOptions.quiet` of the Reactor).
+   */
+  setTimer(delayMs: number, fn: () => void, opts: { quiet?: boolean } = {}): ReactorTimer {
+    const entry: Entry = {
+      at: this.now() + Math.max(0, delayMs),
+      seq: this.#seq++,
+      fn,
+      quiet: opts.quiet === true,
+    };
     this.#push(entry);
-    if (entry.at < this.#armedAt) this.#arm();
+    // The Reactor arms before its next wait; one already running on a helper thread must be
+    // cut short.
+    if (entry.at < this.#armedAt && this.#reactor.helperWaiting) this.#arm();
     const cancel = () => {
       if (entry.fn === null) return;
       entry.fn = null;
@@ -97,16 +125,19 @@ export class ReactorClock implements Disposable {
         continue;
       }
       e.fn = null;
+      if (!e.quiet) this.#reactor.busy();
       try {
         fn();
       } catch (err) {
         this.#onFailure("timer callback", err);
       }
     }
-    this.#arm();
   }
 
-  /** Arms the timerfd for the earliest live deadline (relative, nanoseconds), or disarms it. */
+  /**
+   * Arms the timerfd for the earliest live deadline (relative, nanoseconds), or disarms it; no
+   * system call when that deadline is the one armed.
+   */
   #arm(): void {
     while (this.#heap.length > 0 && this.#heap[0]!.fn === null) {
       this.#pop();
@@ -114,6 +145,7 @@ export class ReactorClock implements Disposable {
     }
     if (this.#fd < 0) return;
     const at = this.#heap.length > 0 ? this.#heap[0]!.at : Infinity;
+    if (at === this.#armedAt) return;
     const s = this.#spec;
     s.fill(0n);
     if (at !== Infinity) {
@@ -122,6 +154,7 @@ export class ReactorClock implements Disposable {
       s[2] = BigInt(Math.floor(ns / 1e9));
       s[3] = BigInt(ns % 1e9);
     }
+    this.#arms++;
     if (libc().timerfd_settime(this.#fd, 0, new Uint8Array(s.buffer), null) !== 0) {
       throw new SyscallError("timerfd_settime", errno(), "Cannot arm the timer");
     }
@@ -174,6 +207,7 @@ export class ReactorClock implements Disposable {
   /** Stops watching and closes the timerfd; pending timers never fire. */
   [Symbol.dispose](): void {
     if (this.#fd < 0) return;
+    this.#hook[Symbol.dispose]();
     this.#watch[Symbol.dispose]();
     libc().close(this.#fd);
     this.#fd = -1;

@@ -152,7 +152,10 @@ export class Agent {
     this.#service = opts.service ?? null;
     this.#testHooks = opts.testHooks ?? false;
     this.#onStopRequest = opts.onStopRequest ?? ((o) => void this.stop(o));
-    this.#reactor = new Reactor({ onFailure: failureLogger(opts.log.child("reactor")) });
+    this.#reactor = new Reactor({
+      onFailure: failureLogger(opts.log.child("reactor")),
+      waitOnThread: Deno.env.get("HAAGENT_REACTOR_WAIT") !== "helper",
+    });
     this.#clock = new ReactorClock(this.#reactor, failureLogger(opts.log.child("clock")));
     this.#socketRetry = new SocketRetry(this.#clock, {
       retry: (name) => {
@@ -445,6 +448,7 @@ export class Agent {
       },
       forwarding: ipv6Forwarding,
       onState: (r, from, to, reason) => this.#onState(r, from, to, reason),
+      busy: () => this.#reactor.busy(),
       socketError: (r, e) => {
         if (this.#runners.get(r.spec.name) === r) this.#socketRetry.failed(r.spec.name, e);
       },
@@ -861,7 +865,7 @@ export class Agent {
       uptimeS: Math.round((Date.now() - this.#startedAt.getTime()) / 1000),
       reloads: this.#reloads,
       lastReload: this.#lastReload,
-      process: processStatus(),
+      process: { ...processStatus(), waits: this.#reactor.waits },
       instances,
       syncGroups: this.#groups.map((g) => ({
         name: g.plan.name,
@@ -902,7 +906,7 @@ function testGc(): Deno.MemoryUsage {
 }
 
 /** The process's memory and open file descriptors. */
-function processStatus(): AgentStatus["process"] {
+function processStatus(): Omit<AgentStatus["process"], "waits"> {
   const m = Deno.memoryUsage();
   let openFds = -1;
   try {

@@ -51,6 +51,7 @@ const status: AgentStatus = {
     heapUsedBytes: 9 * 1048576,
     externalBytes: 1048576,
     openFds: 41,
+    waits: { onThread: 0, onHelper: 0, forRuntime: 0 },
   },
   instances: [
     instance(),

@@ -12,7 +12,13 @@ Deno.test("metrics: VRRP state, priority, drops and real servers in Prometheus t
     uptimeS: 5,
     reloads: 2,
     lastReload: null,
-    process: { rssBytes: 70_000_000, heapUsedBytes: 9_000_000, externalBytes: 0, openFds: 40 },
+    process: {
+      rssBytes: 70_000_000,
+      heapUsedBytes: 9_000_000,
+      externalBytes: 0,
+      openFds: 40,
+      waits: { onThread: 0, onHelper: 0, forRuntime: 0 },
+    },
     instances: [{
       name: "VI_1",
       interface: "eth0",

@@ -104,6 +104,11 @@ export interface ProcessStatus {
   externalBytes: number;
   /** Open file descriptors (/proc/self/fd), or -1 when /proc cannot be read. */
   openFds: number;
+  /**
+   * The VRRP thread's event loop: waits on the thread itself, waits on a helper thread (while
+   * the runtime had work of its own), and the waits on the thread that ended for the runtime.
+   */
+  waits: { onThread: number; onHelper: number; forRuntime: number };
 }
 
 /** The whole agent. */

@@ -9,12 +9,22 @@ export interface Timer extends Disposable {
   cancel(): void;
 }
 
+/** How a timer's callback behaves. */
+export interface TimerOptions {
+  /**
+   * The callback only does synchronous work (sends, computes, sets timers) and leaves no promise
+   * continuation behind (an event loop may then wait again without a pass of the runtime's own
+   * loop: ffi/reactor.ts). Default false.
+   */
+  quiet?: boolean;
+}
+
 /** The only source of time for state machines, schedulers and checkers. */
 export interface Clock {
   /** Monotonic milliseconds (fractional). */
   now(): number;
   /** Runs `fn` once after `delayMs` (clamped to >= 0). */
-  setTimer(delayMs: number, fn: () => void): Timer;
+  setTimer(delayMs: number, fn: () => void, opts?: TimerOptions): Timer;
 }
 
 /** The real clock: `performance.now()` and `setTimeout`. */

@@ -118,6 +118,11 @@ export interface RunnerHost {
   sourceAddress(ifindex: number, family: "ipv4" | "ipv6"): Uint8Array | null;
   /** Whether IPv6 forwarding is on for an interface (the NA Router flag). */
   forwarding(ifname: string): boolean;
+  /**
+   * The runner started work that goes on asynchronously (kernel writes, notify scripts): its
+   * adverts and received adverts are otherwise synchronous (see `TimerOptions.quiet`).
+   */
+  busy?(): void;
   /** Called on every state change (notify scripts, sync groups, status). */
   onState(r: VrrpRunner, from: VrrpState, to: VrrpState, reason: string): void;
   /** The instance's VRRP sockets could not be opened (it waits in FAULT). */
@@ -216,6 +221,7 @@ export class VrrpRunner implements Disposable {
     this.#vipIf = vmac === null ? spec.interface : vmac.name;
     this.#sockIf = vmac === null || vmac.xmitBase ? spec.interface : vmac.name;
     // The machine's timers: a BACKUP first reads what waits in its socket (see @module).
+    // They are quiet: whatever they start asynchronously goes through #act, which says so.
     const clock: Clock = {
       now: () => host.clock.now(),
       setTimer: (ms, fn) =>
@@ -226,7 +232,7 @@ export class VrrpRunner implements Disposable {
           } catch (e) {
             this.#failed("a timer", e);
           }
-        }),
+        }, { quiet: true }),
     };
     this.#machine = new VrrpInstance(
       {
@@ -549,6 +555,7 @@ export class VrrpRunner implements Disposable {
         this.#sendAdvert(a.priority, a.intervalCs);
         return;
       }
+      this.#host.busy?.();
       const writers = a.type === "remove-vips" ? [...this.#writers].reverse() : this.#writers;
       // Every writer runs even if one fails (a release must reach them all); a failure then
       // faults the instance.
@@ -570,6 +577,7 @@ export class VrrpRunner implements Disposable {
    * failure interrupted.
    */
   #failed(what: string, e: unknown): void {
+    this.#host.busy?.();
     const msg = `${what} failed: ${e instanceof Error ? e.message : String(e)}`;
     if (this.#stopped) {
       this.#log.error(`${msg} (while stopping)`);

@@ -195,10 +195,13 @@ export class SocketTransport implements VrrpTransport, Disposable {
       const group = this.#groups[family];
       rx.joinGroup(group, ifindex, ifname);
       const handlers = new Map<number, AdvertHandler>();
+      // Quiet: receiving is synchronous; a runner that starts more says so (RunnerHost.busy).
       const watch = this.#reactor.watch(
         rx.fd,
         () => this.#drain(ch),
         `VRRP ${family} on ${ifname}`,
+        undefined,
+        { quiet: true },
       );
       const ch: Channel = {
         key,

@@ -113,6 +113,21 @@ Deno.test({
     assertEquals(((await Deno.stat(f1.control)).mode ?? 0) & 0o777, 0o600, "socket mode");
     assertEquals(st1.routerId, "r1");
     assertEquals(st2.routerId, "r2");
+    // The VRRP thread waits on itself once its first event (on a helper thread) has come: the
+    // runtime's epoll fd was found (ffi/runtime_wait.ts). A backup's first event is an advert
+    // (1 s) or its master-down timer.
+    for (const a of [r1, r2]) {
+      let last: AgentStatus["process"] | undefined;
+      const on = await waitFor(
+        async () => {
+          last = (await lab.status(a))?.process;
+          return (last?.waits.onThread ?? 0) > 0;
+        },
+        10_000,
+        100,
+      ).catch(() => false);
+      assert(on, `no wait on the JS thread within 10 s: ${JSON.stringify(last)}`);
+    }
 
     // haagent status: the table.
     let r = await cli("status", "--control", f1.control);
