@@ -254,6 +254,11 @@ export class Agent {
     this.#clock.setTimer(1000, () => {
       this.#applyHelperNice();
       if (this.#realtime !== null) this.#applyRealtime(this.#realtime, true);
+      if (!this.#reactor.waitsOnThread && Deno.env.get("HAAGENT_REACTOR_WAIT") !== "helper") {
+        this.#log.info(
+          "the event loop waits on a runtime helper thread (the runtime's epoll fd was not found)",
+        );
+      }
     });
     this.#sweepRuntimeThreads();
     this.#log.info(
