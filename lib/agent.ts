@@ -354,12 +354,17 @@ export class Agent {
     } catch { /* /proc unreadable: the threads keep what they have */ }
   }
 
-  /** Looks for new pool threads now, then every second (100 ms during a reload) until stop. */
+  /**
+   * Looks for new pool threads now, then every second (100 ms during a reload) until stop, while
+   * the Reactor waits on a helper thread.
+   */
   #sweepRuntimeThreads(): void {
     this.#sweepTimer?.cancel();
     this.#sweepTimer = null;
     if (this.#stopping !== null) return;
-    this.#promoteRuntimeThreads();
+    // With the Reactor's wait on this thread no pool thread wakes the VRRP timers: the scan (5
+    // system calls) is only needed while it waits on a helper thread, which it may fall back to.
+    if (!this.#reactor.waitsOnThread) this.#promoteRuntimeThreads();
     this.#sweepTimer = this.#clock.setTimer(
       this.#reloading > 0 ? 100 : 1000,
       () => this.#sweepRuntimeThreads(),
