@@ -291,16 +291,7 @@ export async function agentPids(
 }
 
 /** A small seeded PRNG (mulberry32): numbers in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from "../tests/helpers/rng.ts";
 
 /** The machine in one line: CPU model, cores, kernel. */
 export function machine(): string {

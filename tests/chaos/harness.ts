@@ -20,6 +20,7 @@
  * @module
  */
 import { Lab, type LabProcess, readLines } from "../helpers/netns.ts";
+import { rng } from "../helpers/rng.ts";
 import { controlRequest } from "../../lib/runtime/control.ts";
 import { selfCommand } from "../../lib/runtime/self.ts";
 
@@ -105,18 +106,6 @@ export interface ChaosReport {
   /** For each interval worth a look (live dual holders over the bound, the longest gaps): the
    * fault log lines from 6 s before it to its end. */
   context: string[];
-}
-
-/** A small seeded PRNG (mulberry32): numbers in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
