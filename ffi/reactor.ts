@@ -148,6 +148,11 @@ export class Reactor implements Disposable {
     this.#wantThread = opts.waitOnThread === true;
   }
 
+  /** Whether waits on the JS thread were asked for (`waitOnThread`). */
+  get wantsWaitOnThread(): boolean {
+    return this.#wantThread;
+  }
+
   /**
    * Whether waits may run on the JS thread (`waitOnThread` was asked and is possible here; known
    * once `run()` has started).

@@ -254,7 +254,7 @@ export class Agent {
     this.#clock.setTimer(1000, () => {
       this.#applyHelperNice();
       if (this.#realtime !== null) this.#applyRealtime(this.#realtime, true);
-      if (!this.#reactor.waitsOnThread && Deno.env.get("HAAGENT_REACTOR_WAIT") !== "helper") {
+      if (this.#reactor.wantsWaitOnThread && !this.#reactor.waitsOnThread) {
         this.#log.info(
           "the event loop waits on a runtime helper thread (the runtime's epoll fd was not found)",
         );
