@@ -77,6 +77,8 @@ const symbols = {
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   // int setrlimit(int resource, const struct rlimit *rlim);
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  // int open(const char *path, int flags); without O_CREAT, so with no mode argument.
+  open: { parameters: ["buffer", "i32"], result: "i32" },
   // int mkfifo(const char *path, mode_t mode);
   mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
   // int *__errno_location(void);

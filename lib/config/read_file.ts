@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
+import { NonBlockingFile } from "../../ffi/file.ts";
 import { MAX_FILE_BYTES } from "./limits.ts";
 
 /** The file's text, or why it was refused and where (1:1 unless the problem has a place). */
@@ -32,29 +31,25 @@ export async function readConfigFile(
   if (st.size > maxBytes) return refuse(tooBig(st.size, maxBytes));
   let bytes: Uint8Array;
   try {
-    const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      // The file may have been replaced since the stat: judge what was opened.
-      const now = await fh.stat();
-      if (!now.isFile()) return refuse(`cannot read the file: ${path} is not a regular file`);
-      let buf = new Uint8Array(Math.min(now.size, maxBytes) + 1);
-      let len = 0;
-      for (;;) {
-        if (len === buf.length) {
-          // It grew since the stat.
-          if (len > maxBytes) return refuse(tooBig(maxBytes, maxBytes, true));
-          const bigger = new Uint8Array(Math.min(len * 2, maxBytes + 1));
-          bigger.set(buf);
-          buf = bigger;
-        }
-        const { bytesRead } = await fh.read(buf, len, buf.length - len, null);
-        if (bytesRead === 0) break;
-        len += bytesRead;
+    using fh = NonBlockingFile.open(path);
+    // The file may have been replaced since the stat: judge what was opened.
+    const now = fh.stat();
+    if (!now.isFile) return refuse(`cannot read the file: ${path} is not a regular file`);
+    let buf = new Uint8Array(Math.min(now.size, maxBytes) + 1);
+    let len = 0;
+    for (;;) {
+      if (len === buf.length) {
+        // It grew since the stat.
+        if (len > maxBytes) return refuse(tooBig(maxBytes, maxBytes, true));
+        const bigger = new Uint8Array(Math.min(len * 2, maxBytes + 1));
+        bigger.set(buf);
+        buf = bigger;
       }
-      bytes = buf.subarray(0, len);
-    } finally {
-      await fh.close();
+      const n = fh.read(buf.subarray(len)) ?? 0;
+      if (n === 0) break;
+      len += n;
     }
+    bytes = buf.subarray(0, len);
   } catch (e) {
     return refuse(`cannot read the file: ${(e as Error).message}`);
   }

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
+import { NonBlockingFile } from "../../ffi/file.ts";
 
 /** keepalived's buffer (128 bytes, one kept for the terminating NUL). */
 export const TRACK_READ_BYTES = 127;
@@ -15,18 +14,12 @@ export const TRACK_READ_BYTES = 127;
  * The first `maxBytes` (or fewer) of `path`: one non-blocking read. A FIFO with nothing to read
  * gives no bytes; a missing or unreadable file throws.
  */
-export async function readHead(path: string, maxBytes = TRACK_READ_BYTES): Promise<Uint8Array> {
-  const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+export function readHead(path: string, maxBytes = TRACK_READ_BYTES): Promise<Uint8Array> {
   try {
+    using fh = NonBlockingFile.open(path);
     const buf = new Uint8Array(maxBytes);
-    try {
-      const { bytesRead } = await fh.read(buf, 0, maxBytes, null);
-      return buf.subarray(0, bytesRead);
-    } catch (e) {
-      if ((e as { code?: string }).code === "EAGAIN") return new Uint8Array(0);
-      throw e;
-    }
-  } finally {
-    await fh.close();
+    return Promise.resolve(buf.subarray(0, fh.read(buf) ?? 0));
+  } catch (e) {
+    return Promise.reject(e);
   }
 }
