@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { isMap, isScalar, LineCounter, parseDocument } from "./yaml.ts";
 import { compareIssues, type ConfigIssue, type SourcePos } from "./errors.ts";
 import { CONFIG } from "./schema.ts";
 import { nodeWords, walkConfig, Walker } from "./walker.ts";

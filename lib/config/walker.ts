@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { isAlias, isMap, isScalar, isSeq, type LineCounter } from "yaml";
+import type { LineCounter } from "yaml";
+import { isAlias, isMap, isScalar, isSeq } from "./yaml.ts";
 import type { Alias, Document, Node, Pair } from "yaml";
 import type { ConfigIssue, SourcePos } from "./errors.ts";
 import { MAX_ISSUES } from "./limits.ts";

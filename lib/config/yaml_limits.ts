@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { isAlias, isMap, isPair, isScalar, isSeq } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq } from "./yaml.ts";
 import type { Alias, Document, LineCounter, Node } from "yaml";
 import { MAX_DEPTH, MAX_ITEMS, MAX_NODES } from "./limits.ts";
 
