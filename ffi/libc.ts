@@ -81,6 +81,8 @@ const symbols = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   // int mkfifo(const char *path, mode_t mode);
   mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
+  // int malloc_trim(size_t pad); glibc only (optional: null elsewhere).
+  malloc_trim: { parameters: ["usize"], result: "i32", optional: true },
   // int *__errno_location(void);
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
