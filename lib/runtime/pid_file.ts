@@ -34,16 +34,27 @@ export function isAlive(pid: number): boolean {
 /**
  * Writes `pid` (default: ours) to `path`. Throws PidFileInUse when the file names another live
  * process, and an Error naming the path when it is a symbolic link or cannot be written (the
- * old file, if any, is then untouched).
+ * old file, if any, is then untouched). Synchronous system calls (a few on /run, at start):
+ * the asynchronous file API costs ~10 ms more before the first advert (thread-pool hops, and
+ * its first write loads the runtime's streams module).
  */
-export async function writePidFile(
+export function writePidFile(
   path: string,
   pid: number = Deno.pid,
   alive: (pid: number) => boolean = isAlive,
 ): Promise<void> {
+  try {
+    writePidFileSync(path, pid, alive);
+    return Promise.resolve();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function writePidFileSync(path: string, pid: number, alive: (pid: number) => boolean): void {
   let st: Deno.FileInfo | null = null;
   try {
-    st = await Deno.lstat(path);
+    st = Deno.lstatSync(path);
   } catch { /* absent */ }
   if (st?.isSymlink) {
     throw new Error(
@@ -53,7 +64,7 @@ export async function writePidFile(
   }
   if (st !== null) {
     try {
-      const old = Number((await Deno.readTextFile(path)).trim());
+      const old = Number(Deno.readTextFileSync(path).trim());
       if (Number.isInteger(old) && old > 0 && old !== pid && alive(old)) {
         throw new PidFileInUse(path, old);
       }
@@ -63,14 +74,18 @@ export async function writePidFile(
     }
   }
   const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
-  await Deno.mkdir(dir, { recursive: true }).catch(() => {});
+  try {
+    Deno.mkdirSync(dir, { recursive: true });
+  } catch { /* the write below says why */ }
   const tmp = `${path}.${pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
     // createNew (O_EXCL): nothing planted at the temporary name is followed either.
-    await Deno.writeTextFile(tmp, `${pid}\n`, { createNew: true, mode: 0o644 });
-    await Deno.rename(tmp, path);
+    Deno.writeTextFileSync(tmp, `${pid}\n`, { createNew: true, mode: 0o644 });
+    Deno.renameSync(tmp, path);
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* not created */ }
     throw new Error(`Cannot write pid file ${path}: ${(e as Error).message}`, { cause: e });
   }
 }
