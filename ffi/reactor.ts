@@ -88,16 +88,20 @@ const RUNTIME_TOKEN = 0xffff_ffff_ffff_ffffn;
 // waiting again: cheap when busy, bounded so timers and other tasks still run.
 const DRAIN_ROUNDS = 8;
 /**
- * The longest the runtime goes without a round of its own while the Reactor waits on the JS
- * thread: a bound for what its fd and tracked timers do not show (a timer set before tracking
- * began).
+ * How often the runtime gets a round of its own while the Reactor waits on the JS thread: a
+ * bound for what its fd and tracked timers do not show (a timer set before tracking began). The
+ * round runs at the first wake-up after this, and a wait ends for it alone only at
+ * RUNTIME_ROUND_MAX_MS: a wake-up of its own only when nothing else woke the thread meanwhile.
  */
-const RUNTIME_ROUND_MAX_MS = 5000;
+const RUNTIME_ROUND_MS = 5000;
+const RUNTIME_ROUND_MAX_MS = 10_000;
 /**
- * The longest between passes of the runtime's event loop while only quiet handlers run: a
- * bound for a quiet handler that left a continuation after all.
+ * How often the runtime's event loop gets a pass while only quiet handlers run: a bound for a
+ * quiet handler that left a continuation after all. Like the round: at the first wake-up after
+ * TURN_MS, at TURN_MAX_MS by itself.
  */
-const TURN_MAX_MS = 1000;
+const TURN_MS = 1000;
+const TURN_MAX_MS = 2000;
 
 /** Runs readable- and writable-fd handlers on the JS thread from one epoll set. */
 export class Reactor implements Disposable {
@@ -123,6 +127,7 @@ export class Reactor implements Disposable {
   #lastTurnMs = 0;
   readonly #waits: ReactorWaits = { onThread: 0, onHelper: 0, forRuntime: 0 };
   readonly #beforeWait = new Set<() => void>();
+  readonly #onFallback = new Set<() => void>();
   #helperWaiting = false;
 
   /** Creates the epoll set (EPOLL_CLOEXEC) and its wake-up eventfd (non-blocking). */
@@ -173,6 +178,15 @@ export class Reactor implements Disposable {
   onBeforeWait(fn: () => void): Disposable {
     this.#beforeWait.add(fn);
     return { [Symbol.dispose]: () => this.#beforeWait.delete(fn) };
+  }
+
+  /**
+   * Calls `fn` when waits that ran on the JS thread move to a helper thread for good (the
+   * runtime's epoll fd could not be watched). Dispose to stop.
+   */
+  onFallback(fn: () => void): Disposable {
+    this.#onFallback.add(fn);
+    return { [Symbol.dispose]: () => this.#onFallback.delete(fn) };
   }
 
   #runBeforeWait(): void {
@@ -271,7 +285,7 @@ export class Reactor implements Disposable {
         const rt = this.#runtime;
         if (rt !== null && !this.#runtimeBusy) {
           // What the runtime has queued runs first: the wait below holds the thread.
-          if (this.#roundBusy || performance.now() - this.#lastTurnMs >= TURN_MAX_MS) {
+          if (this.#roundBusy || performance.now() - this.#lastTurnMs >= TURN_MS) {
             await rt.turn();
             this.#roundBusy = false;
             this.#lastTurnMs = performance.now();
@@ -279,18 +293,18 @@ export class Reactor implements Disposable {
           }
           const now = performance.now();
           const timerDue = rt.nextTimerMs();
-          const roundDue = this.#lastRuntimeRoundMs + RUNTIME_ROUND_MAX_MS;
-          const turnDue = this.#lastTurnMs + TURN_MAX_MS;
-          if (timerDue <= now || roundDue <= now) {
+          if (timerDue <= now || this.#lastRuntimeRoundMs + RUNTIME_ROUND_MS <= now) {
             this.#runtimeBusy = true; // a round of its own: its timers fire there
             this.#waits.forRuntime++;
             continue;
           }
-          if (turnDue <= now) {
-            this.#roundBusy = true;
-            continue;
-          }
-          const until = Math.min(timerDue, roundDue, turnDue);
+          // The turn above ran less than TURN_MS ago; a round and a turn that fall due during the
+          // wait run after it, whatever ends it (see RUNTIME_ROUND_MS, TURN_MS).
+          const until = Math.min(
+            timerDue,
+            this.#lastRuntimeRoundMs + RUNTIME_ROUND_MAX_MS,
+            this.#lastTurnMs + TURN_MAX_MS,
+          );
           this.#watchRuntime(true);
           this.#runBeforeWait();
           this.#waits.onThread++;
@@ -366,6 +380,13 @@ export class Reactor implements Disposable {
         "watching the runtime's epoll fd",
         new SyscallError("epoll_ctl", e, `fd ${rt.fd}`),
       );
+      for (const fn of this.#onFallback) {
+        try {
+          fn();
+        } catch (err) {
+          this.#onFailure("a fallback hook", err);
+        }
+      }
       return;
     }
     this.#runtimeInSet = on;
@@ -415,6 +436,7 @@ export class Reactor implements Disposable {
 
   #release(): void {
     this.#beforeWait.clear();
+    this.#onFallback.clear();
     this.#runtime?.close();
     this.#runtime = null;
     this.#byToken.clear();

@@ -279,6 +279,7 @@ export class Agent {
     });
     this.#sweepRuntimeThreads();
     this.#scheduleCompaction();
+    this.#reactor.onFallback(() => this.#sweepRuntimeThreads());
     this.#log.info(
       `haagent ${VERSION} started: ${plan.instances.length} VRRP instance(s), ` +
         `control ${plan.control}, pid ${Deno.pid}`,
@@ -374,15 +375,15 @@ export class Agent {
 
   /**
    * Looks for new pool threads now, then every second (100 ms during a reload) until stop, while
-   * the Reactor waits on a helper thread.
+   * the Reactor waits on a helper thread. While it waits on this thread no pool thread wakes the
+   * VRRP timers: no scan and no timer (a wake-up a second for nothing); the Reactor calls this
+   * again if it falls back to a helper thread.
    */
   #sweepRuntimeThreads(): void {
     this.#sweepTimer?.cancel();
     this.#sweepTimer = null;
-    if (this.#stopping !== null) return;
-    // With the Reactor's wait on this thread no pool thread wakes the VRRP timers: the scan (5
-    // system calls) is only needed while it waits on a helper thread, which it may fall back to.
-    if (!this.#reactor.waitsOnThread) this.#promoteRuntimeThreads();
+    if (this.#stopping !== null || this.#reactor.waitsOnThread) return;
+    this.#promoteRuntimeThreads();
     this.#sweepTimer = this.#clock.setTimer(
       this.#reloading > 0 ? 100 : 1000,
       () => this.#sweepRuntimeThreads(),
