@@ -28,6 +28,7 @@ const table = [
   [28, "ENOSPC", "No space left on device"],
   [32, "EPIPE", "Broken pipe"],
   [34, "ERANGE", "Numerical result out of range"],
+  [38, "ENOSYS", "Function not implemented"],
   [61, "ENODATA", "No data available"],
   [71, "EPROTO", "Protocol error"],
   [75, "EOVERFLOW", "Value too large for defined data type"],

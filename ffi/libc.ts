@@ -47,6 +47,14 @@ const symbols = {
     parameters: ["i32", "buffer", "i32", "i32"],
     result: "i32",
   },
+  // int epoll_pwait2(int epfd, struct epoll_event *events, int maxevents,
+  //                  const struct timespec *timeout, const sigset_t *sigmask);
+  // Synchronous, with a nanosecond timeout (glibc 2.35, Linux 5.11): null when glibc lacks it.
+  epoll_pwait2: {
+    parameters: ["i32", "buffer", "i32", "buffer", "pointer"],
+    result: "i32",
+    optional: true,
+  },
   // int eventfd(unsigned int initval, int flags);
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   // int timerfd_create(int clockid, int flags);

@@ -4,9 +4,11 @@
  * ENVIRONMENT.md "Deno" for why it has this shape.
  *
  * Two ways to wait, chosen before each wait:
- * - on the JS thread (`waitOnThread`, main thread only): a synchronous epoll_wait, with the Deno
- *   runtime's own epoll fd in the set and the runtime's timers' deadlines as the timeout
- *   (ffi/runtime_wait.ts), one wake-up per event, as a C daemon has;
+ * - on the JS thread (`waitOnThread`, main thread only): a synchronous epoll_pwait2, with the Deno
+ *   runtime's own epoll fd in the set and as its timeout the earliest of the runtime's timers'
+ *   deadlines (ffi/runtime_wait.ts) and of the deadline sources' (`addDeadlines`: a clock's
+ *   timers, to the nanosecond, with no timerfd to arm or read), one wake-up and one system call
+ *   per event, as a C daemon has (epoll_wait and the sources' own fds without epoll_pwait2);
  * - on a helper thread: a single `nonblocking` epoll_wait, while the JS thread is back in the
  *   runtime's event loop. Used whenever the runtime has work of its own (its fd was readable,
  *   a timer of its is due, a signal interrupted the wait), for one wait, and always without
@@ -60,6 +62,21 @@ export interface ReactorWaits {
   onHelper: number;
   /** Waits on the JS thread that ended for the runtime (its fd, a timer, a signal). */
   forRuntime: number;
+}
+
+/**
+ * Something with deadlines of its own (a clock) that waits honour: a wait on the JS thread with
+ * epoll_pwait2 ends by its deadline; other waits leave it to wake them itself (a timerfd).
+ */
+export interface DeadlineSource {
+  /**
+   * Right before every wait. `precise`: the wait ends by the deadline answered (performance.now()
+   * ms, Infinity for none) to the nanosecond, and the source needs no wake-up of its own;
+   * otherwise it arranges its own (and the answer is ignored).
+   */
+  beforeWait(precise: boolean): number;
+  /** After a precise wait: runs what is due. */
+  expire(): void;
 }
 
 interface Watch {
@@ -128,6 +145,12 @@ export class Reactor implements Disposable {
   readonly #waits: ReactorWaits = { onThread: 0, onHelper: 0, forRuntime: 0 };
   readonly #beforeWait = new Set<() => void>();
   readonly #onFallback = new Set<() => void>();
+  readonly #deadlines = new Set<DeadlineSource>();
+  /** epoll_pwait2 is there (glibc and kernel): waits on the JS thread end to the nanosecond. */
+  #precise = false;
+  /** epoll_pwait2's timeout: struct timespec as 32-bit words (little-endian; sec < 2^32). */
+  readonly #timespec = new Uint32Array(4);
+  readonly #timespecBytes = new Uint8Array(this.#timespec.buffer);
   #helperWaiting = false;
 
   /** Creates the epoll set (EPOLL_CLOEXEC) and its wake-up eventfd (non-blocking). */
@@ -189,12 +212,43 @@ export class Reactor implements Disposable {
     return { [Symbol.dispose]: () => this.#onFallback.delete(fn) };
   }
 
-  #runBeforeWait(): void {
+  /**
+   * Adds a source of deadlines (a clock): every wait asks it first (`beforeWait`), and a precise
+   * wait on the JS thread ends by its deadline and then lets it run what is due. Dispose to stop.
+   */
+  addDeadlines(src: DeadlineSource): Disposable {
+    this.#deadlines.add(src);
+    return { [Symbol.dispose]: () => this.#deadlines.delete(src) };
+  }
+
+  /** Runs the before-wait hooks; the earliest deadline of the sources when `precise`. */
+  #runBeforeWait(precise: boolean): number {
     for (const fn of this.#beforeWait) {
       try {
         fn();
       } catch (e) {
         this.#onFailure("a before-wait hook", e);
+      }
+    }
+    let due = Infinity;
+    for (const src of this.#deadlines) {
+      try {
+        const at = src.beforeWait(precise);
+        if (at < due) due = at;
+      } catch (e) {
+        this.#onFailure("a deadline source", e);
+      }
+    }
+    return precise ? due : Infinity;
+  }
+
+  #expire(): void {
+    for (const src of this.#deadlines) {
+      if (this.#closed) return;
+      try {
+        src.expire();
+      } catch (e) {
+        this.#onFailure("a deadline source", e);
       }
     }
   }
@@ -277,9 +331,10 @@ export class Reactor implements Disposable {
     if (this.#running) throw new Error("The reactor is already running");
     if (this.#closed) return;
     this.#running = true;
-    if (this.#wantThread) this.#runtime = await findRuntimeWait();
-    this.#lastRuntimeRoundMs = performance.now();
     const c = libc();
+    if (this.#wantThread) this.#runtime = await findRuntimeWait();
+    this.#precise = this.#runtime !== null && c.epoll_pwait2 !== null;
+    this.#lastRuntimeRoundMs = performance.now();
     try {
       while (!this.#closed) {
         const rt = this.#runtime;
@@ -306,16 +361,33 @@ export class Reactor implements Disposable {
             this.#lastTurnMs + TURN_MAX_MS,
           );
           this.#watchRuntime(true);
-          this.#runBeforeWait();
+          const precise = this.#precise;
+          const due = this.#runBeforeWait(precise);
           this.#waits.onThread++;
-          const n = c.epoll_wait_now(
-            this.#epfd,
-            this.#events,
-            this.#maxEvents,
-            Math.ceil(until - now),
-          );
+          let n: number;
+          if (precise) {
+            const left = Math.min(due, until) - performance.now();
+            const ns = left > 0 ? Math.round(left * 1e6) : 0;
+            const t = this.#timespec;
+            t[0] = Math.floor(ns / 1e9);
+            t[2] = ns % 1e9;
+            n = c.epoll_pwait2!(
+              this.#epfd,
+              this.#events,
+              this.#maxEvents,
+              this.#timespecBytes,
+              null,
+            );
+          } else {
+            n = c.epoll_wait_now(this.#epfd, this.#events, this.#maxEvents, Math.ceil(until - now));
+          }
           if (n < 0) {
             const e = errno();
+            if (precise && e === Errno.ENOSYS) {
+              // A kernel older than 5.11: the sources wake themselves from now on.
+              this.#precise = false;
+              continue;
+            }
             if (e !== Errno.EINTR) {
               throw new SyscallError("epoll_wait", e, "Cannot wait for events");
             }
@@ -324,12 +396,15 @@ export class Reactor implements Disposable {
           } else if (n > 0) {
             this.#dispatch(n);
           }
+          // The sources' timers after the fds of the same instant (a BACKUP hears an advert
+          // before its Master_Down_Timer ends).
+          if (precise && due !== Infinity) this.#expire();
           // n === 0: a runtime timer, a runtime round or a turn is due (the next round sees).
           if (this.#runtimeBusy) this.#waits.forRuntime++;
           continue;
         }
         this.#watchRuntime(false);
-        this.#runBeforeWait();
+        this.#runBeforeWait(false);
         this.#waits.onHelper++;
         this.#helperWaiting = true;
         let n: number;
@@ -437,6 +512,7 @@ export class Reactor implements Disposable {
   #release(): void {
     this.#beforeWait.clear();
     this.#onFallback.clear();
+    this.#deadlines.clear();
     this.#runtime?.close();
     this.#runtime = null;
     this.#byToken.clear();

@@ -5,20 +5,30 @@
  * the earliest deadline of a binary heap, and runs due callbacks on the JS thread when the
  * Reactor sees it readable.
  *
- * The timerfd is armed at most once per round of the Reactor, right before it waits, and only
- * when the earliest deadline changed: a master's advert costs one timerfd_settime, a backup's
- * received advert (its Master_Down_Timer moved later) one too, and never an early wake-up. Only a
- * timer set earlier than the armed deadline while a wait runs on a helper thread arms at once.
+ * When the Reactor waits on the JS thread with epoll_pwait2 and the earliest deadline is at most
+ * PRECISE_MAX_MS away, the timerfd stays disarmed: the wait ends by that deadline itself
+ * (`DeadlineSource`), so an advert at 10 ms costs no timer system call at all, and a backup's
+ * received advert (its Master_Down_Timer moved later) none either. Further away the kernel would
+ * let such a wait end up to 0.1 % of its timeout late (select_estimate_accuracy: 1 ms for a 1 s
+ * advert), a timerfd not at all. Otherwise the timerfd is armed at most once per round of the Reactor, right before it waits,
+ * and only when the earliest deadline changed: a master's advert costs one timerfd_settime, a
+ * backup's received advert one too, and never an early wake-up. Only a timer set earlier than
+ * the armed deadline while a wait runs on a helper thread arms at once.
  *
  * @module
  */
 import { errno, libc } from "./libc.ts";
 import { SyscallError } from "./errno.ts";
-import { type FailureReport, type Reactor, stderrFailure } from "./reactor.ts";
+import { type DeadlineSource, type FailureReport, type Reactor, stderrFailure } from "./reactor.ts";
 
 const CLOCK_MONOTONIC = 1;
 const TFD_NONBLOCK = 0o4000;
 const TFD_CLOEXEC = 0o2000000;
+/**
+ * The furthest deadline (ms) a wait's own timeout keeps instead of the timerfd: the kernel lets
+ * such a timeout end 0.1 % late, here at most 50 us, the default timer slack of any wait.
+ */
+const PRECISE_MAX_MS = 50;
 /** A deadline this close (ms) counts as due: the timerfd and performance.now() are one clock. */
 const DUE_SLACK_MS = 0.005;
 
@@ -68,7 +78,11 @@ export class ReactorClock implements Disposable {
       c.close(this.#fd);
       throw e;
     }
-    this.#hook = reactor.onBeforeWait(() => this.#arm());
+    const source: DeadlineSource = {
+      beforeWait: (precise) => this.#beforeWait(precise),
+      expire: () => this.#run(),
+    };
+    this.#hook = reactor.addDeadlines(source);
   }
 
   /** Monotonic milliseconds (fractional). */
@@ -114,6 +128,35 @@ export class ReactorClock implements Disposable {
   #fire(): void {
     libc().read(this.#fd, this.#buf, 8n);
     this.#armedAt = Infinity;
+    this.#run();
+  }
+
+  /**
+   * Before a wait: a precise one ends by a deadline at most PRECISE_MAX_MS away (answered; the
+   * timerfd is disarmed if it was armed, a system call only at that change); otherwise the
+   * timerfd is armed for it (Infinity answered).
+   */
+  #beforeWait(precise: boolean): number {
+    this.#dropCancelled();
+    const at = this.#heap.length > 0 ? this.#heap[0]!.at : Infinity;
+    if (precise && at - this.now() <= PRECISE_MAX_MS) {
+      if (this.#armedAt !== Infinity && this.#fd >= 0) this.#settime(Infinity);
+      return at;
+    }
+    if (this.#fd >= 0 && at !== this.#armedAt) this.#settime(at);
+    return Infinity;
+  }
+
+  #dropCancelled(): void {
+    while (this.#heap.length > 0 && this.#heap[0]!.fn === null) {
+      this.#pop();
+      this.#cancelled--;
+    }
+  }
+
+  /** Runs the timers due now. */
+  #run(): void {
+    if (this.#heap.length === 0) return;
     const limit = this.now() + DUE_SLACK_MS;
     // Only what was due when the timerfd fired runs now: a callback that sets a zero-delay
     // timer gets it on the next turn, so a busy chain cannot starve the Reactor.
@@ -139,13 +182,15 @@ export class ReactorClock implements Disposable {
    * system call when that deadline is the one armed.
    */
   #arm(): void {
-    while (this.#heap.length > 0 && this.#heap[0]!.fn === null) {
-      this.#pop();
-      this.#cancelled--;
-    }
+    this.#dropCancelled();
     if (this.#fd < 0) return;
     const at = this.#heap.length > 0 ? this.#heap[0]!.at : Infinity;
     if (at === this.#armedAt) return;
+    this.#settime(at);
+  }
+
+  /** timerfd_settime for deadline `at` (Infinity disarms). */
+  #settime(at: number): void {
     const s = this.#spec;
     s.fill(0n);
     if (at !== Infinity) {
