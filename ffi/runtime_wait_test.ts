@@ -190,3 +190,87 @@ Deno.test("reactor clock: a backup's down timer moved later by each advert: one 
     sock.close();
   }
 });
+
+Deno.test("reactor clock on the JS thread: a 10 ms chain needs no timerfd (epoll_pwait2's timeout), on time", async () => {
+  const r = new Reactor({ waitOnThread: true, onFailure: () => {} });
+  const clock = new ReactorClock(r, () => {});
+  const done = r.run();
+  try {
+    await new Promise((res) => setTimeout(res, 700)); // past a helper round, on the thread
+    assert(r.waitsOnThread, "this thread's runtime fd was not found");
+    const arms0 = clock.arms;
+    const late: number[] = [];
+    const chain = Promise.withResolvers<void>();
+    let due = clock.now() + 10;
+    const tick = () => {
+      late.push(clock.now() - due);
+      if (late.length === 100) return chain.resolve();
+      due += 10;
+      clock.setTimer(due - clock.now(), tick, { quiet: true });
+    };
+    clock.setTimer(10, tick, { quiet: true });
+    await chain.promise;
+    const arms = clock.arms - arms0;
+    // A runtime round (a wait on a helper thread) may arm it once and the next wait disarm it.
+    assert(arms <= 4, `${arms} timerfd_settime calls for 100 timers`);
+    late.sort((a, b) => a - b);
+    assert(late[0]! >= -0.01, `fired ${-late[0]!} ms early`);
+    assert(late[50]! < 0.5, `median lateness ${late[50]} ms`);
+  } finally {
+    clock[Symbol.dispose]();
+    r.close();
+    await done;
+  }
+});
+
+Deno.test("reactor clock on the JS thread: a 30 ms down timer moved by each advert: no timerfd, no early fire", async () => {
+  const { name, sock } = receiver();
+  const r = new Reactor({ waitOnThread: true, onFailure: () => {} });
+  const clock = new ReactorClock(r, () => {});
+  const done = r.run();
+  try {
+    let fired = 0;
+    let adverts = 0;
+    let lastAdvertMs = clock.now();
+    const early: number[] = [];
+    const onDown = () => {
+      fired++;
+      if (clock.now() - lastAdvertMs < 29.99) early.push(30 - (clock.now() - lastAdvertMs));
+    };
+    let down = clock.setTimer(1000, onDown, { quiet: true });
+    r.watch(
+      sock.fd,
+      () => {
+        while (sock.recv() !== null) adverts++;
+        lastAdvertMs = clock.now();
+        down.cancel();
+        down = clock.setTimer(30, onDown, { quiet: true });
+      },
+      "adverts",
+      undefined,
+      { quiet: true },
+    );
+    const w = sender(name, 60, 10);
+    const finished = new Promise((res) => w.onmessage = res);
+    await new Promise((res) => setTimeout(res, 300)); // the Worker starts, adverts flow
+    assert(r.waitsOnThread, "this thread's runtime fd was not found");
+    const arms0 = clock.arms;
+    const adverts0 = adverts;
+    await finished;
+    w.terminate();
+    const arms = clock.arms - arms0;
+    const n = adverts - adverts0;
+    assert(n >= 10, `${n} adverts`);
+    // A gap of 30 ms between adverts (a busy machine) lets it fire, but never early.
+    assertEquals(early, [], "the down timer fired before 30 ms without an advert");
+    assert(arms <= 4, `${arms} timerfd_settime calls for ${n} adverts`);
+    const before = fired;
+    await new Promise((res) => setTimeout(res, 100));
+    assertEquals(fired, before + 1);
+  } finally {
+    clock[Symbol.dispose]();
+    r.close();
+    await done;
+    sock.close();
+  }
+});
