@@ -58,7 +58,10 @@ for (
       assertMatch(line!, new RegExp(`V8 heap compacted: ${compacted}, malloc trimmed: `));
       const st = (await lab.status(a))!;
       assert(st.instances.every((i) => i.state === "MASTER"), JSON.stringify(st.instances));
-      console.log(`heap in use ${before} -> ${st.process.heapUsedBytes} bytes`);
+      console.log(
+        `${line!.replace(/^.*DEBUG haagent: /, "")}; heap in use ${before} -> ` +
+          `${st.process.heapUsedBytes} bytes`,
+      );
       // Without the collection the heap goes on growing until V8's own; with it, it shrank.
       if (compacted) {
         assert(
