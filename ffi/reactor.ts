@@ -20,7 +20,6 @@ import { errno, libc } from "./libc.ts";
 import { Errno, SyscallError } from "./errno.ts";
 import { findRuntimeWait, type RuntimeWait } from "./runtime_wait.ts";
 import {
-  decodeEpollEvent,
   EFD_CLOEXEC,
   EFD_NONBLOCK,
   encodeEpollEvent,
@@ -81,7 +80,7 @@ export interface DeadlineSource {
 
 interface Watch {
   fd: number;
-  token: bigint;
+  token: number;
   onReady: () => void;
   label: string;
   quiet: boolean;
@@ -98,9 +97,11 @@ export interface WatchOptions {
   quiet?: boolean;
 }
 
-const WAKE_TOKEN = 0n;
+// Tokens are the low 32 bits of epoll_event.data (the high ones are 0), read as numbers: no
+// BigInt per event. A watch takes the next one (4 billion watches before they would repeat).
+const WAKE_TOKEN = 0;
 /** The runtime's epoll fd, while it is in the set. */
-const RUNTIME_TOKEN = 0xffff_ffff_ffff_ffffn;
+const RUNTIME_TOKEN = 0xffff_ffff;
 // After a wait on a helper thread returns, poll this many more times synchronously before
 // waiting again: cheap when busy, bounded so timers and other tasks still run.
 const DRAIN_ROUNDS = 8;
@@ -126,9 +127,11 @@ export class Reactor implements Disposable {
   #efd: number;
   readonly #maxEvents: number;
   readonly #events: Uint8Array;
-  readonly #byToken = new Map<bigint, Watch>();
+  readonly #eventsView: DataView;
+  readonly #ready: Uint32Array;
+  readonly #byToken = new Map<number, Watch>();
   readonly #byFd = new Map<number, Watch>();
-  #nextToken = 1n;
+  #nextToken = 1;
   #closed = false;
   #running = false;
   readonly #onFailure: FailureReport;
@@ -158,6 +161,8 @@ export class Reactor implements Disposable {
     this.#onFailure = opts.onFailure ?? stderrFailure;
     this.#maxEvents = opts.maxEvents ?? 64;
     this.#events = new Uint8Array(this.#maxEvents * SIZEOF.epoll_event);
+    this.#eventsView = new DataView(this.#events.buffer);
+    this.#ready = new Uint32Array(this.#maxEvents);
     const c = libc();
     this.#epfd = c.epoll_create1(EPOLL_CLOEXEC);
     if (this.#epfd < 0) throw new SyscallError("epoll_create1", errno(), "Cannot create epoll");
@@ -167,7 +172,7 @@ export class Reactor implements Disposable {
       c.close(this.#epfd);
       throw new SyscallError("eventfd", e, "Cannot create the reactor's eventfd");
     }
-    const ev = encodeEpollEvent({ events: EPOLLIN, data: WAKE_TOKEN });
+    const ev = encodeEpollEvent({ events: EPOLLIN, data: BigInt(WAKE_TOKEN) });
     if (c.epoll_ctl(this.#epfd, EPOLL_CTL_ADD, this.#efd, ev) < 0) {
       const e = errno();
       this.#release();
@@ -291,7 +296,7 @@ export class Reactor implements Disposable {
   ): Disposable {
     if (this.#closed) throw new Error(`Cannot watch ${label}: the reactor is closed`);
     const token = this.#nextToken++;
-    const ev = encodeEpollEvent({ events, data: token });
+    const ev = encodeEpollEvent({ events, data: BigInt(token) });
     if (libc().epoll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, ev) < 0) {
       throw new SyscallError("epoll_ctl", errno(), `Cannot watch fd ${fd} (${label})`);
     }
@@ -445,7 +450,7 @@ export class Reactor implements Disposable {
   #watchRuntime(on: boolean): void {
     const rt = this.#runtime;
     if (rt === null || on === this.#runtimeInSet) return;
-    const ev = encodeEpollEvent({ events: EPOLLIN, data: RUNTIME_TOKEN });
+    const ev = encodeEpollEvent({ events: EPOLLIN, data: BigInt(RUNTIME_TOKEN) });
     if (libc().epoll_ctl(this.#epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, rt.fd, ev) < 0) {
       const e = errno();
       // The runtime's fd cannot be watched: wait on a helper thread from now on.
@@ -468,9 +473,12 @@ export class Reactor implements Disposable {
   }
 
   #dispatch(n: number): void {
-    const ready: bigint[] = [];
-    for (let i = 0; i < n; i++) ready.push(decodeEpollEvent(this.#events, i).data);
-    for (const token of ready) {
+    // The tokens first: a handler may watch and unwatch.
+    const ready = this.#ready;
+    const v = this.#eventsView;
+    for (let i = 0; i < n; i++) ready[i] = v.getUint32(i * SIZEOF.epoll_event + 4, true);
+    for (let i = 0; i < n; i++) {
+      const token = ready[i]!;
       if (this.#closed) return;
       if (token === WAKE_TOKEN) {
         libc().read(this.#efd, new Uint8Array(8), 8n);

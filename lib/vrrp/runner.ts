@@ -193,6 +193,13 @@ export class VrrpRunner implements Disposable {
   #internalRetry: Timer | null = null;
   #internalFailures = 0;
   #stopped = false;
+  /** The adverts last encoded (one per destination of `binding`). */
+  #advertCache: {
+    binding: Binding;
+    priority: number;
+    intervalCs: number;
+    payloads: Uint8Array[];
+  } | null = null;
 
   constructor(spec: InstanceSpec, host: RunnerHost) {
     this.#spec = spec;
@@ -631,7 +638,15 @@ export class VrrpRunner implements Disposable {
   #sendAdvert(priority: number, intervalCs: number): void {
     const b = this.#binding;
     if (b === null) return;
+    // A master sends the same bytes every time: encoded once per binding, priority and interval.
+    const c = this.#advertCache;
+    if (c !== null && c.binding === b && c.priority === priority && c.intervalCs === intervalCs) {
+      for (let i = 0; i < b.dsts.length; i++) b.sender.send(c.payloads[i]!, b.dsts[i]!);
+      return;
+    }
     const s = this.#spec;
+    const payloads: Uint8Array[] = [];
+    this.#advertCache = { binding: b, priority, intervalCs, payloads };
     for (const dst of b.dsts) {
       const payload = encodeAdvert({
         version: s.version,
@@ -643,6 +658,7 @@ export class VrrpRunner implements Disposable {
         authData: this.#authData,
         addresses: this.#advertAddrs,
       }, { family: s.family, src: b.source, dst, v3Checksum: s.v3Checksum });
+      payloads.push(payload);
       b.sender.send(payload, dst);
     }
   }
