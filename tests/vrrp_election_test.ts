@@ -6,6 +6,7 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 import { type SimRouter, VrrpNet } from "./helpers/vrrp_net.ts";
 import { masterDownIntervalMs, skewTimeMs } from "../lib/vrrp/timers.ts";
 import { computeTracking, ScriptTracker } from "../lib/vrrp/tracking.ts";
+import { rng } from "./helpers/rng.ts";
 
 const MDI_V2_100 = masterDownIntervalMs(2, 100, 100); // 3609.375
 const MDI_V2_200 = masterDownIntervalMs(2, 200, 100); // 3218.75
@@ -305,18 +306,6 @@ Deno.test("tracking: a failing script with weight -60 hands the VIPs over, recov
   assertEquals(names(net.masters()), ["a"]);
   assertEquals(net.errors, []);
 });
-
-/** mulberry32: a small seeded PRNG, so every run replays exactly. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function debug(net: VrrpNet, a: string, b: string, sinceMs: number): string {
   const ds = net.delivered.filter((d) =>

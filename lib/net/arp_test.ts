@@ -8,20 +8,10 @@ import {
   gratuitousArp,
   isGratuitous,
 } from "./arp.ts";
+import { rng as prng } from "../../tests/helpers/rng.ts";
 
 const MAC = new Uint8Array([2, 0, 0, 0x77, 0, 1]);
 const VIP = new Uint8Array([10, 77, 0, 50]);
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 Deno.test("arp: gratuitous ARP fields, decode round trip, padding and VLAN tolerated", () => {
   const f = gratuitousArp(MAC, VIP);

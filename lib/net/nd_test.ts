@@ -1,21 +1,11 @@
 import { assert, assertEquals, assertThrows } from "../../tests/helpers/assert.ts";
 import { internetChecksum, pseudoHeader6 } from "./checksum.ts";
 import { decodeNa, unsolicitedNa } from "./nd.ts";
+import { rng as prng } from "../../tests/helpers/rng.ts";
 
 const MAC = new Uint8Array([2, 0, 0, 0x78, 0, 1]);
 const TARGET = new Uint8Array([0xfd, 0x78, ...new Array<number>(13).fill(0), 0x50]);
 const LL = new Uint8Array([0xfe, 0x80, ...new Array<number>(12).fill(0), 0x78, 1]);
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Rewrites the ICMPv6 checksum of an NA frame after a deliberate edit. */
 function fixChecksum(f: Uint8Array): Uint8Array {

@@ -10,18 +10,7 @@ import {
   verifyChecksum,
 } from "./packet.ts";
 import { validateAdvert } from "./validate.ts";
-
-/** mulberry32: a small seeded PRNG, so every run tests the same cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng as prng } from "../../tests/helpers/rng.ts";
 
 function int(rnd: () => number, max: number): number {
   return Math.floor(rnd() * (max + 1));
