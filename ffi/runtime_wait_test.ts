@@ -4,27 +4,36 @@ import { Reactor } from "./reactor.ts";
 import { ReactorClock } from "./timer.ts";
 import { findRuntimeWait } from "./runtime_wait.ts";
 
-/**
- * A Reactor waiting on the JS thread, running while `body` runs, with a quiet timer every
- * 300 ms (an agent's adverts): between two ticks the Reactor holds the thread, and what the
- * runtime has must wake it.
- */
-async function onThread(body: (r: Reactor) => Promise<void>): Promise<Reactor> {
+/** A Reactor waiting on the JS thread and its clock, running while `body` runs. */
+async function withReactorClock(
+  body: (r: Reactor, clock: ReactorClock) => Promise<void>,
+): Promise<Reactor> {
   const r = new Reactor({ waitOnThread: true, onFailure: () => {} });
   const clock = new ReactorClock(r, () => {});
-  const tick = () => void clock.setTimer(300, tick, { quiet: true });
-  tick();
   const done = r.run();
   try {
-    await new Promise((res) => setTimeout(res, 700)); // past a helper round, on the thread
-    assert(r.waitsOnThread, "this thread's runtime fd was not found");
-    await body(r);
+    await body(r, clock);
   } finally {
     clock[Symbol.dispose]();
     r.close();
     await done;
   }
   return r;
+}
+
+/**
+ * A Reactor waiting on the JS thread, running while `body` runs, with a quiet timer every
+ * 300 ms (an agent's adverts): between two ticks the Reactor holds the thread, and what the
+ * runtime has must wake it.
+ */
+function onThread(body: (r: Reactor) => Promise<void>): Promise<Reactor> {
+  return withReactorClock(async (r, clock) => {
+    const tick = () => void clock.setTimer(300, tick, { quiet: true });
+    tick();
+    await new Promise((res) => setTimeout(res, 700)); // past a helper round, on the thread
+    assert(r.waitsOnThread, "this thread's runtime fd was not found");
+    await body(r);
+  });
 }
 
 /**
@@ -146,56 +155,49 @@ Deno.test("runtime wait: a quiet handler's continuations run when it says busy()
 
 Deno.test("reactor clock: a backup's down timer moved later by each advert: one arm per advert, no early wake", async () => {
   const { name, sock } = receiver();
-  const r = new Reactor({ waitOnThread: true, onFailure: () => {} });
-  const clock = new ReactorClock(r, () => {});
-  const done = r.run();
   try {
-    // Adverts from another thread every 10 ms; each moves the Master_Down_Timer 150 ms on.
-    let fired = 0;
-    let adverts = 0;
-    let down = clock.setTimer(150, () => fired++, { quiet: true });
-    r.watch(
-      sock.fd,
-      () => {
-        while (sock.recv() !== null) adverts++;
-        down.cancel();
-        down = clock.setTimer(150, () => fired++, { quiet: true });
-      },
-      "adverts",
-      undefined,
-      { quiet: true },
-    );
-    const w = sender(name, 60, 10);
-    const finished = new Promise((res) => w.onmessage = res);
-    await new Promise((res) => setTimeout(res, 300)); // the Worker starts, adverts flow
-    const arms0 = clock.arms;
-    const waits0 = r.waits.onThread;
-    const adverts0 = adverts;
-    await finished;
-    w.terminate();
-    const arms = clock.arms - arms0;
-    const waits = r.waits.onThread - waits0;
-    const n = adverts - adverts0;
-    assertEquals(fired, 0, "the down timer fired while adverts came");
-    assert(n >= 10, `${n} adverts`);
-    assert(arms <= n + 2, `${arms} timerfd_settime calls for ${n} adverts`);
-    // One wait per advert, not one more per stale deadline.
-    assert(waits <= n + 5, `${waits} waits for ${n} adverts`);
-    await new Promise((res) => setTimeout(res, 250));
-    assertEquals(fired, 1);
+    await withReactorClock(async (r, clock) => {
+      // Adverts from another thread every 10 ms; each moves the Master_Down_Timer 150 ms on.
+      let fired = 0;
+      let adverts = 0;
+      let down = clock.setTimer(150, () => fired++, { quiet: true });
+      r.watch(
+        sock.fd,
+        () => {
+          while (sock.recv() !== null) adverts++;
+          down.cancel();
+          down = clock.setTimer(150, () => fired++, { quiet: true });
+        },
+        "adverts",
+        undefined,
+        { quiet: true },
+      );
+      const w = sender(name, 60, 10);
+      const finished = new Promise((res) => w.onmessage = res);
+      await new Promise((res) => setTimeout(res, 300)); // the Worker starts, adverts flow
+      const arms0 = clock.arms;
+      const waits0 = r.waits.onThread;
+      const adverts0 = adverts;
+      await finished;
+      w.terminate();
+      const arms = clock.arms - arms0;
+      const waits = r.waits.onThread - waits0;
+      const n = adverts - adverts0;
+      assertEquals(fired, 0, "the down timer fired while adverts came");
+      assert(n >= 10, `${n} adverts`);
+      assert(arms <= n + 2, `${arms} timerfd_settime calls for ${n} adverts`);
+      // One wait per advert, not one more per stale deadline.
+      assert(waits <= n + 5, `${waits} waits for ${n} adverts`);
+      await new Promise((res) => setTimeout(res, 250));
+      assertEquals(fired, 1);
+    });
   } finally {
-    clock[Symbol.dispose]();
-    r.close();
-    await done;
     sock.close();
   }
 });
 
 Deno.test("reactor clock on the JS thread: a 10 ms chain needs no timerfd (epoll_pwait2's timeout), on time", async () => {
-  const r = new Reactor({ waitOnThread: true, onFailure: () => {} });
-  const clock = new ReactorClock(r, () => {});
-  const done = r.run();
-  try {
+  await withReactorClock(async (r, clock) => {
     await new Promise((res) => setTimeout(res, 700)); // past a helper round, on the thread
     assert(r.waitsOnThread, "this thread's runtime fd was not found");
     const arms0 = clock.arms;
@@ -216,61 +218,53 @@ Deno.test("reactor clock on the JS thread: a 10 ms chain needs no timerfd (epoll
     late.sort((a, b) => a - b);
     assert(late[0]! >= -0.01, `fired ${-late[0]!} ms early`);
     assert(late[50]! < 0.5, `median lateness ${late[50]} ms`);
-  } finally {
-    clock[Symbol.dispose]();
-    r.close();
-    await done;
-  }
+  });
 });
 
 Deno.test("reactor clock on the JS thread: a 30 ms down timer moved by each advert: no timerfd, no early fire", async () => {
   const { name, sock } = receiver();
-  const r = new Reactor({ waitOnThread: true, onFailure: () => {} });
-  const clock = new ReactorClock(r, () => {});
-  const done = r.run();
   try {
-    let fired = 0;
-    let adverts = 0;
-    let lastAdvertMs = clock.now();
-    const early: number[] = [];
-    const onDown = () => {
-      fired++;
-      if (clock.now() - lastAdvertMs < 29.99) early.push(30 - (clock.now() - lastAdvertMs));
-    };
-    let down = clock.setTimer(1000, onDown, { quiet: true });
-    r.watch(
-      sock.fd,
-      () => {
-        while (sock.recv() !== null) adverts++;
-        lastAdvertMs = clock.now();
-        down.cancel();
-        down = clock.setTimer(30, onDown, { quiet: true });
-      },
-      "adverts",
-      undefined,
-      { quiet: true },
-    );
-    const w = sender(name, 60, 10);
-    const finished = new Promise((res) => w.onmessage = res);
-    await new Promise((res) => setTimeout(res, 300)); // the Worker starts, adverts flow
-    assert(r.waitsOnThread, "this thread's runtime fd was not found");
-    const arms0 = clock.arms;
-    const adverts0 = adverts;
-    await finished;
-    w.terminate();
-    const arms = clock.arms - arms0;
-    const n = adverts - adverts0;
-    assert(n >= 10, `${n} adverts`);
-    // A gap of 30 ms between adverts (a busy machine) lets it fire, but never early.
-    assertEquals(early, [], "the down timer fired before 30 ms without an advert");
-    assert(arms <= 4, `${arms} timerfd_settime calls for ${n} adverts`);
-    const before = fired;
-    await new Promise((res) => setTimeout(res, 100));
-    assertEquals(fired, before + 1);
+    await withReactorClock(async (r, clock) => {
+      let fired = 0;
+      let adverts = 0;
+      let lastAdvertMs = clock.now();
+      const early: number[] = [];
+      const onDown = () => {
+        fired++;
+        if (clock.now() - lastAdvertMs < 29.99) early.push(30 - (clock.now() - lastAdvertMs));
+      };
+      let down = clock.setTimer(1000, onDown, { quiet: true });
+      r.watch(
+        sock.fd,
+        () => {
+          while (sock.recv() !== null) adverts++;
+          lastAdvertMs = clock.now();
+          down.cancel();
+          down = clock.setTimer(30, onDown, { quiet: true });
+        },
+        "adverts",
+        undefined,
+        { quiet: true },
+      );
+      const w = sender(name, 60, 10);
+      const finished = new Promise((res) => w.onmessage = res);
+      await new Promise((res) => setTimeout(res, 300)); // the Worker starts, adverts flow
+      assert(r.waitsOnThread, "this thread's runtime fd was not found");
+      const arms0 = clock.arms;
+      const adverts0 = adverts;
+      await finished;
+      w.terminate();
+      const arms = clock.arms - arms0;
+      const n = adverts - adverts0;
+      assert(n >= 10, `${n} adverts`);
+      // A gap of 30 ms between adverts (a busy machine) lets it fire, but never early.
+      assertEquals(early, [], "the down timer fired before 30 ms without an advert");
+      assert(arms <= 4, `${arms} timerfd_settime calls for ${n} adverts`);
+      const before = fired;
+      await new Promise((res) => setTimeout(res, 100));
+      assertEquals(fired, before + 1);
+    });
   } finally {
-    clock[Symbol.dispose]();
-    r.close();
-    await done;
     sock.close();
   }
 });
