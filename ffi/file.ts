@@ -7,14 +7,12 @@
  * @module
  */
 import { errno, libc } from "./libc.ts";
-import { SyscallError } from "./errno.ts";
+import { Errno, SyscallError } from "./errno.ts";
 
 // The generic Linux values, shared by x86-64 and aarch64.
 const O_RDONLY = 0;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
-const EINTR = 4;
-const EAGAIN = 11;
 
 /** A file descriptor opened read-only and non-blocking; close it with `close()`. */
 export class NonBlockingFile implements Disposable {
@@ -33,7 +31,7 @@ export class NonBlockingFile implements Disposable {
       const fd = libc().open(c, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
       if (fd >= 0) return new NonBlockingFile(fd, path);
       const e = errno();
-      if (e !== EINTR) throw new SyscallError("open", e, `Cannot open ${path}`);
+      if (e !== Errno.EINTR) throw new SyscallError("open", e, `Cannot open ${path}`);
     }
   }
 
@@ -51,8 +49,8 @@ export class NonBlockingFile implements Disposable {
       const n = Number(libc().read(this.#fd, buf, BigInt(buf.length)));
       if (n >= 0) return n;
       const e = errno();
-      if (e === EAGAIN) return null;
-      if (e !== EINTR) throw new SyscallError("read", e, `Cannot read ${this.path}`);
+      if (e === Errno.EAGAIN) return null;
+      if (e !== Errno.EINTR) throw new SyscallError("read", e, `Cannot read ${this.path}`);
     }
   }
 
