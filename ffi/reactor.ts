@@ -28,6 +28,7 @@ import {
   EPOLL_CTL_DEL,
   EPOLLIN,
   EPOLLOUT,
+  OFFSET,
   SIZEOF,
 } from "./structs.ts";
 /**
@@ -476,7 +477,9 @@ export class Reactor implements Disposable {
     // The tokens first: a handler may watch and unwatch.
     const ready = this.#ready;
     const v = this.#eventsView;
-    for (let i = 0; i < n; i++) ready[i] = v.getUint32(i * SIZEOF.epoll_event + 4, true);
+    for (let i = 0; i < n; i++) {
+      ready[i] = v.getUint32(i * SIZEOF.epoll_event + OFFSET.epoll_event.data, true);
+    }
     for (let i = 0; i < n; i++) {
       const token = ready[i]!;
       if (this.#closed) return;

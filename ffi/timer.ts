@@ -10,8 +10,8 @@
  * (`DeadlineSource`), so an advert at 10 ms costs no timer system call at all, and a backup's
  * received advert (its Master_Down_Timer moved later) none either. Further away the kernel would
  * let such a wait end up to 0.1 % of its timeout late (select_estimate_accuracy: 1 ms for a 1 s
- * advert), a timerfd not at all. Otherwise the timerfd is armed at most once per round of the Reactor, right before it waits,
- * and only when the earliest deadline changed: a master's advert costs one timerfd_settime, a
+ * advert), a timerfd not at all. Otherwise the timerfd is armed at most once per round of the
+ * Reactor, right before it waits, and only when the earliest deadline changed: a master's advert costs one timerfd_settime, a
  * backup's received advert one too, and never an early wake-up. Only a timer set earlier than
  * the armed deadline while a wait runs on a helper thread arms at once.
  *
@@ -143,7 +143,7 @@ export class ReactorClock implements Disposable {
       if (this.#armedAt !== Infinity && this.#fd >= 0) this.#settime(Infinity);
       return at;
     }
-    if (this.#fd >= 0 && at !== this.#armedAt) this.#settime(at);
+    this.#arm();
     return Infinity;
   }
 
